@@ -1,0 +1,1 @@
+"""Local development tooling: emulators, simulators, relays (never deployed)."""

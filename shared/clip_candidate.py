@@ -1,0 +1,289 @@
+"""The `clip_candidate.v1` schema (SPEC 3.1), its validation and its dedupe key.
+
+Pure: no I/O. Every refusal names the field, so a detector, the vision function or the
+operator's manual form can show exactly what to fix, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.errors import CandidateInvalid, FieldProblem
+
+SCHEMA = "clip_candidate.v1"
+MIN_DURATION = 5.0
+MAX_DURATION = 60.0
+MAX_TITLE_CHARS = 100
+MAX_EXCERPT_CHARS = 500
+DEFAULT_DEDUPE_WINDOW_SECONDS = 30
+
+Mode = Literal["live", "vod"]
+Source = Literal["chat_spike", "keyword", "command", "autonomy_goal", "vision", "manual"]
+SOURCES: tuple[str, ...] = ("chat_spike", "keyword", "command", "autonomy_goal", "vision", "manual")
+MODES: tuple[str, ...] = ("live", "vod")
+
+_NUMERIC_ID = re.compile(r"^[0-9]{1,20}$")
+
+
+def check_numeric_id(value: Any, what: str) -> str:
+    """A Twitch user or video id: digits only, as a string. Login names are refused."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a numeric Twitch {what} id as a string, got a boolean")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"is required: the numeric Twitch {what} id, e.g. '12345'")
+    value = value.strip()
+    if not _NUMERIC_ID.match(value):
+        raise ValueError(
+            f"must be the numeric Twitch {what} id (e.g. '12345'), not {value[:40]!r}; "
+            "a login name is not accepted"
+        )
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def check_duration(value: float) -> float:
+    """5.0 to 60.0 seconds with at most one decimal, as Twitch's Create Clip accepts."""
+    if not _is_number(value):
+        raise ValueError("must be a number of seconds between 5.0 and 60.0")
+    if not MIN_DURATION <= value <= MAX_DURATION:
+        raise ValueError(f"must be between 5.0 and 60.0 seconds, got {value:g}")
+    if abs(value * 10 - round(value * 10)) > 1e-6:
+        raise ValueError(f"must have at most one decimal (0.1 s precision), got {value:g}")
+    return round(float(value), 1)
+
+
+def clean_title(value: Any) -> str | None:
+    """Trim a title; an empty one means 'no title'. Over 100 characters is refused."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    title = " ".join(value.split())
+    if not title:
+        return None
+    if len(title) > MAX_TITLE_CHARS:
+        raise ValueError(f"must be at most {MAX_TITLE_CHARS} characters, got {len(title)}")
+    return title
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """ISO 8601 with a timezone (or an aware datetime), returned in UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"must be an ISO 8601 time like 2026-11-24T20:00:01Z, got {value[:40]!r}"
+            ) from None
+    else:
+        raise ValueError(
+            "is required: when the moment happened, ISO 8601 like 2026-11-24T20:00:01Z"
+        )
+    if parsed.tzinfo is None:
+        raise ValueError("must include a timezone (e.g. a trailing Z for UTC)")
+    return parsed.astimezone(UTC)
+
+
+class ClipCandidate(BaseModel):
+    """`payload` of an `action_queue` item of kind `clip_candidate` (SPEC 3.1)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["clip_candidate.v1"] = Field(default=SCHEMA, alias="schema")
+    candidate_id: str
+    dedupe_key: str
+    broadcaster_id: str
+    mode: Mode
+    suggested_duration: float
+    suggested_title: str | None = None
+    source: Source
+    source_ts: datetime
+    context_excerpt: str = ""
+    score: float
+    vod_id: str | None = None
+    vod_offset: float | None = None
+
+    @field_validator("broadcaster_id", mode="before")
+    @classmethod
+    def _broadcaster_id(cls, value: Any) -> str:
+        return check_numeric_id(value, "broadcaster (user)")
+
+    @field_validator("vod_id", mode="before")
+    @classmethod
+    def _vod_id(cls, value: Any) -> str | None:
+        return None if value is None else check_numeric_id(value, "video (VOD)")
+
+    @field_validator("suggested_duration", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return check_duration(value)
+
+    @field_validator("suggested_title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> str | None:
+        return clean_title(value)
+
+    @field_validator("source_ts", mode="before")
+    @classmethod
+    def _source_ts(cls, value: Any) -> datetime:
+        return parse_timestamp(value)
+
+    @field_validator("context_excerpt", mode="before")
+    @classmethod
+    def _excerpt(cls, value: Any) -> str:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        if len(value) > MAX_EXCERPT_CHARS:
+            raise ValueError(f"must be at most {MAX_EXCERPT_CHARS} characters, got {len(value)}")
+        return value.strip()
+
+    @field_validator("score", mode="before")
+    @classmethod
+    def _score(cls, value: Any) -> float:
+        if not _is_number(value):
+            raise ValueError("must be a number between 0 and 1")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"must be between 0 and 1, got {value:g}")
+        return float(value)
+
+    @field_validator("vod_offset", mode="before")
+    @classmethod
+    def _vod_offset(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        if not _is_number(value):
+            raise ValueError("must be a number of seconds into the VOD")
+        if value < 0:
+            raise ValueError("must not be negative")
+        return float(value)
+
+    @model_validator(mode="after")
+    def _mode_rules(self) -> ClipCandidate:
+        if self.mode == "vod":
+            if self.vod_id is None:
+                raise ValueError("vod_id: is required when mode is 'vod'")
+            if self.vod_offset is None:
+                raise ValueError("vod_offset: is required when mode is 'vod'")
+            if self.vod_offset < self.suggested_duration:
+                raise ValueError(
+                    f"vod_offset: must be at least the duration ({self.suggested_duration:g} s): "
+                    "it is where the clip ends, not where it starts"
+                )
+        elif self.vod_id is not None or self.vod_offset is not None:
+            raise ValueError("vod_id: only a 'vod' mode candidate has vod_id / vod_offset")
+        return self
+
+    def to_firestore(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True)
+
+
+def normalise_text(text: str | None) -> str:
+    """Case, accents-compatibility, punctuation and spacing folded so 'POG!!' == 'pog'."""
+    if not text:
+        return ""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    words = re.findall(r"\w+", folded)
+    return " ".join(words)
+
+
+def dedupe_key(
+    *,
+    broadcaster_id: str,
+    source: str,
+    source_ts: datetime,
+    text: str | None,
+    window_seconds: int = DEFAULT_DEDUPE_WINDOW_SECONDS,
+) -> str:
+    """Stable hash of channel + source + time window + normalised text (the action id)."""
+    if window_seconds < 1:
+        raise ValueError("window_seconds must be at least 1")
+    window = math.floor(source_ts.timestamp() / window_seconds)
+    material = "|".join(
+        [SCHEMA, broadcaster_id, source, str(window_seconds), str(window), normalise_text(text)]
+    )
+    return "cc_" + hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+_GENERATED = ("candidate_id", "dedupe_key", "schema")
+
+
+def _problems(error: ValidationError) -> list[FieldProblem]:
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        message = str(item.get("msg", "is invalid"))
+        message = message.removeprefix("Value error, ")
+        if not loc and ": " in message:
+            loc, message = message.split(": ", 1)
+        if item["type"] == "missing":
+            message = "is required"
+        elif item["type"] == "literal_error" and loc == "mode":
+            message = f"must be one of {', '.join(MODES)}, got {item.get('input')!r}"
+        elif item["type"] == "literal_error" and loc == "source":
+            message = f"must be one of {', '.join(SOURCES)}, got {item.get('input')!r}"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a field of clip_candidate.v1"
+        problems.append(FieldProblem(loc or "candidate", message))
+    return problems
+
+
+def new_candidate(
+    fields: Mapping[str, Any],
+    *,
+    dedupe_window_seconds: int = DEFAULT_DEDUPE_WINDOW_SECONDS,
+) -> ClipCandidate:
+    """Validate raw candidate fields and add `candidate_id` and `dedupe_key`.
+
+    Raises CandidateInvalid naming every bad field; nothing is half-built.
+    """
+    if not isinstance(fields, Mapping):
+        raise CandidateInvalid([FieldProblem("candidate", "must be an object of fields")])
+    given = [name for name in _GENERATED if name in fields]
+    if given:
+        raise CandidateInvalid(
+            [FieldProblem(name, "is computed by Byte Clips, do not send it") for name in given]
+        )
+    draft = dict(fields)
+    draft.setdefault("candidate_id", "pending")
+    draft.setdefault("dedupe_key", "pending")
+    try:
+        checked = ClipCandidate.model_validate(draft)
+    except ValidationError as error:
+        raise CandidateInvalid(_problems(error)) from None
+    key = dedupe_key(
+        broadcaster_id=checked.broadcaster_id,
+        source=checked.source,
+        source_ts=checked.source_ts,
+        text=checked.suggested_title,
+        window_seconds=dedupe_window_seconds,
+    )
+    return checked.model_copy(update={"candidate_id": uuid.uuid4().hex, "dedupe_key": key})
+
+
+def load_candidate(stored: Mapping[str, Any]) -> ClipCandidate:
+    """Read a stored payload back (already validated once, so errors here mean corruption)."""
+    try:
+        return ClipCandidate.model_validate(dict(stored))
+    except ValidationError as error:
+        raise CandidateInvalid(_problems(error)) from None

@@ -1,0 +1,242 @@
+"""One exception hierarchy for the whole product, mapped to SPEC's canonical error codes.
+
+Clip failures carry the SPEC 3.2 `error_code` and an operator sentence that says what happened
+and what to do next, so every layer (worker, sweeper, app) shows the same words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ErrorCode(StrEnum):
+    """Canonical `error_code` values of a failed clip job (SPEC 3.2)."""
+
+    BAD_REQUEST = "clip_bad_request"
+    UNAUTHORIZED = "clip_unauthorized"
+    FORBIDDEN = "clip_forbidden"
+    NOT_FOUND = "clip_not_found"
+    RATE_LIMITED = "clip_rate_limited"
+    CREATE_TIMEOUT = "clip_create_timeout"
+    UNKNOWN = "clip_unknown"
+
+
+OPERATOR_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BAD_REQUEST: (
+        "Twitch refused the clip request as invalid (a bad parameter, a category that cannot "
+        "be clipped, or a title AutoMod rejected). Change the title or duration and retry."
+    ),
+    ErrorCode.UNAUTHORIZED: (
+        "Twitch did not accept the clipping token (expired, revoked, wrong client id or "
+        "missing the clip scope). Reconnect Twitch on the Connect Twitch page, then retry."
+    ),
+    ErrorCode.FORBIDDEN: (
+        "Twitch does not let this account clip this channel (clips disabled or limited to "
+        "followers/subscribers, account banned or timed out, or not an editor). Fix the "
+        "channel's clip settings or the editor role, then retry."
+    ),
+    ErrorCode.NOT_FOUND: (
+        "Twitch could not find what the clip needs: the channel is not live (live clips need a "
+        "live channel) or the VOD does not exist. For a past moment, make a VOD clip instead."
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "Twitch kept answering 'too many requests' and the retry limit was reached. Wait a "
+        "minute, then retry."
+    ),
+    ErrorCode.CREATE_TIMEOUT: (
+        "Twitch accepted the clip but it did not appear within 15 seconds. Open the edit link "
+        "to check it; retry only if it never shows up on the channel."
+    ),
+    ErrorCode.UNKNOWN: (
+        "Talking to Twitch failed unexpectedly (server error, timeout or lost worker). Check "
+        "the channel's clips on Twitch before retrying so the moment is not clipped twice."
+    ),
+}
+
+
+def operator_message(code: ErrorCode) -> str:
+    """The sentence an operator sees for a failed job with this code."""
+    return OPERATOR_MESSAGES[code]
+
+
+class ByteClipsError(Exception):
+    """Base of every error this product raises on purpose."""
+
+    code: str = "byte_clips_error"
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One refused field of an input, named so the operator can fix exactly that."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class InvalidInput(ByteClipsError):
+    """Input refused before anything was written; every problem names its field."""
+
+    code = "invalid_input"
+
+    def __init__(self, what: str, problems: list[FieldProblem]) -> None:
+        self.what = what
+        self.problems = problems
+        details = "; ".join(str(p) for p in problems)
+        super().__init__(f"invalid {what}: {details}")
+
+    @property
+    def fields(self) -> list[str]:
+        return [p.field for p in self.problems]
+
+
+class CandidateInvalid(InvalidInput):
+    """A clip candidate that breaks a SPEC 3.1 rule."""
+
+    code = "candidate_invalid"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("clip candidate", problems)
+
+
+class ConfigInvalid(InvalidInput):
+    """A control-plane change that breaks a SPEC 3.3 rule."""
+
+    code = "config_invalid"
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("control-plane config", problems)
+
+
+class NotFound(ByteClipsError):
+    code = "not_found"
+
+    def __init__(self, kind: str, ident: str) -> None:
+        self.kind = kind
+        self.ident = ident
+        super().__init__(f"{kind} {ident!r} does not exist")
+
+
+class ActionAlreadyDecided(ByteClipsError):
+    """Approve/reject/expire of a queue item someone (or something) already decided."""
+
+    code = "action_already_decided"
+
+    def __init__(self, action_id: str, status: str) -> None:
+        self.action_id = action_id
+        self.status = status
+        super().__init__(
+            f"action {action_id!r} was already decided ({status}); refresh the queue to see it"
+        )
+
+
+class TransitionRefused(ByteClipsError):
+    """A job status change that SPEC 3.2's state machine does not allow."""
+
+    code = "transition_refused"
+
+    def __init__(self, job_id: str | None, current: str, target: str, why: str = "") -> None:
+        self.job_id = job_id
+        self.current = current
+        self.target = target
+        suffix = f": {why}" if why else ""
+        super().__init__(f"job {job_id!r} cannot go from {current!r} to {target!r}{suffix}")
+
+
+class LeaseLost(ByteClipsError):
+    """The caller does not (or no longer) hold the job's lease."""
+
+    code = "lease_lost"
+
+    def __init__(self, job_id: str, holder: str) -> None:
+        self.job_id = job_id
+        self.holder = holder
+        super().__init__(f"worker {holder!r} does not hold the lease of job {job_id!r}")
+
+
+class RetryLimitReached(ByteClipsError):
+    """A manual retry past the configured limit."""
+
+    code = "retry_limit_reached"
+
+    def __init__(self, job_id: str, limit: int) -> None:
+        self.job_id = job_id
+        self.limit = limit
+        super().__init__(
+            f"job {job_id!r} was already retried {limit} times (the limit); "
+            "approve a new candidate for this moment instead"
+        )
+
+
+class ClipError(ByteClipsError):
+    """A clip call that failed, with SPEC's code, Twitch's status and message, and 429's reset."""
+
+    error_code: ErrorCode = ErrorCode.UNKNOWN
+
+    def __init__(
+        self,
+        twitch_message: str = "",
+        *,
+        http_status: int | None = None,
+        reset_at: datetime | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.twitch_message = twitch_message
+        self.reset_at = reset_at
+        status = f"HTTP {http_status}" if http_status is not None else "no HTTP answer"
+        said = f" (Twitch said: {twitch_message})" if twitch_message else ""
+        super().__init__(f"{self.error_code.value}: {status}{said}")
+
+    @property
+    def code(self) -> str:  # type: ignore[override]
+        return self.error_code.value
+
+    @property
+    def operator_message(self) -> str:
+        return operator_message(self.error_code)
+
+
+class ClipBadRequest(ClipError):
+    error_code = ErrorCode.BAD_REQUEST
+
+
+class ClipUnauthorized(ClipError):
+    error_code = ErrorCode.UNAUTHORIZED
+
+
+class ClipForbidden(ClipError):
+    error_code = ErrorCode.FORBIDDEN
+
+
+class ClipNotFound(ClipError):
+    error_code = ErrorCode.NOT_FOUND
+
+
+class ClipRateLimited(ClipError):
+    error_code = ErrorCode.RATE_LIMITED
+
+
+class ClipCreateTimeout(ClipError):
+    error_code = ErrorCode.CREATE_TIMEOUT
+
+
+class ClipUnknown(ClipError):
+    error_code = ErrorCode.UNKNOWN
+
+
+CLIP_ERRORS: dict[ErrorCode, type[ClipError]] = {
+    cls.error_code: cls
+    for cls in (
+        ClipBadRequest,
+        ClipUnauthorized,
+        ClipForbidden,
+        ClipNotFound,
+        ClipRateLimited,
+        ClipCreateTimeout,
+        ClipUnknown,
+    )
+}

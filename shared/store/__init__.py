@@ -1,0 +1,1 @@
+"""The thin Firestore layer: each module owns one collection's reads and writes."""

@@ -1,0 +1,46 @@
+"""Approval: the action becomes `approved` and its job is created `queued`, atomically.
+
+The action queue's decision batch (one atomic commit) also creates the job under
+`job_id_for(action_id)` with `create()`. Two approvals racing cannot both commit, because
+their creates collide (SPEC 7), and a reject racing an approval collides on the decision
+document.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from google.cloud import firestore
+
+from shared.clip_job import ApprovalEdits, ClipJob, new_job
+from shared.store.action_queue import ActionItem, ActionQueue, ActionStatus
+from shared.store.clip_jobs import ClipJobStore
+
+
+def approve(
+    db: firestore.Client,
+    action_id: str,
+    *,
+    by: str,
+    edits: ApprovalEdits | None = None,
+    now: datetime | None = None,
+) -> ClipJob:
+    """Approve a pending candidate and return its new `queued` job.
+
+    Raises ActionAlreadyDecided if it was approved, rejected or expired before (or
+    concurrently), InvalidInput for bad edits, NotFound for an unknown action.
+    """
+    now = now or datetime.now(UTC)
+    jobs = ClipJobStore(db)
+    created: list[ClipJob] = []
+
+    def create_job(batch: firestore.WriteBatch, item: ActionItem) -> str:
+        job = new_job(
+            action_id, item.payload, edits=edits or ApprovalEdits(), approved_by=by, now=now
+        )
+        batch.create(jobs.ref(job.job_id), job.to_firestore())
+        created[:] = [job]
+        return job.job_id
+
+    ActionQueue(db).decide(action_id, ActionStatus.APPROVED, by=by, now=now, also=create_job)
+    return created[0]

@@ -1,0 +1,234 @@
+"""`clip_jobs/{job_id}`: reads, checked transitions, and the lease that makes one worker own a job.
+
+Exclusivity comes from `create()` of a per-attempt document in the same batch as the job
+update (SPEC 7): claim N is `clip_jobs/{id}/claims/{N}`, manual retry N is
+`clip_jobs/{id}/retries/{N}`; that create is always the batch's first write, because the npm
+emulator does not undo writes made before a failing create. Transactions are used only for
+consistent read-check-write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.api_core.exceptions import AlreadyExists
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+
+from shared.clip_job import (
+    ClipJob,
+    JobStatus,
+    check_transition,
+    manual_retry_fields,
+)
+from shared.errors import LeaseLost, NotFound, RetryLimitReached, TransitionRefused
+
+COLLECTION = "clip_jobs"
+CLAIMS = "claims"
+RETRIES = "retries"
+_KEEPS_LEASE = frozenset({JobStatus.CREATING, JobStatus.POLLING})
+_LEASE_CLEARED = {"lease_holder": None, "lease_until": None}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Proof that `worker` owns the job until `job.lease_until`."""
+
+    job: ClipJob
+    seq: int
+    worker: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v.value if isinstance(v, JobStatus) else v) for k, v in fields.items()}
+
+
+class ClipJobStore:
+    def __init__(self, db: firestore.Client) -> None:
+        self._db = db
+        self._col = db.collection(COLLECTION)
+
+    def ref(self, job_id: str) -> firestore.DocumentReference:
+        return self._col.document(job_id)
+
+    def get(self, job_id: str) -> ClipJob | None:
+        snap = self.ref(job_id).get()
+        return ClipJob.model_validate(snap.to_dict()) if snap.exists else None
+
+    def require(self, job_id: str) -> ClipJob:
+        job = self.get(job_id)
+        if job is None:
+            raise NotFound("clip job", job_id)
+        return job
+
+    def list_by_status(self, status: JobStatus, limit: int = 200) -> list[ClipJob]:
+        """Jobs in one status, most recently changed first."""
+        query = (
+            self._col.where(filter=FieldFilter("status", "==", JobStatus(status).value))
+            .order_by("updated_at", direction=firestore.Query.DESCENDING)
+            .limit(limit)
+        )
+        return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
+
+    def transition(
+        self,
+        job_id: str,
+        *,
+        expect: JobStatus,
+        to: JobStatus,
+        fields: Mapping[str, Any] | None = None,
+        worker: str | None = None,
+        now: datetime | None = None,
+    ) -> ClipJob:
+        """Move `expect -> to` if the job is still in `expect` (and `worker` holds the lease).
+
+        Leaving creating/polling releases the lease.
+        """
+        now = now or _now()
+        check_transition(expect, to, job_id)
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> ClipJob:
+            job = self._read(ref, tx)
+            if job.status is not expect:
+                raise TransitionRefused(job_id, job.status.value, to.value, "the job moved on")
+            if worker is not None and (job.lease_holder != worker or not job.lease_active(now)):
+                raise LeaseLost(job_id, worker)
+            changes = dict(fields or {}) | {"status": to, "updated_at": now}
+            if to not in _KEEPS_LEASE:
+                changes |= _LEASE_CLEARED
+            tx.update(ref, _encode(changes))
+            return ClipJob.model_validate(job.model_dump() | changes)
+
+        return run(self._db.transaction())
+
+    def update_fields(
+        self,
+        job_id: str,
+        fields: Mapping[str, Any],
+        *,
+        expect: Collection[JobStatus],
+        worker: str | None = None,
+        now: datetime | None = None,
+    ) -> ClipJob:
+        """Change fields without changing status (progress, download links)."""
+        if "status" in fields:
+            raise ValueError("use transition() to change a job's status")
+        now = now or _now()
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> ClipJob:
+            job = self._read(ref, tx)
+            if job.status not in expect:
+                raise TransitionRefused(job_id, job.status.value, job.status.value, "not updatable")
+            if worker is not None and (job.lease_holder != worker or not job.lease_active(now)):
+                raise LeaseLost(job_id, worker)
+            changes = dict(fields) | {"updated_at": now}
+            tx.update(ref, _encode(changes))
+            return ClipJob.model_validate(job.model_dump() | changes)
+
+        return run(self._db.transaction())
+
+    def claim(
+        self,
+        job_id: str,
+        *,
+        worker: str,
+        lease_seconds: float,
+        expect: Collection[JobStatus],
+        to: JobStatus | None = None,
+        now: datetime | None = None,
+    ) -> Claim | None:
+        """Take the job's lease (moving it to `to` when given), or None if someone else has it.
+
+        Works when the job has no lease or an expired one; two workers racing for the same
+        job both try to create claim N+1 and only one create succeeds.
+        """
+        now = now or _now()
+        job = self.get(job_id)
+        if job is None:
+            raise NotFound("clip job", job_id)
+        if job.status not in expect or job.lease_active(now):
+            return None
+        if to is not None:
+            check_transition(job.status, to, job_id)
+        seq = job.lease_seq + 1
+        until = now + timedelta(seconds=lease_seconds)
+        update: dict[str, Any] = {
+            "lease_seq": seq,
+            "lease_holder": worker,
+            "lease_until": until,
+            "updated_at": now,
+        }
+        if to is not None:
+            update["status"] = to.value
+        batch = self._db.batch()
+        batch.create(
+            self.ref(job_id).collection(CLAIMS).document(f"{seq:06d}"),
+            {"worker": worker, "at": now, "lease_until": until, "from_status": job.status.value},
+        )
+        batch.update(self.ref(job_id), update)
+        try:
+            batch.commit()
+        except AlreadyExists:
+            return None
+        claimed = job.model_copy(
+            update={
+                "lease_seq": seq,
+                "lease_holder": worker,
+                "lease_until": until,
+                "updated_at": now,
+                "status": to or job.status,
+            }
+        )
+        return Claim(job=claimed, seq=seq, worker=worker)
+
+    def release(self, job_id: str, *, worker: str, now: datetime | None = None) -> None:
+        """Give the lease back early (only if still ours)."""
+        now = now or _now()
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> None:
+            job = self._read(ref, tx)
+            if job.lease_holder == worker:
+                tx.update(ref, _LEASE_CLEARED | {"updated_at": now})
+
+        run(self._db.transaction())
+
+    def retry(self, job_id: str, *, by: str, limit: int, now: datetime | None = None) -> ClipJob:
+        """The operator's manual retry: failed -> queued, at most `limit` times per job."""
+        now = now or _now()
+        job = self.require(job_id)
+        fields = manual_retry_fields(job, limit=limit, now=now)
+        batch = self._db.batch()
+        batch.create(
+            self.ref(job_id).collection(RETRIES).document(f"{fields['manual_retries']:03d}"),
+            {"by": by, "at": now, "previous_error_code": job.error_code},
+        )
+        batch.update(self.ref(job_id), fields)
+        try:
+            batch.commit()
+        except AlreadyExists:
+            current = self.require(job_id)
+            if current.manual_retries >= limit:
+                raise RetryLimitReached(job_id, limit) from None
+            raise TransitionRefused(
+                job_id, current.status.value, JobStatus.QUEUED.value, "retried by someone else"
+            ) from None
+        return job.model_copy(update=fields | {"status": JobStatus.QUEUED})
+
+    def _read(self, ref: firestore.DocumentReference, tx: firestore.Transaction) -> ClipJob:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            raise NotFound("clip job", ref.id)
+        return ClipJob.model_validate(snap.to_dict())
