@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
 from shared.errors import ActionAlreadyDecided, NotFound
+from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "action_queue"
 DECISION_COLLECTION = "decision"
@@ -142,26 +143,23 @@ class ActionQueue:
         item = self.require(action_id)
         if item.status is not ActionStatus.PENDING:
             raise ActionAlreadyDecided(action_id, item.status.value)
-        batch = self._db.batch()
-        # The exclusive create goes first: the npm emulator applies a batch's writes in order
-        # and stops at a failing create without undoing earlier ones (production is atomic).
-        batch.create(self.decision_ref(action_id), {"status": status.value, "by": by, "at": now})
-        job_id = also(batch, item) if also else None
         update: dict[str, Any] = {
             "status": status.value,
             "decided_at": now,
             "decided_by": by,
             "decision_reason": reason,
             "updated_at": now,
-            "job_id": job_id,
         }
-        batch.update(self.ref(action_id), update)
-        try:
-            batch.commit()
-        except AlreadyExists:
+
+        def writes(batch: firestore.WriteBatch) -> None:
+            update["job_id"] = also(batch, item) if also else None
+            batch.update(self.ref(action_id), update)
+
+        marker = {"status": status.value, "by": by, "at": now}
+        if not commit_led_by_create(self._db, self.decision_ref(action_id), marker, writes):
             snap = self.decision_ref(action_id).get()
             winner = (snap.to_dict() or {}).get("status", "decided") if snap.exists else "decided"
-            raise ActionAlreadyDecided(action_id, winner) from None
+            raise ActionAlreadyDecided(action_id, winner)
         return item.model_copy(update=update | {"status": status})
 
     def reject(

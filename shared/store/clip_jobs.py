@@ -1,10 +1,8 @@
 """`clip_jobs/{job_id}`: reads, checked transitions, and the lease that makes one worker own a job.
 
-Exclusivity comes from `create()` of a per-attempt document in the same batch as the job
-update (SPEC 7): claim N is `clip_jobs/{id}/claims/{N}`, manual retry N is
-`clip_jobs/{id}/retries/{N}`; that create is always the batch's first write, because the npm
-emulator does not undo writes made before a failing create. Transactions are used only for
-consistent read-check-write.
+Exclusivity comes from `commit_led_by_create` (SPEC 7): claim N is
+`clip_jobs/{id}/claims/{N}`, manual retry N is `clip_jobs/{id}/retries/{N}`. Transactions are
+used only for consistent read-check-write.
 """
 
 from __future__ import annotations
@@ -14,7 +12,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
@@ -25,6 +22,7 @@ from shared.clip_job import (
     manual_retry_fields,
 )
 from shared.errors import LeaseLost, NotFound, RetryLimitReached, TransitionRefused
+from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "clip_jobs"
 CLAIMS = "claims"
@@ -171,15 +169,16 @@ class ClipJobStore:
         }
         if to is not None:
             update["status"] = to.value
-        batch = self._db.batch()
-        batch.create(
-            self.ref(job_id).collection(CLAIMS).document(f"{seq:06d}"),
-            {"worker": worker, "at": now, "lease_until": until, "from_status": job.status.value},
-        )
-        batch.update(self.ref(job_id), update)
-        try:
-            batch.commit()
-        except AlreadyExists:
+        marker = self.ref(job_id).collection(CLAIMS).document(f"{seq:06d}")
+        claim_data = {
+            "worker": worker,
+            "at": now,
+            "lease_until": until,
+            "from_status": job.status.value,
+        }
+        if not commit_led_by_create(
+            self._db, marker, claim_data, lambda batch: batch.update(self.ref(job_id), update)
+        ):
             return None
         claimed = job.model_copy(
             update={
@@ -210,21 +209,17 @@ class ClipJobStore:
         now = now or _now()
         job = self.require(job_id)
         fields = manual_retry_fields(job, limit=limit, now=now)
-        batch = self._db.batch()
-        batch.create(
-            self.ref(job_id).collection(RETRIES).document(f"{fields['manual_retries']:03d}"),
-            {"by": by, "at": now, "previous_error_code": job.error_code},
-        )
-        batch.update(self.ref(job_id), fields)
-        try:
-            batch.commit()
-        except AlreadyExists:
+        marker = self.ref(job_id).collection(RETRIES).document(f"{fields['manual_retries']:03d}")
+        retry_data = {"by": by, "at": now, "previous_error_code": job.error_code}
+        if not commit_led_by_create(
+            self._db, marker, retry_data, lambda batch: batch.update(self.ref(job_id), fields)
+        ):
             current = self.require(job_id)
             if current.manual_retries >= limit:
-                raise RetryLimitReached(job_id, limit) from None
+                raise RetryLimitReached(job_id, limit)
             raise TransitionRefused(
                 job_id, current.status.value, JobStatus.QUEUED.value, "retried by someone else"
-            ) from None
+            )
         return job.model_copy(update=fields | {"status": JobStatus.QUEUED})
 
     def _read(self, ref: firestore.DocumentReference, tx: firestore.Transaction) -> ClipJob:
