@@ -18,8 +18,11 @@ import requests
 
 from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
+from shared.helix_clips import TokenGrant
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch_scopes import CONNECT_SCOPES
 
 NOT_YET = [
     "functions (on_clip_job_written, validate_tokens, sweep_clip_jobs, vision_ingest) - issue 4",
@@ -50,6 +53,19 @@ def check(emulator: FirestoreEmulator, sim: HelixSimulator, demo: dict[str, str]
     )
 
 
+def connect_demo_channel(demo: dict[str, str]) -> None:
+    """Store the demo broadcaster's tokens as the Connect Twitch flow would."""
+    grant = TokenGrant(
+        access_token=demo["user_access_token"],
+        refresh_token=demo["user_refresh_token"],
+        expires_in=4 * 3600,
+        scopes=CONNECT_SCOPES,
+    )
+    TwitchTokenStore(make_client(LOCAL_PROJECT)).save_grant(
+        grant, user_id=demo["broadcaster_id"], login=demo["login"], client_id=demo["client_id"]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__)
     parser.add_argument("--check", action="store_true", help="start, check, stop (smoke test)")
@@ -63,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["TWITCH_API_BASE"] = sim.api_base
     os.environ["TWITCH_AUTH_BASE"] = sim.auth_base
     os.environ["TWITCH_CLIENT_ID"] = demo["client_id"]
+    os.environ["TWITCH_CLIENT_SECRET"] = demo["client_secret"]
+    connect_demo_channel(demo)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -74,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"                                 TWITCH_AUTH_BASE={sim.auth_base}")
         print(
             f"  demo channel: login {demo['login']}, broadcaster id {demo['broadcaster_id']}, "
-            f"live, VOD {demo['vod_id']}, client id {demo['client_id']}"
+            f"live, VOD {demo['vod_id']}, client id {demo['client_id']}; its tokens are "
+            "stored in twitch_tokens/ as if Connect Twitch had run"
         )
         print(f"  export GOOGLE_CLOUD_PROJECT={LOCAL_PROJECT} to point other shells here")
         print("Not part of the stack yet (their issues are open):")

@@ -183,13 +183,20 @@ class ClipError(ByteClipsError):
         *,
         http_status: int | None = None,
         reset_at: datetime | None = None,
+        detail: str = "",
     ) -> None:
         self.http_status = http_status
         self.twitch_message = twitch_message
         self.reset_at = reset_at
-        status = f"HTTP {http_status}" if http_status is not None else "no HTTP answer"
-        said = f" (Twitch said: {twitch_message})" if twitch_message else ""
-        super().__init__(f"{self.error_code.value}: {status}{said}")
+        self.detail = detail
+        # Set when the retry policy would try again at that time but the caller must schedule it.
+        self.retry_at: datetime | None = None
+        parts = [f"HTTP {http_status}" if http_status is not None else "no HTTP answer"]
+        if twitch_message:
+            parts.append(f"Twitch said: {twitch_message}")
+        if detail:
+            parts = [detail] if http_status is None else [*parts, detail]
+        super().__init__(f"{self.error_code.value}: {'; '.join(parts)}")
 
     @property
     def code(self) -> str:  # type: ignore[override]

@@ -20,7 +20,7 @@ _SECRET_KEY = re.compile(
     r"(token|secret|password|authorization|api[_-]?key|refresh|credential|cookie)", re.I
 )
 _SECRET_PATTERNS = [
-    re.compile(r"(?i)\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=-]+"),
+    re.compile(r"(?i)\b(Bearer|OAuth)\s+[A-Za-z0-9._~+/=-]{12,}"),
     re.compile(
         r"(?i)\b(access_token|refresh_token|client_secret|id_token|code|password|api_key)"
         r"(=|\"\s*:\s*\"|':\s*')[^&\s\"',}]+"

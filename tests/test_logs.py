@@ -62,7 +62,8 @@ def test_secrets_never_reach_a_line(log_lines):
 
 
 def test_redact_free_text():
-    assert redact("Bearer abc.def-ghi") == f"Bearer {REDACTED}"
+    assert redact("Bearer abc.def-ghi-jkl") == f"Bearer {REDACTED}"
+    assert redact("Invalid OAuth token") == "Invalid OAuth token"
     assert redact('{"access_token": "tok123"}') == f'{{"access_token": "{REDACTED}"}}'
     assert redact("nothing secret here") == "nothing secret here"
 

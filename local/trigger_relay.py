@@ -1,0 +1,336 @@
+"""Local stand-in for Eventarc: Firestore writes on a collection → CloudEvents over HTTP.
+
+In production Eventarc calls `on_clip_job_written` for every write to `clip_jobs/{job_id}`.
+The emulators have no Eventarc, so this relay watches the collection with a real Firestore
+listener and POSTs the same binary-mode `google.cloud.firestore.document.v1.written` event
+(built by shared.firestore_events) to a running functions-framework.
+
+Delivery semantics, kept close to what production promises and no stronger:
+- at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried with
+  exponential backoff, with the same `ce-id`; after `max_attempts` the event is logged at ERROR
+  and counted in `failed`. A 2xx counts in `delivered`; other 4xx are not retried.
+- in order: one worker thread drains one FIFO queue, so events reach the target in the order
+  the listener saw them (so per document too). Eventarc does not promise ordering; the
+  function must not rely on it, it only makes local runs reproducible.
+- the listener callback never does I/O: it turns changes into events and enqueues them.
+- a listener is a state sync, not a change log: writes that land between two snapshots are
+  merged into one event (both emulators deliver each write of a sequential writer; concurrent
+  writers can be coalesced). Eventarc would deliver each write.
+- documents already present when the relay starts are delivered as creates by default
+  (`skip_existing=False`). A fresh Eventarc deployment would not replay them, but locally the
+  relay often starts after jobs were written (or restarts), and a job nobody hears about would
+  stay queued; the function is idempotent, so a replay is harmless. `skip_existing=True` gives
+  the production behaviour.
+
+    python -m local.trigger_relay --target http://127.0.0.1:8080/   # env FIRESTORE_EMULATOR_HOST
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType, TracebackType
+from typing import Any
+
+import requests
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore_v1.watch import ChangeType
+
+from shared.firestore_events import encode_document_written
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429})
+
+
+@dataclass(frozen=True)
+class _Change:
+    """One observed write, enqueued as-is so encoding and I/O happen off the listener thread."""
+
+    path: str
+    before: DocumentSnapshot | None
+    after: DocumentSnapshot | None
+    observed_at: datetime
+
+
+class TriggerRelay:
+    """Watch one collection and POST a Firestore `written` CloudEvent per change to a URL."""
+
+    def __init__(
+        self,
+        client: firestore.Client,
+        target_url: str,
+        *,
+        collection: str = "clip_jobs",
+        project: str | None = None,
+        skip_existing: bool = False,
+        max_attempts: int = 5,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 10.0,
+        request_timeout: float = 70.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.client = client
+        self.target_url = target_url
+        self.collection = collection
+        self.project = project or client.project
+        self.skip_existing = skip_existing
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        # Longer than the function's own work (it may poll Twitch for 15 s) so that a slow but
+        # successful call is not retried.
+        self.request_timeout = request_timeout
+        self.delivered = 0
+        self.failed = 0
+        self._lock = threading.Condition()
+        self._pending = 0
+        self._queue: queue.Queue[_Change | None] = queue.Queue()
+        self._last: dict[str, DocumentSnapshot] = {}
+        self._initial = threading.Event()
+        self._abort = threading.Event()
+        self._watch: Any = None
+        self._worker: threading.Thread | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self, timeout: float = 15.0) -> TriggerRelay:
+        """Subscribe and return once the listener's first snapshot arrived (so later writes
+        are never mistaken for pre-existing documents)."""
+        if self._worker is not None:
+            raise RuntimeError("TriggerRelay already started")
+        self._abort.clear()
+        self._worker = threading.Thread(
+            target=self._run_worker, name=f"trigger-relay-{self.collection}", daemon=True
+        )
+        self._worker.start()
+        self._watch = self.client.collection(self.collection).on_snapshot(self._on_snapshot)
+        if not self._initial.wait(timeout):
+            self.stop(timeout=1.0)
+            raise RuntimeError(
+                f"the Firestore listener on {self.collection!r} sent no snapshot within "
+                f"{timeout:.0f} s"
+            )
+        logger.info(
+            "trigger relay listening",
+            extra={"collection": self.collection, "target": self.target_url},
+        )
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Unsubscribe, let the worker deliver what is queued for up to `timeout` seconds."""
+        if self._watch is not None:
+            self._watch.unsubscribe()
+            self._watch = None
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        self._queue.put(None)
+        worker.join(timeout)
+        if worker.is_alive():
+            self._abort.set()
+            worker.join(max(1.0, timeout / 2))
+        abandoned = self._pending
+        if abandoned:
+            logger.warning(
+                "trigger relay stopped with undelivered events",
+                extra={"collection": self.collection, "abandoned": abandoned},
+            )
+        self._initial.clear()
+
+    def __enter__(self) -> TriggerRelay:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def listening(self) -> bool:
+        """Whether the Firestore listener stream is still alive."""
+        return self._watch is not None and bool(self._watch.is_active)
+
+    @property
+    def pending(self) -> int:
+        """Events observed but not yet delivered or given up on."""
+        with self._lock:
+            return self._pending
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until every observed event was delivered or given up on (True) or timeout."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout)
+
+    # --- listener side: no I/O here -----------------------------------------------------------
+
+    def _on_snapshot(self, docs: list[Any], changes: list[Any], read_time: datetime) -> None:
+        try:
+            first = not self._initial.is_set()
+            events: list[_Change] = []
+            for change in changes:
+                snapshot = change.document
+                doc_id = snapshot.id
+                path = snapshot.reference.path
+                if change.type == ChangeType.REMOVED:
+                    before = self._last.pop(doc_id, snapshot)
+                    events.append(_Change(path, before, None, read_time))
+                    continue
+                before = self._last.get(doc_id) if change.type == ChangeType.MODIFIED else None
+                self._last[doc_id] = snapshot
+                if not (first and self.skip_existing):
+                    events.append(_Change(path, before, snapshot, read_time))
+            with self._lock:
+                self._pending += len(events)
+            for event in events:
+                self._queue.put(event)
+        except Exception:
+            logger.exception(
+                "trigger relay could not read a snapshot", extra={"collection": self.collection}
+            )
+        finally:
+            self._initial.set()
+
+    # --- worker side --------------------------------------------------------------------------
+
+    def _run_worker(self) -> None:
+        with requests.Session() as session:
+            while True:
+                change = self._queue.get()
+                if change is None:
+                    return
+                try:
+                    if not self._abort.is_set():
+                        self._deliver(session, change)
+                finally:
+                    with self._lock:
+                        self._pending -= 1
+                        self._lock.notify_all()
+
+    def _deliver(self, session: requests.Session, change: _Change) -> None:
+        try:
+            headers, body = self._encode(change)
+        except (TypeError, ValueError) as exc:
+            self._count(delivered=False)
+            logger.error(
+                "trigger relay cannot encode a change",
+                extra={"path": change.path, "error": str(exc)},
+            )
+            return
+        context = {"path": change.path, "event_id": headers["ce-id"], "target": self.target_url}
+        for attempt in range(1, self.max_attempts + 1):
+            error, retryable = self._post(session, headers, body)
+            if error is None:
+                self._count(delivered=True)
+                logger.info("trigger delivered", extra={**context, "attempt": attempt})
+                return
+            last = attempt == self.max_attempts or not retryable
+            logger.log(
+                logging.ERROR if last else logging.WARNING,
+                "trigger delivery failed" + ("; giving up" if last else "; will retry"),
+                extra={**context, "attempt": attempt, "error": error},
+            )
+            if last:
+                break
+            delay = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
+            if self._abort.wait(delay):
+                break
+        self._count(delivered=False)
+
+    def _encode(self, change: _Change) -> tuple[dict[str, str], bytes]:
+        newest = change.after if change.after is not None else change.before
+        if newest is None:
+            raise ValueError(f"{change.path}: a change without a document")
+        return encode_document_written(
+            self.project,
+            change.path,
+            None if change.before is None else change.before.to_dict(),
+            None if change.after is None else change.after.to_dict(),
+            create_time=newest.create_time,
+            update_time=newest.update_time,
+            before_update_time=None if change.before is None else change.before.update_time,
+            time=change.observed_at if change.after is None else None,
+        )
+
+    def _post(
+        self, session: requests.Session, headers: dict[str, str], body: bytes
+    ) -> tuple[str | None, bool]:
+        """(None, False) on 2xx, else (what went wrong, whether a retry may help)."""
+        try:
+            response = session.post(
+                self.target_url, headers=headers, data=body, timeout=self.request_timeout
+            )
+        except requests.RequestException as exc:
+            return f"{type(exc).__name__}: {exc}", True
+        if 200 <= response.status_code < 300:
+            return None, False
+        retryable = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
+        return f"HTTP {response.status_code}: {response.text[:200]}", retryable
+
+    def _count(self, *, delivered: bool) -> None:
+        with self._lock:
+            if delivered:
+                self.delivered += 1
+            else:
+                self.failed += 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run in the foreground until SIGINT/SIGTERM or until the listener dies."""
+    from shared.logs import configure_logging
+    from shared.store.firestore_client import make_client
+
+    parser = argparse.ArgumentParser(prog="python -m local.trigger_relay", description=__doc__)
+    parser.add_argument("--target", required=True, help="the function's URL")
+    parser.add_argument("--collection", default="clip_jobs")
+    parser.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="do not deliver documents that exist when the relay starts",
+    )
+    args = parser.parse_args(argv)
+    if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        parser.error("FIRESTORE_EMULATOR_HOST is not set: in production Eventarc does this job")
+    configure_logging()
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    relay = TriggerRelay(
+        make_client(), args.target, collection=args.collection, skip_existing=args.skip_existing
+    ).start()
+    print(
+        json.dumps({"relay": args.collection, "target": args.target, "project": relay.project}),
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            if not relay.listening:
+                logger.error(
+                    "trigger relay listener stopped", extra={"collection": args.collection}
+                )
+                return 1
+    finally:
+        relay.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

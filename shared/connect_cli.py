@@ -1,0 +1,72 @@
+"""Connect Twitch from a terminal on a headless machine.
+
+    python -m shared.connect_cli [--redirect-uri URL] [--answer URL]
+
+It prints the authorization URL; open it on any device, approve, and paste back the address
+the browser lands on (the page itself may fail to load: only its address matters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from urllib.parse import parse_qs, urlsplit
+
+from shared.errors import ByteClipsError
+from shared.helix_clips import HelixClips
+from shared.store.firestore_client import default_client
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch_connect import authorization_url, complete, make_state
+
+DEFAULT_REDIRECT_URI = "http://localhost:8501/"
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise SystemExit(f"{name} is not set: set it to your Twitch application's value")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.connect_cli", description=__doc__)
+    parser.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI)
+    parser.add_argument("--answer", help="the address the browser landed on (else asked)")
+    args = parser.parse_args(argv)
+    client_secret = _env("TWITCH_CLIENT_SECRET")
+    twitch = HelixClips(_env("TWITCH_CLIENT_ID"))
+    url = authorization_url(
+        twitch.auth_base,
+        client_id=twitch.client_id,
+        redirect_uri=args.redirect_uri,
+        state=make_state(client_secret),
+    )
+    print("Open this address, sign in with the broadcaster (or editor) account, approve:")
+    print(url, flush=True)
+    answer = args.answer or input("Paste the address your browser landed on: ")
+    query = parse_qs(urlsplit(answer.strip()).query)
+    try:
+        connected = complete(
+            twitch,
+            TwitchTokenStore(default_client()),
+            code=(query.get("code") or [None])[0],
+            state=(query.get("state") or [None])[0],
+            error=(query.get("error") or [None])[0],
+            redirect_uri=args.redirect_uri,
+            client_secret=client_secret,
+        )
+    except ByteClipsError as error:
+        print(f"Not connected: {error}", file=sys.stderr)
+        return 1
+    print(f"Connected {connected.login or '?'} (user id {connected.user_id}).")
+    print(f"Scopes: {', '.join(connected.scopes) or 'none'}")
+    if connected.report.missing:
+        print(f"Missing for clipping: {', '.join(connected.report.missing)}; connect again.")
+        return 1
+    print("Live clips, VOD clips and downloads are all allowed.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,682 @@
+"""The Twitch calls Byte Clips needs (clips, clip downloads, token validate/refresh), nothing more.
+
+Every call is checked locally before any HTTP, paced by the per-token `HelixBucket` (and the
+100-per-minute `WindowLimiter` for downloads), and retried only as `retry_policy.decide()` says.
+Failures surface as the typed `ClipError`s of `shared.errors`; tokens and secrets are
+registered with `shared.logs` and never appear in exception text or log lines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal, Protocol, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from shared.clip_candidate import check_duration, check_numeric_id, clean_title
+from shared.errors import (
+    CLIP_ERRORS,
+    ClipError,
+    ClipUnauthorized,
+    ClipUnknown,
+    ErrorCode,
+    FieldProblem,
+    InvalidInput,
+)
+from shared.logs import register_secret
+from shared.rate_limits import Clock, HelixBucket, WindowLimiter
+from shared.retry_policy import RetryAction, RetryLimits, decide, rate_limit_reset
+
+DEFAULT_API_BASE = "https://api.twitch.tv/helix"
+DEFAULT_AUTH_BASE = "https://id.twitch.tv/oauth2"
+DEFAULT_TIMEOUT = (3.05, 10.0)
+MAX_CLIP_IDS_PER_CALL = 100
+MAX_DOWNLOAD_IDS_PER_CALL = 10
+DOWNLOADS_PER_MINUTE = 100
+_MAX_BUCKETS = 256
+
+logger = logging.getLogger(__name__)
+
+Sleep = Callable[[float], None]
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+class TokenSource(Protocol):
+    """Where a call gets its user or app access token, and its one refresh after a 401."""
+
+    def access_token(self) -> str:
+        """The token to use now."""
+        ...
+
+    def refreshed_access_token(self, rejected: str) -> str:
+        """A new token after Twitch refused `rejected`; called at most once per call.
+
+        Raise (e.g. ClipUnauthorized) when no refresh is possible; the error reaches the caller.
+        """
+        ...
+
+
+@dataclass(frozen=True)
+class CreatedClip:
+    """Create Clip's 202: the clip id and the edit link (valid up to 24 h)."""
+
+    id: str
+    edit_url: str
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A clip as Get Clips returns it; only `id`, `url` and `broadcaster_id` are required."""
+
+    id: str
+    url: str
+    broadcaster_id: str
+    embed_url: str = ""
+    broadcaster_name: str = ""
+    creator_id: str = ""
+    creator_name: str = ""
+    video_id: str = ""
+    game_id: str = ""
+    language: str = ""
+    title: str = ""
+    view_count: int = 0
+    created_at: datetime | None = None
+    thumbnail_url: str = ""
+    duration: float | None = None
+    vod_offset: int | None = None
+    is_featured: bool = False
+
+
+@dataclass(frozen=True)
+class ClipPage:
+    """One page of a channel's clips; `cursor` is None on the last page."""
+
+    clips: list[Clip]
+    cursor: str | None
+
+
+@dataclass(frozen=True)
+class ClipDownload:
+    """Download links of one clip; either may be None until Twitch has rendered it."""
+
+    clip_id: str
+    landscape_download_url: str | None = None
+    portrait_download_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What `/oauth2/validate` says about a token; app tokens have no login or user id."""
+
+    client_id: str
+    login: str | None
+    scopes: tuple[str, ...]
+    user_id: str | None
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A new token pair; store the new refresh token, the old one may be spent."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_in: int
+    scopes: tuple[str, ...]
+
+
+class _Created(BaseModel):
+    data: list[CreatedClip]
+
+
+class _Pagination(BaseModel):
+    cursor: str | None = None
+
+
+class _Clips(BaseModel):
+    data: list[Clip]
+    pagination: _Pagination = _Pagination()
+
+
+class _Downloads(BaseModel):
+    data: list[ClipDownload]
+
+
+class _Validated(BaseModel):
+    client_id: str
+    login: str | None = None
+    scopes: list[str] | None = None
+    user_id: str | None = None
+    expires_in: int
+
+
+class _Grant(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scope: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One HTTP call to make: which API, method, path, query and form, and the success status."""
+
+    api: Literal["helix", "auth"]
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    form: Mapping[str, str] | None = None
+    expect: int = 200
+
+
+def _refuse(what: str, problems: list[FieldProblem]) -> None:
+    if problems:
+        raise InvalidInput(what, problems)
+
+
+def _numeric(value: Any, name: str, what: str, problems: list[FieldProblem]) -> str:
+    try:
+        return check_numeric_id(value, what)
+    except ValueError as error:
+        problems.append(FieldProblem(name, str(error)))
+        return ""
+
+
+def _duration(value: Any, problems: list[FieldProblem]) -> float:
+    try:
+        return check_duration(value)
+    except ValueError as error:
+        problems.append(FieldProblem("duration", str(error)))
+        return 0.0
+
+
+def _title(value: Any, problems: list[FieldProblem]) -> str | None:
+    try:
+        return clean_title(value)
+    except ValueError as error:
+        problems.append(FieldProblem("title", str(error)))
+        return None
+
+
+def _clip_ids(value: Any, name: str, problems: list[FieldProblem]) -> list[str]:
+    """Clip ids are slugs, not numbers: non-empty text, duplicates dropped, order kept."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        problems.append(FieldProblem(name, "must be a list of clip ids"))
+        return []
+    if not value:
+        problems.append(FieldProblem(name, "must name at least one clip id"))
+        return []
+    if not all(isinstance(item, str) and item.strip() for item in value):
+        problems.append(FieldProblem(name, "every clip id must be non-empty text"))
+        return []
+    return list(dict.fromkeys(item.strip() for item in value))
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}"
+
+
+def _json_body(response: requests.Response | None) -> dict[str, Any]:
+    if response is None or not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _twitch_message(body: Mapping[str, Any]) -> str:
+    message = body.get("message")
+    return message.strip() if isinstance(message, str) else ""
+
+
+class HelixClips:
+    """Twitch's clip calls over one pooled session, paced, retried by policy, typed errors.
+
+    `sleep` and `clock` (Unix seconds) are injectable so tests can observe every wait.
+    One instance is meant to be shared by the threads of a process: its per-token buckets and
+    its downloads limiter only pace what this instance sends.
+    """
+
+    def __init__(
+        self,
+        client_id: str | None = None,
+        *,
+        api_base: str | None = None,
+        auth_base: str | None = None,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        session: requests.Session | None = None,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.time,
+        limits: RetryLimits | None = None,
+        downloads_per_minute: int = DOWNLOADS_PER_MINUTE,
+        max_inline_wait: float = math.inf,
+    ) -> None:
+        resolved = client_id or os.environ.get("TWITCH_CLIENT_ID", "")
+        if not resolved:
+            raise ValueError("a Twitch client id is required (argument or TWITCH_CLIENT_ID)")
+        self.client_id = resolved
+        api = api_base or os.environ.get("TWITCH_API_BASE") or DEFAULT_API_BASE
+        auth = auth_base or os.environ.get("TWITCH_AUTH_BASE") or DEFAULT_AUTH_BASE
+        self.api_base = api.rstrip("/")
+        self.auth_base = auth.rstrip("/")
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        self._sleep = sleep
+        self._clock = clock
+        self._limits = limits or RetryLimits()
+        self._downloads = WindowLimiter(downloads_per_minute, 60.0, clock=clock)
+        self._max_inline_wait = max_inline_wait
+        self._buckets: dict[str, HelixBucket] = {}
+        self._buckets_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> HelixClips:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------------- clips
+
+    def create_clip(
+        self,
+        tokens: TokenSource,
+        *,
+        broadcaster_id: str,
+        title: str | None = None,
+        duration: float | None = None,
+        has_delay: bool = False,
+        retry: bool = True,
+    ) -> CreatedClip:
+        """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming."""
+        problems: list[FieldProblem] = []
+        params: dict[str, str] = {
+            "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
+        }
+        cleaned = _title(title, problems)
+        if cleaned is not None:
+            params["title"] = cleaned
+        if duration is not None:
+            params["duration"] = _seconds(_duration(duration, problems))
+        if not isinstance(has_delay, bool):
+            problems.append(FieldProblem("has_delay", "must be true or false"))
+        elif has_delay:
+            params["has_delay"] = "true"
+        _refuse("create clip request", problems)
+        target = _Target("helix", "POST", "/clips", params=params, expect=202)
+        return self._created(self._run(target, tokens=tokens, retry=retry), target)
+
+    def create_clip_from_vod(
+        self,
+        tokens: TokenSource,
+        *,
+        editor_id: str,
+        broadcaster_id: str,
+        vod_id: str,
+        vod_offset: float,
+        title: str,
+        duration: float,
+        retry: bool = True,
+    ) -> CreatedClip:
+        """POST /videos/clips. `vod_offset` is where the clip ends, sent as whole seconds up."""
+        problems: list[FieldProblem] = []
+        params: dict[str, str] = {
+            "editor_id": _numeric(editor_id, "editor_id", "editor (user)", problems),
+            "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems),
+            "vod_id": _numeric(vod_id, "vod_id", "video (VOD)", problems),
+        }
+        cleaned = _title(title, problems)
+        if cleaned is None and not any(p.field == "title" for p in problems):
+            problems.append(FieldProblem("title", "is required for a VOD clip"))
+        checked = _duration(duration, problems)
+        offset_ok = (
+            not isinstance(vod_offset, bool)
+            and isinstance(vod_offset, int | float)
+            and math.isfinite(vod_offset)
+            and vod_offset >= 0
+        )
+        if not offset_ok:
+            problems.append(FieldProblem("vod_offset", "must be a number of seconds into the VOD"))
+        elif checked and vod_offset < checked:
+            problems.append(
+                FieldProblem(
+                    "vod_offset",
+                    f"must be at least the duration ({checked:g} s): "
+                    "it is where the clip ends, not where it starts",
+                )
+            )
+        _refuse("VOD clip request", problems)
+        params.update(
+            vod_offset=str(math.ceil(vod_offset)), title=cleaned or "", duration=_seconds(checked)
+        )
+        target = _Target("helix", "POST", "/videos/clips", params=params, expect=202)
+        return self._created(self._run(target, tokens=tokens, retry=retry), target)
+
+    def get_clips(
+        self, tokens: TokenSource, ids: Sequence[str], *, retry: bool = True
+    ) -> list[Clip]:
+        """GET /clips?id=…, 100 ids per call; clips Twitch does not (yet) show are absent."""
+        problems: list[FieldProblem] = []
+        unique = _clip_ids(ids, "ids", problems)
+        _refuse("get clips request", problems)
+        clips: list[Clip] = []
+        for batch in _chunks(unique, MAX_CLIP_IDS_PER_CALL):
+            target = _Target("helix", "GET", "/clips", params={"id": batch})
+            body = self._run(target, tokens=tokens, retry=retry)
+            clips.extend(self._parse(_Clips, body, target).data)
+        return clips
+
+    def get_clips_by_broadcaster(
+        self,
+        tokens: TokenSource,
+        broadcaster_id: str,
+        *,
+        first: int = 20,
+        after: str | None = None,
+        before: str | None = None,
+        retry: bool = True,
+    ) -> ClipPage:
+        """GET /clips?broadcaster_id=…, one page; pass the cursor back as `after` for the next."""
+        problems: list[FieldProblem] = []
+        params: dict[str, Any] = {
+            "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
+        }
+        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
+            problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
+        params["first"] = str(first)
+        if after and before:
+            problems.append(FieldProblem("before", "give either after or before, not both"))
+        if after:
+            params["after"] = after
+        if before:
+            params["before"] = before
+        _refuse("get clips request", problems)
+        target = _Target("helix", "GET", "/clips", params=params)
+        parsed = self._parse(_Clips, self._run(target, tokens=tokens, retry=retry), target)
+        return ClipPage(parsed.data, parsed.pagination.cursor or None)
+
+    def get_clip_downloads(
+        self,
+        tokens: TokenSource,
+        *,
+        editor_id: str,
+        broadcaster_id: str,
+        clip_ids: Sequence[str],
+        retry: bool = True,
+    ) -> list[ClipDownload]:
+        """GET /clips/downloads, 10 ids per call, at most 100 calls a minute per client."""
+        problems: list[FieldProblem] = []
+        params: dict[str, Any] = {
+            "editor_id": _numeric(editor_id, "editor_id", "editor (user)", problems),
+            "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems),
+        }
+        unique = _clip_ids(clip_ids, "clip_ids", problems)
+        _refuse("clip downloads request", problems)
+        downloads: list[ClipDownload] = []
+        for batch in _chunks(unique, MAX_DOWNLOAD_IDS_PER_CALL):
+            target = _Target(
+                "helix", "GET", "/clips/downloads", params={**params, "clip_id": batch}
+            )
+            body = self._run(target, tokens=tokens, retry=retry, limiter=self._downloads)
+            downloads.extend(self._parse(_Downloads, body, target).data)
+        return downloads
+
+    # ------------------------------------------------------------------------- OAuth
+
+    def validate_token(self, access_token: str) -> TokenInfo:
+        """GET /oauth2/validate; a 401 (invalid or expired token) is ClipUnauthorized."""
+        _refuse("token validation", self._secret_problems(access_token=access_token))
+        target = _Target("auth", "GET", "/validate")
+        parsed = self._parse(_Validated, self._run(target, oauth_token=access_token), target)
+        return TokenInfo(
+            client_id=parsed.client_id,
+            login=parsed.login,
+            scopes=tuple(parsed.scopes or ()),
+            user_id=parsed.user_id,
+            expires_in=parsed.expires_in,
+        )
+
+    def refresh_token(self, refresh_token: str, *, client_secret: str) -> TokenGrant:
+        """POST /oauth2/token grant_type=refresh_token; any refusal is ClipUnauthorized."""
+        _refuse(
+            "token refresh",
+            self._secret_problems(refresh_token=refresh_token, client_secret=client_secret),
+        )
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": self.client_id,
+            "client_secret": client_secret,
+        }
+        return self._grant(_Target("auth", "POST", "/token", form=form))
+
+    def exchange_code(self, code: str, *, redirect_uri: str, client_secret: str) -> TokenGrant:
+        """POST /oauth2/token grant_type=authorization_code, the end of the connect flow."""
+        problems = self._secret_problems(code=code, client_secret=client_secret)
+        if not isinstance(redirect_uri, str) or not redirect_uri.startswith(
+            ("http://", "https://")
+        ):
+            problems.append(FieldProblem("redirect_uri", "must be the registered http(s) URL"))
+        _refuse("authorization code exchange", problems)
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": self.client_id,
+            "client_secret": client_secret,
+        }
+        return self._grant(_Target("auth", "POST", "/token", form=form))
+
+    # ---------------------------------------------------------------------- internals
+
+    @staticmethod
+    def _secret_problems(**secrets: Any) -> list[FieldProblem]:
+        problems = []
+        for name, value in secrets.items():
+            if isinstance(value, str) and value.strip():
+                register_secret(value)
+            else:
+                problems.append(FieldProblem(name, "is required"))
+        return problems
+
+    def _grant(self, target: _Target) -> TokenGrant:
+        parsed = self._parse(_Grant, self._run(target), target)
+        register_secret(parsed.access_token)
+        register_secret(parsed.refresh_token)
+        return TokenGrant(
+            access_token=parsed.access_token,
+            refresh_token=parsed.refresh_token,
+            expires_in=parsed.expires_in,
+            scopes=tuple(parsed.scope or ()),
+        )
+
+    def _created(self, body: dict[str, Any], target: _Target) -> CreatedClip:
+        data = self._parse(_Created, body, target).data
+        if not data or not data[0].id:
+            error = ClipUnknown(_twitch_message(body), http_status=target.expect)
+            error.add_note(f"{target.method} {target.path}: the answer carried no clip id")
+            raise error
+        return data[0]
+
+    def _parse(self, model: type[_Model], body: dict[str, Any], target: _Target) -> _Model:
+        """Parse a success body; a shape Twitch does not document is ClipUnknown."""
+        try:
+            return model.model_validate(body)
+        except ValidationError as error:
+            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
+            unknown = ClipUnknown(http_status=target.expect)
+            unknown.add_note(f"{target.method} {target.path}: unexpected answer ({fields})")
+            raise unknown from None
+
+    def _bucket(self, token: str) -> HelixBucket:
+        key = hashlib.sha256(token.encode()).hexdigest()
+        with self._buckets_lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                while len(self._buckets) >= _MAX_BUCKETS:
+                    del self._buckets[next(iter(self._buckets))]
+                bucket = self._buckets[key] = HelixBucket(self._clock)
+            return bucket
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def _send(
+        self, target: _Target, token: str | None
+    ) -> tuple[requests.Response | None, Exception | None]:
+        headers: dict[str, str] = {}
+        if target.api == "helix":
+            headers = {"Authorization": f"Bearer {token}", "Client-Id": self.client_id}
+            url = self.api_base + target.path
+        else:
+            if token is not None:
+                headers["Authorization"] = f"OAuth {token}"
+            url = self.auth_base + target.path
+        try:
+            response = self._session.request(
+                target.method,
+                url,
+                params=target.params,
+                data=target.form,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as failure:
+            return None, failure
+        return response, None
+
+    def _run(
+        self,
+        target: _Target,
+        *,
+        tokens: TokenSource | None = None,
+        oauth_token: str | None = None,
+        retry: bool = True,
+        limiter: WindowLimiter | None = None,
+    ) -> dict[str, Any]:
+        """Send until success or a final decision of `decide()`; return the JSON body."""
+        token = tokens.access_token() if tokens is not None else oauth_token
+        register_secret(token)
+        refreshed = tokens is None
+        tries = 0
+        while True:
+            if limiter is not None:
+                self._wait(limiter.reserve())
+            bucket = self._bucket(token or "") if target.api == "helix" else None
+            if bucket is not None:
+                self._wait(bucket.reserve())
+            tries += 1
+            started = time.monotonic()
+            response, failure = self._send(target, token)
+            duration_ms = round((time.monotonic() - started) * 1000)
+            status = response.status_code if response is not None else None
+            headers: Mapping[str, str] = response.headers if response is not None else {}
+            if bucket is not None:
+                bucket.observe(headers)
+            body = _json_body(response)
+            line = {
+                "api": target.api,
+                "method": target.method,
+                "path": target.path,
+                "status": status,
+                "duration_ms": duration_ms,
+                "attempt": tries,
+            }
+            if status == target.expect:
+                logger.info(
+                    "twitch call %s %s -> %s", target.method, target.path, status, extra=line
+                )
+                return body
+            now = datetime.fromtimestamp(self._clock(), tz=UTC)
+            if status is not None and 200 <= status < 300:
+                logger.warning(
+                    "twitch call %s %s -> unexpected %s",
+                    target.method,
+                    target.path,
+                    status,
+                    extra=line,
+                )
+                unexpected = ClipUnknown(_twitch_message(body), http_status=status)
+                unexpected.add_note(f"expected HTTP {target.expect}")
+                raise unexpected
+            decision = decide(
+                status, headers, tries, now, token_refreshed=refreshed, limits=self._limits
+            )
+            action = decision.action
+            waits_too_long = decision.retry_at is not None and (
+                not retry or (decision.retry_at - now).total_seconds() > self._max_inline_wait
+            )
+            if waits_too_long or (not retry and not decision.refresh_token):
+                action = RetryAction.FINAL
+            logger.warning(
+                "twitch call %s %s -> %s (%s)",
+                target.method,
+                target.path,
+                status if status is not None else "no answer",
+                action.value,
+                extra={**line, "error_code": decision.error_code.value, "next": action.value},
+            )
+            if action is RetryAction.FINAL:
+                error = self._error(target, decision.error_code, status, headers, body, failure)
+                if decision.action is not RetryAction.FINAL:
+                    error.retry_at = decision.retry_at
+                raise error from failure
+            if decision.refresh_token and tokens is not None:
+                token = tokens.refreshed_access_token(token or "")
+                register_secret(token)
+                refreshed = True
+            elif decision.retry_at is not None:
+                self._wait((decision.retry_at - now).total_seconds())
+
+    def _error(
+        self,
+        target: _Target,
+        code: ErrorCode,
+        status: int | None,
+        headers: Mapping[str, str],
+        body: Mapping[str, Any],
+        failure: Exception | None,
+    ) -> ClipError:
+        """The typed error; OAuth token refusals all mean the Twitch connection must be redone."""
+        cls: type[ClipError] = CLIP_ERRORS[code]
+        if target.api == "auth" and status is not None and 400 <= status < 500 and status != 429:
+            cls = ClipUnauthorized
+        reset_at = rate_limit_reset(headers) if status == 429 else None
+        if status == 429 and reset_at is None:
+            reset_at = datetime.fromtimestamp(
+                self._clock() + self._limits.rate_limit_fallback_seconds, tz=UTC
+            )
+        error = cls(_twitch_message(body), http_status=status, reset_at=reset_at)
+        if failure is not None:
+            kind = "timed out" if isinstance(failure, requests.Timeout) else "connection failed"
+            error.add_note(f"{target.method} {target.path}: {kind}")
+        return error
