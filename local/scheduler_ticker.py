@@ -30,7 +30,7 @@ from types import FrameType, TracebackType
 
 import requests
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("local.scheduler_ticker")
 
 USER_AGENT = "Google-Cloud-Scheduler"
 

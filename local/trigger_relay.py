@@ -42,12 +42,12 @@ from typing import Any
 
 import requests
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_document import DocumentSnapshot
+from google.cloud.firestore import DocumentSnapshot
 from google.cloud.firestore_v1.watch import ChangeType
 
 from shared.firestore_events import encode_document_written
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("local.trigger_relay")
 
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -93,6 +93,7 @@ class TriggerRelay:
         self.request_timeout = request_timeout
         self.delivered = 0
         self.failed = 0
+        self.abandoned = 0
         self._lock = threading.Condition()
         self._pending = 0
         self._queue: queue.Queue[_Change | None] = queue.Queue()
@@ -110,6 +111,7 @@ class TriggerRelay:
         if self._worker is not None:
             raise RuntimeError("TriggerRelay already started")
         self._abort.clear()
+        self._last.clear()
         self._worker = threading.Thread(
             target=self._run_worker, name=f"trigger-relay-{self.collection}", daemon=True
         )
@@ -140,7 +142,9 @@ class TriggerRelay:
         if worker.is_alive():
             self._abort.set()
             worker.join(max(1.0, timeout / 2))
-        abandoned = self._pending
+        with self._lock:
+            self.abandoned += self._pending if worker.is_alive() else 0
+            abandoned = self.abandoned
         if abandoned:
             logger.warning(
                 "trigger relay stopped with undelivered events",
@@ -213,7 +217,10 @@ class TriggerRelay:
                 if change is None:
                     return
                 try:
-                    if not self._abort.is_set():
+                    if self._abort.is_set():
+                        with self._lock:
+                            self.abandoned += 1
+                    else:
                         self._deliver(session, change)
                 finally:
                     with self._lock:
@@ -328,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 return 1
     finally:
-        relay.stop()
+        relay.stop(timeout=5.0)
     return 0
 
 

@@ -94,6 +94,8 @@ class ClipJob(BaseModel):
     attempts: int = 0
     manual_retries: int = 0
     next_attempt_at: datetime | None = None
+    requeued_at: datetime | None = None
+    clip_created_at: datetime | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
     lease_seq: int = 0
