@@ -19,6 +19,14 @@ from shared.token_health import TokenHealth
 MAX_INLINE_WAIT_SECONDS = 20.0
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
 def _required(name: str) -> str:
     value = os.environ.get(name, "").strip()
     if not value:
@@ -39,9 +47,18 @@ def clip_runtime() -> ClipRuntime:
     secret = _required("TWITCH_CLIENT_SECRET")
     register_secret(secret)
     db = default_client()
-    twitch = HelixClips(_required("TWITCH_CLIENT_ID"), max_inline_wait=MAX_INLINE_WAIT_SECONDS)
+    twitch = HelixClips(
+        _required("TWITCH_CLIENT_ID"),
+        max_inline_wait=_seconds("BYTECLIPS_MAX_INLINE_WAIT_SECONDS", MAX_INLINE_WAIT_SECONDS),
+    )
     instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-    worker = ClipWorker(db, twitch, client_secret=secret, worker_id=f"worker-{instance}")
+    worker = ClipWorker(
+        db,
+        twitch,
+        client_secret=secret,
+        worker_id=f"worker-{instance}",
+        lease_seconds=_seconds("BYTECLIPS_WORKER_LEASE_SECONDS", 60.0),
+    )
     return ClipRuntime(
         worker=worker,
         sweeper=ClipSweeper(db, worker, sweeper_id=f"sweeper-{instance}"),

@@ -171,14 +171,13 @@ class ClipSweeper:
 
     def _downloads(self, config: ControlPlaneConfig, now: datetime) -> list[str]:
         """Download links for ready clips, batched per channel; null links wait for later."""
-        query = (
-            self._col.where(filter=FieldFilter("status", "==", JobStatus.READY.value))
-            .where(filter=FieldFilter("landscape_download_url", "==", None))
-            .limit(self._limit)
-        )
-        waiting = [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
+        # Recently finished jobs, filtered here: a `== None` filter is not served by every
+        # emulator, and links matter for fresh clips (the edit link lasts 24 h).
+        recent = self._jobs.list_by_status(JobStatus.READY, limit=self._limit)
         by_channel: dict[tuple[str, str], list[ClipJob]] = {}
-        for job in waiting:
+        for job in recent:
+            if job.landscape_download_url or job.portrait_download_url:
+                continue
             if job.twitch_clip_id and job.ready_at and now - job.ready_at < timedelta(hours=24):
                 editor = config.clip_editor_user_id or job.broadcaster_id
                 by_channel.setdefault((editor, job.broadcaster_id), []).append(job)

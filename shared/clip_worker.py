@@ -24,6 +24,7 @@ from shared.firestore_events import DocumentWritten
 from shared.helix_clips import Clip, HelixClips
 from shared.job_triggers import became_runnable
 from shared.poll_schedule import poll_offsets
+from shared.retry_policy import RetryLimits
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.observability import ObservabilityStore
@@ -80,7 +81,7 @@ class ClipWorker:
 
     def run(self, job_id: str) -> Outcome:
         now = self._clock()
-        config = self.config.read()
+        config = self.config.read(fresh=True)
         job = self.jobs.get(job_id)
         if job is None or job.status is not JobStatus.QUEUED:
             return Outcome(job_id, "not queued")
@@ -188,10 +189,15 @@ class ClipWorker:
     ) -> Outcome:
         now = self._clock()
         said = f" (Twitch said: {error.twitch_message})" if error.twitch_message else ""
-        if error.retry_at is not None and attempts < config.max_rate_limit_retries:
+        limit = (
+            config.max_rate_limit_retries
+            if error.error_code is ErrorCode.RATE_LIMITED
+            else RetryLimits().max_server_error_tries
+        )
+        if error.retry_at is not None and attempts < limit:
             detail = (
                 f"Retrying at {error.retry_at:%H:%M:%S} UTC after {error.code}{said}; "
-                f"try {attempts} of {config.max_rate_limit_retries}."
+                f"try {attempts} of {limit}."
             )
             self.jobs.transition(
                 job.job_id,

@@ -280,8 +280,11 @@ class HelixSimulator:
         status: int = 503,
         delay: float = 0.0,
         times: int = 1,
+        reset_after: float | None = None,
     ) -> None:
-        self.state.inject_fault(path, kind, status=status, delay=delay, times=times)
+        self.state.inject_fault(
+            path, kind, status=status, delay=delay, times=times, reset_after=reset_after
+        )
 
     def expire_token(self, access_token: str) -> None:
         self.state.expire_token(access_token)

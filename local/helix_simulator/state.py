@@ -70,6 +70,7 @@ class Fault:
     kind: str
     status: int = 503
     delay: float = 0.0
+    reset_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -433,15 +434,21 @@ class HelixState:
         status: int = 503,
         delay: float = 0.0,
         times: int = 1,
+        reset_after: float | None = None,
     ) -> None:
-        """Make the next ``times`` matching requests fail; ``path`` may start with a method."""
+        """Make the next ``times`` matching requests fail; ``path`` may start with a method.
+
+        ``reset_after`` scripts a 429 as if the bucket were empty: ``Ratelimit-Remaining: 0``
+        and ``Ratelimit-Reset`` that many seconds ahead.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)}")
         if times < 1 or not 100 <= status <= 599 or delay < 0:
             raise ValueError("times must be >= 1, status 100-599 and delay >= 0")
         method, _, bare = path.partition(" ") if " " in path else ("", "", path)
         with self._lock:
-            self._faults.append((method.upper() or None, bare, Fault(kind, status, delay), times))
+            fault = Fault(kind, status, delay, reset_after)
+            self._faults.append((method.upper() or None, bare, fault, times))
 
     def expire_token(self, access_token: str) -> None:
         """Invalidate an access token, as expiry or revocation would."""
@@ -513,6 +520,9 @@ class HelixState:
         if request.path.startswith("/helix/"):
             response = _helix_error(fault.status, "Simulated fault")
             response.headers.update(self._peek_headers(self._bucket_key(request), now))
+            if fault.reset_after is not None:
+                response.headers["Ratelimit-Remaining"] = "0"
+                response.headers["Ratelimit-Reset"] = str(math.ceil(now + fault.reset_after))
             return response
         return _oauth_error(fault.status, "Simulated fault")
 

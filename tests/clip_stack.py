@@ -1,0 +1,127 @@
+"""The clip pipeline as separate real processes, for end-to-end tests and the benchmark.
+
+Firestore emulator (from the test session), the Helix simulator over HTTP, the three clip
+functions under functions-framework, and the trigger relay turning `clip_jobs` writes into
+Eventarc-shaped CloudEvents.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from google.cloud import firestore
+
+from local.functions_host import FunctionServer
+from local.helix_simulator import HelixSimulator
+from local.trigger_relay import TriggerRelay
+from shared.clip_job import ClipJob, JobStatus
+from shared.helix_clips import TokenGrant
+from shared.store.action_queue import ActionQueue
+from shared.store.approval import approve
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.firestore_client import LOCAL_PROJECT
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch_scopes import CONNECT_SCOPES
+
+CLIENT_ID = "byteclips-e2e"
+CLIENT_SECRET = "e2e-client-secret-value"
+TERMINAL = {JobStatus.READY, JobStatus.FAILED}
+
+
+@dataclass
+class Functions:
+    worker: FunctionServer
+    sweeper: FunctionServer
+    tokens: FunctionServer
+
+    def sweep(self) -> dict[str, Any]:
+        response = requests.post(self.sweeper.url, json={}, timeout=60)
+        return response.json()
+
+    def validate(self) -> dict[str, Any]:
+        response = requests.post(self.tokens.url, json={}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+
+def function_env(sim: HelixSimulator, emulator_host: str, **extra: str) -> dict[str, str]:
+    return {
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "TWITCH_CLIENT_ID": CLIENT_ID,
+        "TWITCH_CLIENT_SECRET": CLIENT_SECRET,
+        "TWITCH_API_BASE": sim.api_base,
+        "TWITCH_AUTH_BASE": sim.auth_base,
+        **extra,
+    }
+
+
+@contextmanager
+def running_functions(env: dict[str, str]) -> Iterator[Functions]:
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(FunctionServer(target, env=env))
+            for target in ("on_clip_job_written", "sweep_clip_jobs", "validate_tokens")
+        ]
+        yield Functions(*servers)
+
+
+def connect_channel(
+    sim: HelixSimulator,
+    db: firestore.Client,
+    user_id: str,
+    *,
+    live: bool = True,
+    scopes: tuple[str, ...] = CONNECT_SCOPES,
+) -> str:
+    """A channel on the simulator with its tokens stored as Connect Twitch would."""
+    access, refresh = sim.add_user(user_id, f"user{user_id}", client_id=CLIENT_ID, scopes=scopes)
+    sim.set_live(user_id, live)
+    grant = TokenGrant(access_token=access, refresh_token=refresh, expires_in=14400, scopes=scopes)
+    TwitchTokenStore(db).save_grant(
+        grant, user_id=user_id, login=f"user{user_id}", client_id=CLIENT_ID
+    )
+    return access
+
+
+def approve_moment(db: firestore.Client, broadcaster_id: str, **fields: Any) -> ClipJob:
+    """Enqueue a candidate for a moment that just happened and approve it."""
+    candidate = {
+        "broadcaster_id": broadcaster_id,
+        "mode": "live",
+        "suggested_duration": 30.0,
+        "suggested_title": f"moment {time.monotonic_ns()}",
+        "source": "manual",
+        "source_ts": datetime.now(UTC).isoformat(),
+        "score": 1.0,
+    } | fields
+    action = ActionQueue(db).submit(candidate)
+    return approve(db, action.action_id, by="e2e@example.com")
+
+
+def wait_for_job(
+    db: firestore.Client,
+    job_id: str,
+    until: Callable[[ClipJob], bool] = lambda job: job.status in TERMINAL,
+    timeout: float = 30.0,
+) -> ClipJob:
+    store = ClipJobStore(db)
+    deadline = time.monotonic() + timeout
+    job = store.require(job_id)
+    while time.monotonic() < deadline:
+        job = store.require(job_id)
+        if until(job):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} stuck: {job.status} {job.error_code} {job.error_detail}")
+
+
+def relay_to(db: firestore.Client, server: FunctionServer) -> TriggerRelay:
+    """A relay (use it as a context manager) that feeds `clip_jobs` writes to `server`."""
+    return TriggerRelay(db, server.url, skip_existing=True)
