@@ -1,8 +1,10 @@
-"""The local stack: every piece of Byte Clips that exists so far, on loopback, in one process.
+"""The local stack: Byte Clips on loopback, with the emulator and the simulator standing in.
 
-Started by `bash local/run` (README). Today that is the Firestore emulator and the Helix
-simulator with a seeded demo channel; the clip functions, the trigger relay and ticker, the
-chat bot and the operations app join this stack as their issues land.
+Started by `bash local/run` (README): the Firestore emulator, the Helix simulator with a
+seeded demo channel (its tokens stored as if Connect Twitch had run), the three clip
+functions under functions-framework, the trigger relay that turns `clip_jobs` writes into
+Eventarc's CloudEvents, and the ticker that calls the scheduled functions like Cloud
+Scheduler. The operations app and the chat bot join as their issues land.
 """
 
 from __future__ import annotations
@@ -12,45 +14,25 @@ import os
 import signal
 import sys
 import threading
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
-import requests
-
+from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
 from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
+from local.scheduler_ticker import ScheduledCall, SchedulerTicker
+from local.trigger_relay import TriggerRelay
+from shared.clip_job import JobStatus
 from shared.helix_clips import TokenGrant
-from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch_scopes import CONNECT_SCOPES
 
 NOT_YET = [
-    "functions (on_clip_job_written, validate_tokens, sweep_clip_jobs, vision_ingest) - issue 4",
-    "trigger relay and scheduler ticker - issue 4",
     "operations app (streamlit run streamlit_app/app.py) - issue 5",
     "chat bot (python -m chatbot) - issue 6",
+    "vision_ingest function (OBS frames) - no issue yet",
 ]
-
-
-def check(emulator: FirestoreEmulator, sim: HelixSimulator, demo: dict[str, str]) -> None:
-    """Prove each running piece answers: a Firestore round trip and a Helix call."""
-    config = ControlPlaneStore(make_client(LOCAL_PROJECT)).read(fresh=True)
-    response = requests.get(
-        f"{sim.api_base}/streams",
-        params={"user_id": demo["broadcaster_id"]},
-        headers={
-            "Authorization": f"Bearer {demo['app_access_token']}",
-            "Client-Id": demo["client_id"],
-        },
-        timeout=5,
-    )
-    response.raise_for_status()
-    live = bool(response.json()["data"])
-    print(
-        f"check: Firestore ({emulator.kind}) answers, pipeline enabled="
-        f"{config.clip_pipeline_enabled}; Helix simulator answers, demo channel live={live}",
-        flush=True,
-    )
 
 
 def connect_demo_channel(demo: dict[str, str]) -> None:
@@ -66,50 +48,81 @@ def connect_demo_channel(demo: dict[str, str]) -> None:
     )
 
 
+def check(demo: dict[str, str]) -> int:
+    """Smoke test: approve a moment that just happened and wait for its clip."""
+    db = make_client(LOCAL_PROJECT)
+    job = approve_moment(db, demo["broadcaster_id"], suggested_title="Local stack check")
+    try:
+        done = wait_for_job(db, job.job_id, timeout=40)
+    except AssertionError as stuck:
+        print(f"check: {stuck}", flush=True)
+        return 1
+    print(
+        f"check: job {job.job_id} (action {job.action_id}) is {done.status.value}: "
+        f"{done.clip_url or done.error_detail}",
+        flush=True,
+    )
+    return 0 if done.status is JobStatus.READY else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__)
-    parser.add_argument("--check", action="store_true", help="start, check, stop (smoke test)")
+    parser.add_argument("--check", action="store_true", help="start, clip once, stop")
+    parser.add_argument("--sweep-every", type=float, default=60.0, help="seconds (default 60)")
     args = parser.parse_args(argv)
-
-    emulator = FirestoreEmulator(project=LOCAL_PROJECT).start()
-    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-    os.environ["GOOGLE_CLOUD_PROJECT"] = LOCAL_PROJECT
-    sim = HelixSimulator(port=0).start()
-    demo = sim.seed_demo()
-    os.environ["TWITCH_API_BASE"] = sim.api_base
-    os.environ["TWITCH_AUTH_BASE"] = sim.auth_base
-    os.environ["TWITCH_CLIENT_ID"] = demo["client_id"]
-    os.environ["TWITCH_CLIENT_SECRET"] = demo["client_secret"]
-    connect_demo_channel(demo)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    try:
+    with ExitStack() as stack:
+        emulator = stack.enter_context(FirestoreEmulator(project=LOCAL_PROJECT))
+        sim = stack.enter_context(HelixSimulator(port=0))
+        demo = sim.seed_demo()
+        env = function_env(
+            sim,
+            emulator.host,
+            client_id=demo["client_id"],
+            client_secret=demo["client_secret"],
+            TWITCH_BROADCASTER_ID=demo["broadcaster_id"],
+        )
+        os.environ.update(env)
+        connect_demo_channel(demo)
+        functions = stack.enter_context(running_functions(env))
+        worker, sweeper, tokens = functions.worker, functions.sweeper, functions.tokens
+        stack.enter_context(TriggerRelay(make_client(LOCAL_PROJECT), worker.url))
+        stack.enter_context(
+            SchedulerTicker(
+                [
+                    ScheduledCall("validate_tokens", tokens.url, 3600.0),
+                    ScheduledCall("sweep_clip_jobs", sweeper.url, args.sweep_every),
+                ]
+            )
+        )
         print(f"Byte Clips local stack, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         print("Running now:")
-        print(f"  Firestore emulator ({emulator.kind})  FIRESTORE_EMULATOR_HOST={emulator.host}")
-        print(f"  Helix simulator                TWITCH_API_BASE={sim.api_base}")
-        print(f"                                 TWITCH_AUTH_BASE={sim.auth_base}")
+        print(f"  Firestore emulator ({emulator.kind})   FIRESTORE_EMULATOR_HOST={emulator.host}")
+        print(f"  Helix simulator                 TWITCH_API_BASE={sim.api_base}")
+        print(f"                                  TWITCH_AUTH_BASE={sim.auth_base}")
+        print(f"  on_clip_job_written             {worker.url} (fed by the trigger relay)")
+        print(f"  sweep_clip_jobs                 {sweeper.url} (every {args.sweep_every:g} s)")
+        print(f"  validate_tokens                 {tokens.url} (at start, then hourly)")
         print(
-            f"  demo channel: login {demo['login']}, broadcaster id {demo['broadcaster_id']}, "
-            f"live, VOD {demo['vod_id']}, client id {demo['client_id']}; its tokens are "
-            "stored in twitch_tokens/ as if Connect Twitch had run"
+            f"  demo channel: {demo['login']} (id {demo['broadcaster_id']}), live, VOD "
+            f"{demo['vod_id']}, client id {demo['client_id']}; connected (tokens stored)"
         )
-        print(f"  export GOOGLE_CLOUD_PROJECT={LOCAL_PROJECT} to point other shells here")
-        print("Not part of the stack yet (their issues are open):")
+        print(
+            f"  other shells: export FIRESTORE_EMULATOR_HOST={emulator.host} "
+            f"GOOGLE_CLOUD_PROJECT={LOCAL_PROJECT}"
+        )
+        print("Not part of the stack yet:")
         for piece in NOT_YET:
             print(f"  - {piece}")
         sys.stdout.flush()
-        check(emulator, sim, demo)
         if args.check:
-            return 0
+            return check(demo)
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):
             pass
-        return 0
-    finally:
-        sim.stop()
-        emulator.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ Delivery semantics, kept close to what production promises and no stronger:
 - at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried with
   exponential backoff, with the same `ce-id`; after `max_attempts` the event is logged at ERROR
   and counted in `failed`. A 2xx counts in `delivered`; other 4xx are not retried.
-- in order: one worker thread drains one FIFO queue, so events reach the target in the order
-  the listener saw them (so per document too). Eventarc does not promise ordering; the
-  function must not rely on it, it only makes local runs reproducible.
+- concurrent across documents, in order per document: each document's events go to one of
+  `lanes` sender threads (by a stable hash of its path), so one slow invocation (a worker
+  confirming a clip for 15 s) does not hold up other jobs, as with Eventarc, while each
+  document's events arrive in the order the listener saw them. Eventarc does not promise
+  ordering; the function must not rely on it, it only makes local runs reproducible.
 - the listener callback never does I/O: it turns changes into events and enqueues them.
 - a listener is a state sync, not a change log: writes that land between two snapshots are
   merged into one event (both emulators deliver each write of a sequential writer; concurrent
@@ -28,6 +30,7 @@ Delivery semantics, kept close to what production promises and no stronger:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +38,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType, TracebackType
@@ -77,9 +81,12 @@ class TriggerRelay:
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
         request_timeout: float = 70.0,
+        lanes: int = 8,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        if lanes < 1:
+            raise ValueError("lanes must be at least 1")
         self.client = client
         self.target_url = target_url
         self.collection = collection
@@ -96,26 +103,33 @@ class TriggerRelay:
         self.abandoned = 0
         self._lock = threading.Condition()
         self._pending = 0
-        self._queue: queue.Queue[_Change | None] = queue.Queue()
+        self._queues: list[queue.Queue[_Change | None]] = [queue.Queue() for _ in range(lanes)]
         self._last: dict[str, DocumentSnapshot] = {}
         self._initial = threading.Event()
         self._abort = threading.Event()
         self._watch: Any = None
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 15.0) -> TriggerRelay:
         """Subscribe and return once the listener's first snapshot arrived (so later writes
         are never mistaken for pre-existing documents)."""
-        if self._worker is not None:
+        if self._workers:
             raise RuntimeError("TriggerRelay already started")
         self._abort.clear()
         self._last.clear()
-        self._worker = threading.Thread(
-            target=self._run_worker, name=f"trigger-relay-{self.collection}", daemon=True
-        )
-        self._worker.start()
+        self._workers = [
+            threading.Thread(
+                target=self._run_worker,
+                args=(lane,),
+                name=f"trigger-relay-{self.collection}-{n}",
+                daemon=True,
+            )
+            for n, lane in enumerate(self._queues)
+        ]
+        for worker in self._workers:
+            worker.start()
         self._watch = self.client.collection(self.collection).on_snapshot(self._on_snapshot)
         if not self._initial.wait(timeout):
             self.stop(timeout=1.0)
@@ -134,16 +148,20 @@ class TriggerRelay:
         if self._watch is not None:
             self._watch.unsubscribe()
             self._watch = None
-        worker, self._worker = self._worker, None
-        if worker is None:
+        workers, self._workers = self._workers, []
+        if not workers:
             return
-        self._queue.put(None)
-        worker.join(timeout)
-        if worker.is_alive():
+        for lane in self._queues:
+            lane.put(None)
+        deadline = time.monotonic() + timeout
+        for worker in workers:
+            worker.join(max(deadline - time.monotonic(), 0.0))
+        if any(worker.is_alive() for worker in workers):
             self._abort.set()
-            worker.join(max(1.0, timeout / 2))
+            for worker in workers:
+                worker.join(max(1.0, timeout / 2))
         with self._lock:
-            self.abandoned += self._pending if worker.is_alive() else 0
+            self.abandoned += self._pending if any(w.is_alive() for w in workers) else 0
             abandoned = self.abandoned
         if abandoned:
             logger.warning(
@@ -200,7 +218,7 @@ class TriggerRelay:
             with self._lock:
                 self._pending += len(events)
             for event in events:
-                self._queue.put(event)
+                self._lane(event.path).put(event)
         except Exception:
             logger.exception(
                 "trigger relay could not read a snapshot", extra={"collection": self.collection}
@@ -210,10 +228,14 @@ class TriggerRelay:
 
     # --- worker side --------------------------------------------------------------------------
 
-    def _run_worker(self) -> None:
+    def _lane(self, path: str) -> queue.Queue[_Change | None]:
+        digest = hashlib.sha256(path.encode()).digest()
+        return self._queues[int.from_bytes(digest[:4], "big") % len(self._queues)]
+
+    def _run_worker(self, lane: queue.Queue[_Change | None]) -> None:
         with requests.Session() as session:
             while True:
-                change = self._queue.get()
+                change = lane.get()
                 if change is None:
                     return
                 try:

@@ -15,16 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from local.firestore_emulator import FirestoreEmulator
-from local.functions_host import FunctionServer
-from local.helix_simulator import HelixSimulator
-from shared.clip_job import JobStatus
-from shared.errors import ErrorCode
-from shared.firestore_events import encode_document_written
-from shared.store.clip_jobs import ClipJobStore
-from shared.store.control_plane import ControlPlaneStore
-from shared.store.firestore_client import LOCAL_PROJECT
-from tests.clip_stack import (
+from local.clip_harness import (
     CLIENT_ID,
     CLIENT_SECRET,
     Functions,
@@ -35,6 +26,15 @@ from tests.clip_stack import (
     running_functions,
     wait_for_job,
 )
+from local.firestore_emulator import FirestoreEmulator
+from local.functions_host import FunctionServer
+from local.helix_simulator import HelixSimulator
+from shared.clip_job import JobStatus
+from shared.errors import ErrorCode
+from shared.firestore_events import encode_document_written
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.control_plane import ControlPlaneStore
+from shared.store.firestore_client import LOCAL_PROJECT
 
 HELIX_CREATE = ("POST", "/helix/clips")
 VOD_CREATE = ("POST", "/helix/videos/clips")

@@ -1,4 +1,4 @@
-"""The README's run command starts a stack whose pieces answer (smoke test of `--check`)."""
+"""The README's run command starts the whole stack and it clips (smoke test of `--check`)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ def test_local_stack_starts_and_answers():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "check: Firestore" in result.stdout
-    assert "demo channel live=True" in result.stdout
-    assert "Not part of the stack yet" in result.stdout
-    assert "access_token" not in result.stdout
+    assert "on_clip_job_written" in result.stdout
+    assert "is ready: https://clips.twitch.tv/" in result.stdout
+    assert "byteclipslocal" not in result.stdout + result.stderr

@@ -293,7 +293,7 @@ def test_failed_posts_are_retried_with_the_same_event_and_order_is_kept(
         return 204, 0.0
 
     server = recorder(flaky)
-    with TriggerRelay(db, server.url, max_attempts=3, backoff_seconds=0.02) as relay:
+    with TriggerRelay(db, server.url, max_attempts=3, backoff_seconds=0.02, lanes=1) as relay:
         jobs = db.collection("clip_jobs")
         jobs.document("a").set({"n": 1})
         jobs.document("broken").set({"n": 1})
@@ -327,7 +327,7 @@ def test_stop_is_bounded_and_counts_what_it_abandoned(
     db: firestore.Client, recorder: Callable[..., Recorder]
 ) -> None:
     server = recorder(lambda _: (204, 0.6))
-    relay = TriggerRelay(db, server.url).start()
+    relay = TriggerRelay(db, server.url, lanes=1).start()
     try:
         for name in ("one", "two", "three"):
             db.collection("clip_jobs").document(name).set({"n": 1})
@@ -338,6 +338,29 @@ def test_stop_is_bounded_and_counts_what_it_abandoned(
     assert time.monotonic() - started < 1.5
     assert (relay.delivered, relay.failed, relay.abandoned) == (1, 0, 2)
     assert not relay.listening
+
+
+def test_a_slow_document_does_not_hold_up_others_and_each_keeps_its_order(
+    db: firestore.Client, recorder: Callable[..., Recorder]
+) -> None:
+    def slow_for_one(received: Received) -> tuple[int, float]:
+        event = decode_document_written(from_http(received.headers, received.body))
+        return 204, (1.0 if event.document_id == "slow" else 0.0)
+
+    server = recorder(slow_for_one)
+    with TriggerRelay(db, server.url, lanes=8) as relay:
+        jobs = db.collection("clip_jobs")
+        jobs.document("slow").set({"n": 1})
+        assert wait_for(lambda: server.in_flight == 1)
+        for n in range(1, 4):
+            jobs.document("fast").set({"n": n})
+        assert wait_for(lambda: sum(1 for r in server.snapshot() if b"fast" in r.body) == 3, 0.9)
+        assert server.in_flight == 1
+        jobs.document("slow").update({"n": 2})
+        assert relay.wait_idle(5)
+    events = [decode_document_written(r.body) for r in server.snapshot()]
+    assert [e.after["n"] for e in events if e.document_id == "fast"] == [1, 2, 3]
+    assert [e.after["n"] for e in events if e.document_id == "slow"] == [1, 2]
 
 
 # --- scheduler ticker ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The clip pipeline as separate real processes, for end-to-end tests and the benchmark.
+"""The clip pipeline as separate real processes: used by the local stack, the end-to-end
+tests and the benchmark.
 
 Firestore emulator (from the test session), the Helix simulator over HTTP, the three clip
 functions under functions-framework, and the trigger relay turning `clip_jobs` writes into
@@ -50,12 +51,19 @@ class Functions:
         return response.json()
 
 
-def function_env(sim: HelixSimulator, emulator_host: str, **extra: str) -> dict[str, str]:
+def function_env(
+    sim: HelixSimulator,
+    emulator_host: str,
+    *,
+    client_id: str = CLIENT_ID,
+    client_secret: str = CLIENT_SECRET,
+    **extra: str,
+) -> dict[str, str]:
     return {
         "FIRESTORE_EMULATOR_HOST": emulator_host,
         "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_CLIENT_ID": CLIENT_ID,
-        "TWITCH_CLIENT_SECRET": CLIENT_SECRET,
+        "TWITCH_CLIENT_ID": client_id,
+        "TWITCH_CLIENT_SECRET": client_secret,
         "TWITCH_API_BASE": sim.api_base,
         "TWITCH_AUTH_BASE": sim.auth_base,
         **extra,
