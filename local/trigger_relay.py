@@ -9,11 +9,11 @@ Delivery semantics, kept close to what production promises and no stronger:
 - at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried with
   exponential backoff, with the same `ce-id`; after `max_attempts` the event is logged at ERROR
   and counted in `failed`. A 2xx counts in `delivered`; other 4xx are not retried.
-- concurrent across documents, in order per document: each document's events go to one of
-  `lanes` sender threads (by a stable hash of its path), so one slow invocation (a worker
-  confirming a clip for 15 s) does not hold up other jobs, as with Eventarc, while each
-  document's events arrive in the order the listener saw them. Eventarc does not promise
-  ordering; the function must not rely on it, it only makes local runs reproducible.
+- concurrent across documents, in order per document: each document with events waiting gets
+  one sender (up to `lanes` documents at once) that delivers its events one after the other,
+  so one slow invocation (a worker confirming a clip for 15 s) does not hold up other jobs,
+  as with Eventarc, while each document's events arrive in the order the listener saw them.
+  Eventarc does not promise ordering; the function must not rely on it.
 - the listener callback never does I/O: it turns changes into events and enqueues them.
 - a listener is a state sync, not a change log: writes that land between two snapshots are
   merged into one event (both emulators deliver each write of a sequential writer; concurrent
@@ -30,15 +30,14 @@ Delivery semantics, kept close to what production promises and no stronger:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import os
-import queue
 import signal
 import sys
 import threading
-import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType, TracebackType
@@ -81,7 +80,7 @@ class TriggerRelay:
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 10.0,
         request_timeout: float = 70.0,
-        lanes: int = 8,
+        lanes: int = 32,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -103,33 +102,27 @@ class TriggerRelay:
         self.abandoned = 0
         self._lock = threading.Condition()
         self._pending = 0
-        self._queues: list[queue.Queue[_Change | None]] = [queue.Queue() for _ in range(lanes)]
+        self._lanes = lanes
+        self._per_document: dict[str, deque[_Change]] = {}
+        self._sessions = threading.local()
         self._last: dict[str, DocumentSnapshot] = {}
         self._initial = threading.Event()
         self._abort = threading.Event()
         self._watch: Any = None
-        self._workers: list[threading.Thread] = []
+        self._executor: ThreadPoolExecutor | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self, timeout: float = 15.0) -> TriggerRelay:
         """Subscribe and return once the listener's first snapshot arrived (so later writes
         are never mistaken for pre-existing documents)."""
-        if self._workers:
+        if self._executor is not None:
             raise RuntimeError("TriggerRelay already started")
         self._abort.clear()
         self._last.clear()
-        self._workers = [
-            threading.Thread(
-                target=self._run_worker,
-                args=(lane,),
-                name=f"trigger-relay-{self.collection}-{n}",
-                daemon=True,
-            )
-            for n, lane in enumerate(self._queues)
-        ]
-        for worker in self._workers:
-            worker.start()
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._lanes, thread_name_prefix=f"trigger-relay-{self.collection}"
+        )
         self._watch = self.client.collection(self.collection).on_snapshot(self._on_snapshot)
         if not self._initial.wait(timeout):
             self.stop(timeout=1.0)
@@ -144,24 +137,21 @@ class TriggerRelay:
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Unsubscribe, let the worker deliver what is queued for up to `timeout` seconds."""
+        """Unsubscribe, let the senders deliver what is queued for up to `timeout` seconds."""
         if self._watch is not None:
             self._watch.unsubscribe()
             self._watch = None
-        workers, self._workers = self._workers, []
-        if not workers:
+        executor, self._executor = self._executor, None
+        if executor is None:
             return
-        for lane in self._queues:
-            lane.put(None)
-        deadline = time.monotonic() + timeout
-        for worker in workers:
-            worker.join(max(deadline - time.monotonic(), 0.0))
-        if any(worker.is_alive() for worker in workers):
+        if not self.wait_idle(timeout):
             self._abort.set()
-            for worker in workers:
-                worker.join(max(1.0, timeout / 2))
+            self.wait_idle(max(1.0, timeout / 2))
+        executor.shutdown(wait=False, cancel_futures=True)
         with self._lock:
-            self.abandoned += self._pending if any(w.is_alive() for w in workers) else 0
+            self.abandoned += self._pending
+            self._pending = 0
+            self._per_document.clear()
             abandoned = self.abandoned
         if abandoned:
             logger.warning(
@@ -215,10 +205,8 @@ class TriggerRelay:
                 self._last[doc_id] = snapshot
                 if not (first and self.skip_existing):
                     events.append(_Change(path, before, snapshot, read_time))
-            with self._lock:
-                self._pending += len(events)
             for event in events:
-                self._lane(event.path).put(event)
+                self._enqueue(event)
         except Exception:
             logger.exception(
                 "trigger relay could not read a snapshot", extra={"collection": self.collection}
@@ -228,26 +216,40 @@ class TriggerRelay:
 
     # --- worker side --------------------------------------------------------------------------
 
-    def _lane(self, path: str) -> queue.Queue[_Change | None]:
-        digest = hashlib.sha256(path.encode()).digest()
-        return self._queues[int.from_bytes(digest[:4], "big") % len(self._queues)]
+    def _enqueue(self, change: _Change) -> None:
+        with self._lock:
+            self._pending += 1
+            waiting = self._per_document.get(change.path)
+            if waiting is not None:
+                waiting.append(change)
+                return
+            self._per_document[change.path] = deque([change])
+        executor = self._executor
+        if executor is not None:
+            executor.submit(self._drain, change.path)
 
-    def _run_worker(self, lane: queue.Queue[_Change | None]) -> None:
-        with requests.Session() as session:
-            while True:
-                change = lane.get()
-                if change is None:
+    def _drain(self, path: str) -> None:
+        """Deliver one document's events in order until none are left."""
+        session = getattr(self._sessions, "session", None)
+        if session is None:
+            session = self._sessions.session = requests.Session()
+        while True:
+            with self._lock:
+                waiting = self._per_document.get(path)
+                if not waiting:
+                    self._per_document.pop(path, None)
                     return
-                try:
-                    if self._abort.is_set():
-                        with self._lock:
-                            self.abandoned += 1
-                    else:
-                        self._deliver(session, change)
-                finally:
+                change = waiting.popleft()
+            try:
+                if self._abort.is_set():
                     with self._lock:
-                        self._pending -= 1
-                        self._lock.notify_all()
+                        self.abandoned += 1
+                else:
+                    self._deliver(session, change)
+            finally:
+                with self._lock:
+                    self._pending -= 1
+                    self._lock.notify_all()
 
     def _deliver(self, session: requests.Session, change: _Change) -> None:
         try:

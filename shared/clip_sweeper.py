@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
+from shared.clip_confirmer import CONFIRM_DEADLINE_SECONDS
 from shared.clip_job import ClipJob, JobStatus
 from shared.clip_worker import ClipWorker, ready_fields
 from shared.control_plane import ControlPlaneConfig
 from shared.errors import ByteClipsError, ClipError, ErrorCode, operator_message
 from shared.helix_clips import Clip
-from shared.poll_schedule import CONFIRM_DEADLINE_SECONDS
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import COLLECTION, ClipJobStore
 

@@ -8,7 +8,6 @@ job claimed and does nothing, so a moment is never clipped twice by a redelivery
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 from google.cloud import firestore
 
+from shared.clip_confirmer import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
 from shared.clip_job import ClipJob, JobStatus
 from shared.clip_timing import live_timing
 from shared.control_plane import ControlPlaneConfig
@@ -23,7 +23,6 @@ from shared.errors import ClipError, ErrorCode, InvalidInput, TransitionRefused,
 from shared.firestore_events import DocumentWritten
 from shared.helix_clips import Clip, HelixClips
 from shared.job_triggers import became_runnable
-from shared.poll_schedule import poll_offsets
 from shared.retry_policy import RetryLimits
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
@@ -59,7 +58,6 @@ class ClipWorker:
         worker_id: str,
         lease_seconds: float = 60.0,
         clock: Callable[[], datetime] = _now,
-        sleep: Callable[[float], None] = time.sleep,
         config: ControlPlaneStore | None = None,
     ) -> None:
         self.twitch = twitch
@@ -67,8 +65,8 @@ class ClipWorker:
         self._worker = worker_id
         self._lease = lease_seconds
         self._clock = clock
-        self._sleep = sleep
         self.jobs = ClipJobStore(db)
+        self._confirmer = ClipConfirmer(twitch)
         self.config = config or ControlPlaneStore(db)
         self._tokens = TwitchTokenStore(db)
         self._health = ObservabilityStore(db)
@@ -218,22 +216,13 @@ class ClipWorker:
         return Outcome(job.job_id, "failed", detail)
 
     def _confirm(self, job: ClipJob, tokens: StoredTokenSource, created_at: datetime) -> Outcome:
-        """Get Clips on the schedule until the clip shows, for at most 15 s (SPEC 4)."""
-        clip_id = job.twitch_clip_id or ""
-        for offset in poll_offsets():
-            wait = (created_at + timedelta(seconds=offset) - self._clock()).total_seconds()
-            if wait > 0:
-                self._sleep(wait)
-            try:
-                found = self.twitch.get_clips(tokens, [clip_id])
-            except ClipError as error:
-                logger.warning(
-                    "confirming clip failed, will look again",
-                    extra={"job_id": job.job_id, "error_code": error.code},
-                )
-                continue
-            if found:
-                return self._ready(job, found[0])
+        """Wait until Get Clips shows the clip, for at most 15 s after the 202 (SPEC 4)."""
+        remaining = CONFIRM_DEADLINE_SECONDS - (self._clock() - created_at).total_seconds()
+        clip = self._confirmer.wait_visible(
+            tokens, job.twitch_clip_id or "", group=tokens.user_id, timeout=max(remaining, 0.0)
+        )
+        if clip is not None:
+            return self._ready(job, clip)
         detail = operator_message(ErrorCode.CREATE_TIMEOUT)
         self._fail(job, JobStatus.POLLING, ErrorCode.CREATE_TIMEOUT, detail, self._clock())
         return Outcome(job.job_id, "failed", detail)

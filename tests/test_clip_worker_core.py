@@ -1,4 +1,4 @@
-"""The worker's pure parts: trigger filter, live timing, confirmation schedule."""
+"""The worker's pure parts: trigger filter and live timing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pytest
 
 from shared.clip_timing import live_timing
 from shared.job_triggers import became_runnable
-from shared.poll_schedule import CONFIRM_DEADLINE_SECONDS, poll_offsets
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 QUEUED = {"status": "queued", "next_attempt_at": None, "requeued_at": None}
@@ -53,12 +52,3 @@ def test_moment_too_old_for_a_live_clip():
 
 def test_unknown_moment_time_is_not_refused():
     assert live_timing(None, NOW, 30).clippable
-
-
-def test_poll_schedule_ends_at_the_deadline_and_is_increasing():
-    offsets = poll_offsets()
-    assert offsets[-1] == CONFIRM_DEADLINE_SECONDS == 15.0
-    assert list(offsets) == sorted(set(offsets))
-    assert poll_offsets(4.0) == (1.5, 2.5, 3.5, 4.0)
-    with pytest.raises(ValueError):
-        poll_offsets(0)

@@ -303,6 +303,9 @@ class HelixSimulator:
     def count(self, method: str, path: str) -> int:
         return self.state.count(method, path)
 
+    def clip_timeline(self, clip_id: str) -> tuple[float, float | None] | None:
+        return self.state.clip_timeline(clip_id)
+
     def seed_demo(self) -> dict[str, str]:
         """Seed the local demo channel used by ``python -m local.helix_simulator --seed-demo``."""
         self.add_app(DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)

@@ -476,6 +476,12 @@ class HelixState:
         with self._lock:
             return list(self._issued_codes)
 
+    def clip_timeline(self, clip_id: str) -> tuple[float, float | None] | None:
+        """When a clip was created and when it became (or becomes) visible, for measurements."""
+        with self._lock:
+            clip = self._clips.get(clip_id)
+            return None if clip is None else (clip.created_at, clip.visible_at)
+
     def count(self, method: str, path: str) -> int:
         """How many requests with this method and path were recorded."""
         with self._lock:

@@ -201,20 +201,20 @@ class StoredTokenSource:
         worker: str,
     ) -> None:
         self._store = store
-        self._user_id = user_id
+        self.user_id = user_id
         self._refresher = refresher
         self._worker = worker
 
     def access_token(self) -> str:
-        token = self._store.get(self._user_id)
+        token = self._store.get(self.user_id)
         if token is None:
             raise ClipUnauthorized(
-                detail=f"no Twitch token is stored for user {self._user_id}: connect Twitch first"
+                detail=f"no Twitch token is stored for user {self.user_id}: connect Twitch first"
             )
         return token.access_token
 
     def refreshed_access_token(self, rejected: str) -> str:
         token = self._store.refresh(
-            self._user_id, refresher=self._refresher, worker=self._worker, rejected=rejected
+            self.user_id, refresher=self._refresher, worker=self._worker, rejected=rejected
         )
         return token.access_token
