@@ -16,14 +16,14 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from local.processes import LoggedProcess
 
 NPM_DIR = Path(__file__).resolve().parent / "npm_firestore"
 ENV_CHOICE = "BYTECLIPS_EMULATOR"
@@ -60,8 +60,7 @@ class FirestoreEmulator:
     start_timeout: float = 60.0
     port: int = 0
     control_port: int = 0
-    _proc: subprocess.Popen[bytes] | None = None
-    _log: tempfile._TemporaryFileWrapper[bytes] | None = None
+    _proc: LoggedProcess | None = None
 
     @property
     def host(self) -> str:
@@ -92,21 +91,12 @@ class FirestoreEmulator:
     def start(self) -> FirestoreEmulator:
         self.port = self.port or free_port()
         self.control_port = self.port if self.kind == "gcloud" else free_port()
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
-            prefix="firestore-emulator-", suffix=".log"
-        )
-        self._proc = subprocess.Popen(
-            self._command(),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        self._proc = LoggedProcess(self._command(), name=f"firestore-emulator-{self.kind}")
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if self._proc.exit_code is not None:
                 raise EmulatorError(
-                    f"{self.kind} Firestore emulator exited with {self._proc.returncode}: "
+                    f"{self.kind} Firestore emulator exited with {self._proc.exit_code}: "
                     f"{self.log_tail()}"
                 )
             if self._answers():
@@ -139,25 +129,12 @@ class FirestoreEmulator:
                 raise EmulatorError(f"emulator reset answered HTTP {response.status}")
 
     def log_tail(self, chars: int = 2000) -> str:
-        if self._log is None:
-            return ""
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")[-chars:]
+        return self._proc.log_tail(chars) if self._proc else ""
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait(timeout=5)
-        self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._proc is not None:
+            self._proc.stop()
+            self._proc = None
 
     def __enter__(self) -> FirestoreEmulator:
         return self.start()
@@ -183,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
-        while not stop["now"] and emulator._proc and emulator._proc.poll() is None:
+        while not stop["now"] and emulator._proc and emulator._proc.exit_code is None:
             time.sleep(0.5)
     finally:
         emulator.stop()

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from local.firestore_emulator import free_port
+from local.processes import LoggedProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"
@@ -35,8 +33,7 @@ class FunctionServer:
     source: Path = FUNCTIONS_SOURCE
     signature_type: str | None = None
     port: int = 0
-    _proc: subprocess.Popen[bytes] | None = None
-    _log: tempfile._TemporaryFileWrapper[bytes] | None = None
+    _proc: LoggedProcess | None = None
 
     @property
     def url(self) -> str:
@@ -60,21 +57,15 @@ class FunctionServer:
         if self.signature_type:
             command += ["--signature-type", self.signature_type]
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
-            prefix=f"function-{self.target}-", suffix=".log"
-        )
-        self._proc = subprocess.Popen(
+        self._proc = LoggedProcess(
             command,
+            name=f"function-{self.target}",
             cwd=ROOT,
             env={**os.environ, **self.env, "PYTHONPATH": path},
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if self._proc.exit_code is not None:
                 raise FunctionStartError(f"{self.target} exited: {self.log_tail()}")
             with (
                 contextlib.suppress(OSError),
@@ -86,34 +77,17 @@ class FunctionServer:
         raise FunctionStartError(f"{self.target} did not listen within {timeout:.0f} s")
 
     def log_tail(self, chars: int = 4000) -> str:
-        if self._log is None:
-            return ""
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")[-chars:]
-
-    def log_text(self) -> str:
-        return self.log_tail(chars=10**9)
+        return self._proc.log_tail(chars) if self._proc else ""
 
     def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait(5)
-        self._proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        if self._proc is not None:
+            self._proc.stop()
+            self._proc = None
 
     def kill(self) -> None:
         """Die at once, as a crashed instance would (for tests of the sweeper)."""
-        if self._proc is not None and self._proc.poll() is None:
-            os.killpg(self._proc.pid, signal.SIGKILL)
-            self._proc.wait(5)
+        if self._proc is not None:
+            self._proc.kill()
 
     def __enter__(self) -> FunctionServer:
         return self.start()

@@ -19,6 +19,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from shared.errors import ByteClipsError
+from shared.helix_clips import TokenGrant
 from shared.twitch_scopes import CONNECT_SCOPES, ScopeReport, scope_report
 
 STATE_MAX_AGE_SECONDS = 600
@@ -28,13 +29,6 @@ class ConnectError(ByteClipsError):
     """The connect flow cannot finish; the message says what to do."""
 
     code = "connect_failed"
-
-
-class _Grant(Protocol):
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    scopes: tuple[str, ...]
 
 
 class _Validated(Protocol):
@@ -50,14 +44,14 @@ class _TwitchAuth(Protocol):
     client_id: str
     auth_base: str
 
-    def exchange_code(self, code: str, *, redirect_uri: str, client_secret: str) -> _Grant: ...
+    def exchange_code(self, code: str, *, redirect_uri: str, client_secret: str) -> TokenGrant: ...
 
     def validate_token(self, access_token: str) -> _Validated: ...
 
 
 class _TokenSaver(Protocol):
     def save_grant(
-        self, grant: _Grant, *, user_id: str, login: str | None, client_id: str
+        self, grant: TokenGrant, *, user_id: str, login: str | None, client_id: str
     ) -> object: ...
 
 

@@ -11,26 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ClipUnauthorized
+from shared.helix_clips import TokenGrant
 from shared.logs import register_secret
 from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "twitch_tokens"
 LEASES = "refresh_leases"
-
-
-class Grant(Protocol):
-    """What a token endpoint returns (HelixClips' TokenGrant fits)."""
-
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    scopes: tuple[str, ...]
 
 
 class StoredToken(BaseModel):
@@ -94,7 +86,7 @@ class TwitchTokenStore:
 
     def save_grant(
         self,
-        grant: Grant,
+        grant: TokenGrant,
         *,
         user_id: str,
         login: str | None,
@@ -126,7 +118,7 @@ class TwitchTokenStore:
         self,
         user_id: str,
         *,
-        refresher: Callable[[str], Grant],
+        refresher: Callable[[str], TokenGrant],
         worker: str,
         rejected: str | None = None,
     ) -> StoredToken:
@@ -169,7 +161,7 @@ class TwitchTokenStore:
         return token.model_copy(update=lease)
 
     def _refresh_holding(
-        self, token: StoredToken, refresher: Callable[[str], Grant], worker: str
+        self, token: StoredToken, refresher: Callable[[str], TokenGrant], worker: str
     ) -> StoredToken:
         released = {"refresh_holder": None, "refresh_until": None}
         try:
@@ -197,7 +189,7 @@ class StoredTokenSource:
         store: TwitchTokenStore,
         user_id: str,
         *,
-        refresher: Callable[[str], Grant],
+        refresher: Callable[[str], TokenGrant],
         worker: str,
     ) -> None:
         self._store = store
