@@ -6,7 +6,7 @@ Pure: no I/O. The allowed transitions are listed once here; every writer asks th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -196,7 +196,3 @@ def manual_retry_fields(job: ClipJob, *, limit: int, now: datetime) -> dict[str,
         "lease_until": None,
         "updated_at": now,
     }
-
-
-def lease_until(now: datetime, seconds: float) -> datetime:
-    return now + timedelta(seconds=seconds)

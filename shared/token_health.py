@@ -80,8 +80,7 @@ class TokenHealth:
                 return TokenCheck(
                     user_id, False, refreshed, info, f"{error.code}: {error.operator_message}"
                 )
-        assert info is not None
-        return TokenCheck(user_id, True, refreshed, info, None)
+        return TokenCheck(user_id, info is not None, refreshed, info, None)
 
     def clipping_user(self) -> str | None:
         """Whose token clips: the configured editor, else the channel, else the only token."""
