@@ -30,6 +30,17 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Headless Chromium and its driver for the operations app's browser test (Debian packages).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "set-up: installing chromium and chromium-driver (Debian)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "set-up: chromium/chromedriver missing and not root: the browser test will be skipped" >&2
+  fi
+fi
+
 npm_dir=local/npm_firestore
 npm_stamp="$npm_dir/node_modules/.byteclips-installed"
 npm_want="$(sha256sum "$npm_dir/package-lock.json" | cut -d' ' -f1)"

@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 
 from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
 from local.firestore_emulator import FirestoreEmulator
+from local.functions_host import ROOT
 from local.helix_simulator import HelixSimulator
+from local.processes import LoggedProcess
 from local.scheduler_ticker import ScheduledCall, SchedulerTicker
 from local.trigger_relay import TriggerRelay
 from shared.clip_job import JobStatus
@@ -30,9 +32,11 @@ from shared.twitch_scopes import CONNECT_SCOPES
 
 NOT_YET = [
     "operations app (streamlit run streamlit_app/app.py) - issue 5",
-    "chat bot (python -m chatbot) - issue 6",
+    "the live chat bot (python -m chatbot): twitchio talks to Twitch itself, so locally the "
+    "demo chat log is replayed through the same pipeline instead",
     "vision_ingest function (OBS frames) - no issue yet",
 ]
+DEMO_CHAT = ROOT / "chatbot" / "demo_chat.jsonl"
 
 
 def connect_demo_channel(demo: dict[str, str]) -> None:
@@ -119,6 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
         if args.check:
             return check(demo)
+        replay = LoggedProcess(
+            [sys.executable, "-m", "chatbot", "--replay", str(DEMO_CHAT), "--from-now"],
+            name="chatbot-replay",
+            cwd=ROOT,
+            env={**os.environ, **env},
+        )
+        stack.callback(replay.stop)
+        print(
+            f"  chat bot replaying {DEMO_CHAT.name} in real time (15 min; first moments after "
+            "about 4 min land in the approval queue)"
+        )
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):
             pass

@@ -10,8 +10,9 @@ CLIP_MANAGE = ("editor:manage:clips", "channel:manage:clips")  # either one is e
 CHAT_BOT = ("user:read:chat", "user:write:chat", "user:bot")
 CHANNEL_BOT = "channel:bot"
 
-# What the Connect Twitch flow asks the broadcaster (or editor) for.
-CONNECT_SCOPES: tuple[str, ...] = (LIVE_CLIP, *CLIP_MANAGE)
+# What the Connect Twitch flow asks the broadcaster (or editor) for; `channel:bot` lets the
+# chat bot's replies carry Twitch's Chat Bot badge in this channel.
+CONNECT_SCOPES: tuple[str, ...] = (LIVE_CLIP, *CLIP_MANAGE, CHANNEL_BOT)
 
 
 @dataclass(frozen=True)

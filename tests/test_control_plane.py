@@ -88,3 +88,11 @@ def test_stored_garbage_is_reported(db):
     db.collection(COLLECTION).document(DOC).set({"clip_mode_default": 7})
     with pytest.raises(ConfigInvalid, match="clip_mode_default"):
         ControlPlaneStore(db).read()
+
+
+def test_a_flag_change_keeps_other_readers_settings(db):
+    db.collection(COLLECTION).document(DOC).set({"chat": {"spike_multiplier": 4.0}})
+    ControlPlaneStore(db).write({"clip_api_enabled": False}, by="op", now=NOW)
+    stored = db.collection(COLLECTION).document(DOC).get().to_dict()
+    assert stored["chat"] == {"spike_multiplier": 4.0}
+    assert stored["clip_api_enabled"] is False

@@ -56,7 +56,8 @@ class ControlPlaneStore:
         current = self.read(fresh=True)
         updated = apply_changes(current, changes, by=by, now=now)
         batch = self._db.batch()
-        batch.set(self._ref, updated.model_dump())
+        # merge: other readers keep their own maps in this document (the chat bot's `chat`).
+        batch.set(self._ref, updated.model_dump(), merge=True)
         batch.create(
             self._ref.collection(HISTORY).document(),
             {

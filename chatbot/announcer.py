@@ -1,0 +1,160 @@
+"""Posts the public link of a clip that came from this chat, once, when its job is `ready`.
+
+A Firestore listener on `clip_jobs` (jobs that became ready recently) feeds a worker that
+claims the announcement with `commit_led_by_create`: the batch creates
+`clip_jobs/{id}/chat_announcements/ready` and sets `chat_announced_at` on the job, so of two
+bot instances exactly one wins and posts (SPEC 7). The claim comes before the post: a crash in
+between loses one chat message, never doubles it. Old jobs (older than
+`chat.announce_max_age_seconds`) are never announced, so a restart does not replay history.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.watch import ChangeType
+from pydantic import ValidationError
+
+from chatbot.control import ConfigSource
+from chatbot.detection import CHAT_SOURCES
+from chatbot.replies import ready_reply
+from shared.clip_job import ClipJob, JobStatus
+from shared.store.clip_jobs import COLLECTION
+from shared.store.exclusive import commit_led_by_create
+
+logger = logging.getLogger(__name__)
+
+MARKERS = "chat_announcements"
+MARKER_DOC = "ready"
+ANNOUNCED_FIELD = "chat_announced_at"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def announcement(
+    data: Mapping[str, Any], *, broadcaster_id: str, now: datetime, max_age_seconds: float
+) -> tuple[str, str] | None:
+    """(job id, chat text) when this job document should be announced here, else None."""
+    if data.get(ANNOUNCED_FIELD) is not None:
+        return None
+    try:
+        job = ClipJob.model_validate(dict(data))
+    except ValidationError:
+        return None
+    if (
+        job.status is not JobStatus.READY
+        or not job.clip_url
+        or job.candidate_source not in CHAT_SOURCES
+        or job.broadcaster_id != broadcaster_id
+        or job.ready_at is None
+        or (now - job.ready_at).total_seconds() > max_age_seconds
+    ):
+        return None
+    return job.job_id, ready_reply(job.requested_title, job.clip_url)
+
+
+class ReadyClipAnnouncer:
+    def __init__(
+        self,
+        db: firestore.Client,
+        *,
+        broadcaster_id: str,
+        post: Callable[[str], None],
+        config: ConfigSource,
+        instance: str,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._db = db
+        self._col = db.collection(COLLECTION)
+        self._broadcaster_id = broadcaster_id
+        self._post = post
+        self._config = config
+        self._instance = instance
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chat-announce")
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+        self._first = threading.Event()
+        self._watch: Any = None
+        self.announced = 0
+        self.lost = 0
+
+    @property
+    def listening(self) -> bool:
+        return self._watch is not None and bool(getattr(self._watch, "is_active", True))
+
+    def start(self, timeout: float = 15.0) -> ReadyClipAnnouncer:
+        """Listen to jobs that became ready within the announce window."""
+        max_age = self._config.current().chat.announce_max_age_seconds
+        since = self._clock() - timedelta(seconds=max_age)
+        query = self._col.where(filter=FieldFilter("ready_at", ">=", since))
+        self._watch = query.on_snapshot(self._on_snapshot)
+        if not self._first.wait(timeout):
+            logger.warning("clip announcer: no snapshot yet from clip_jobs")
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.unsubscribe()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _on_snapshot(self, docs: list[Any], changes: list[Any], read_time: Any) -> None:
+        try:
+            chat = self._config.current().chat
+            if not chat.announce_ready_clips:
+                return
+            now = self._clock()
+            for change in changes:
+                if change.type == ChangeType.REMOVED:
+                    continue
+                found = announcement(
+                    change.document.to_dict() or {},
+                    broadcaster_id=self._broadcaster_id,
+                    now=now,
+                    max_age_seconds=chat.announce_max_age_seconds,
+                )
+                if found is None:
+                    continue
+                with self._lock:
+                    if found[0] in self._seen:
+                        continue
+                    self._seen.add(found[0])
+                self._pool.submit(self._claim_and_post, *found)
+        except Exception:
+            logger.exception("clip announcer: could not read a clip_jobs snapshot")
+        finally:
+            self._first.set()
+
+    def _claim_and_post(self, job_id: str, text: str) -> None:
+        now = self._clock()
+        job_ref = self._col.document(job_id)
+        marker = job_ref.collection(MARKERS).document(MARKER_DOC)
+        try:
+            won = commit_led_by_create(
+                self._db,
+                marker,
+                {"by": self._instance, "at": now},
+                lambda batch: batch.update(job_ref, {ANNOUNCED_FIELD: now}),
+            )
+        except Exception:
+            logger.exception(
+                "clip announcer: could not claim the announcement", extra={"job_id": job_id}
+            )
+            return
+        if not won:
+            self.lost += 1
+            logger.info("clip already announced by another instance", extra={"job_id": job_id})
+            return
+        self.announced += 1
+        logger.info("clip ready: announcing in chat", extra={"job_id": job_id})
+        self._post(text)

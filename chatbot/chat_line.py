@@ -1,0 +1,47 @@
+"""One chat message as every detector sees it, whether it came from EventSub or a replay log.
+
+Times are Unix seconds (floats) of when Twitch saw the message: detectors run on event time,
+never the wall clock, so a replay at any speed and two bot instances reading the same chat
+reach the same decisions (and the same dedupe keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+ROLES: tuple[str, ...] = ("broadcaster", "moderator", "vip", "subscriber")
+
+# Twitch badge set ids that grant one of our roles (lead moderators moderate, founders
+# were early subscribers); every other badge (turbo, bits, ...) grants nothing.
+_BADGE_ROLES: dict[str, str] = {
+    "broadcaster": "broadcaster",
+    "moderator": "moderator",
+    "lead_moderator": "moderator",
+    "vip": "vip",
+    "subscriber": "subscriber",
+    "founder": "subscriber",
+}
+
+
+def roles_from_badges(set_ids: Iterable[str]) -> frozenset[str]:
+    """Our roles from Twitch badge set ids (EventSub `badges[].set_id` or a replay's list)."""
+    return frozenset(_BADGE_ROLES[b] for b in set_ids if b in _BADGE_ROLES)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatLine:
+    """A chat message in one channel; `roles` is a subset of ROLES."""
+
+    ts: float
+    broadcaster_id: str
+    user_id: str
+    user: str
+    text: str
+    roles: frozenset[str] = frozenset()
+    message_id: str = ""
+
+    @property
+    def privileged(self) -> bool:
+        """Broadcaster or moderator: Twitch gives them the higher chat rate limit."""
+        return "broadcaster" in self.roles or "moderator" in self.roles

@@ -1,0 +1,252 @@
+"""`python -m chatbot`: the bot on Cloud Run — chat, detectors, Firestore, `/healthz`.
+
+Start-up order: logging and secrets, the control plane listener (so the first message runs
+on the real config), `/healthz` on `$PORT`, the clip-token validation SPEC 4 asks of every
+long-lived process (in the background), the reply sender, the clip-ready announcer, then
+chat. Chat start-up failures (Twitch unreachable, bot not connected yet) are retried with
+backoff while `/healthz` tells why. SIGTERM (Cloud Run's stop) closes chat first, then lets
+queued candidates reach Firestore for a few seconds, then exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chatbot.announcer import ReadyClipAnnouncer
+from chatbot.control import ControlPlaneWatch
+from chatbot.health import HealthServer
+from chatbot.link_state import LinkState, reconnect_delay
+from chatbot.llm import make_moment_writer
+from chatbot.outbox import ChatOutbox
+from chatbot.runtime import ChatRuntime
+from chatbot.sink import CandidateSink
+from chatbot.twitch_bot import ByteChatBot
+from chatbot.vod import LatestArchive
+from shared.clip_candidate import check_numeric_id
+from shared.helix_clips import HelixClips
+from shared.logs import redact, register_secret
+from shared.store.action_queue import ActionQueue
+from shared.store.firestore_client import default_client
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.token_health import TokenHealth
+
+logger = logging.getLogger(__name__)
+
+# Not pinned in SPEC 6 yet: the numeric user id of the bot account (see chatbot/README.md).
+BOT_USER_ID_ENV = "TWITCH_BOT_USER_ID"
+SHUTDOWN_DRAIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class LiveEnv:
+    client_id: str
+    client_secret: str
+    broadcaster_id: str
+    bot_user_id: str
+    gemini_api_key: str | None
+    port: int
+
+
+def live_env(environ: Mapping[str, str]) -> LiveEnv:
+    """The environment the live bot needs; every problem named at once."""
+    problems = []
+
+    def need(name: str) -> str:
+        value = environ.get(name, "").strip()
+        if not value:
+            problems.append(f"{name} is not set")
+        return value
+
+    client_id = need("TWITCH_CLIENT_ID")
+    secret = need("TWITCH_CLIENT_SECRET")
+    ids = {}
+    for name in ("TWITCH_BROADCASTER_ID", BOT_USER_ID_ENV):
+        raw = need(name)
+        if raw:
+            try:
+                ids[name] = check_numeric_id(raw, "user")
+            except ValueError as error:
+                problems.append(f"{name} {error}")
+    port_text = environ.get("PORT", "8080").strip() or "8080"
+    if not port_text.isdigit():
+        problems.append(f"PORT must be a port number, got {port_text!r}")
+    if problems:
+        raise SystemExit("chat bot cannot start: " + "; ".join(problems))
+    return LiveEnv(
+        client_id=client_id,
+        client_secret=secret,
+        broadcaster_id=ids["TWITCH_BROADCASTER_ID"],
+        bot_user_id=ids[BOT_USER_ID_ENV],
+        gemini_api_key=environ.get("GEMINI_API_KEY", "").strip() or None,
+        port=int(port_text),
+    )
+
+
+class LiveBot:
+    """Everything the live process runs, wired once."""
+
+    def __init__(self, env: LiveEnv) -> None:
+        self.env = env
+        register_secret(env.client_secret)
+        register_secret(env.gemini_api_key)
+        self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.db = default_client()
+        self.link = LinkState(time.monotonic())
+        self.watch = ControlPlaneWatch(self.db)
+        self.writer = make_moment_writer(env.gemini_api_key)
+        self.archive = LatestArchive()
+        self.sink = CandidateSink(
+            ActionQueue(self.db), self.watch, self.writer, archive=self.archive
+        )
+        self.outbox = ChatOutbox(self._send)
+        self.runtime = ChatRuntime(self.watch, self.sink, self.outbox)
+        self.announcer = ReadyClipAnnouncer(
+            self.db,
+            broadcaster_id=env.broadcaster_id,
+            post=lambda text: self.outbox.post(text, urgent=False),
+            config=self.watch,
+            instance=self.instance,
+        )
+        self.health = HealthServer(self.report, port=env.port)
+        self.bot: ByteChatBot | None = None
+        self.stop = asyncio.Event()
+
+    async def _send(self, text: str) -> None:
+        bot = self.bot
+        if bot is None:
+            raise RuntimeError("chat is not connected")
+        await bot.send_reply(text)
+
+    def make_bot(self) -> ByteChatBot:
+        return ByteChatBot(
+            client_id=self.env.client_id,
+            client_secret=self.env.client_secret,
+            bot_id=self.env.bot_user_id,
+            broadcaster_id=self.env.broadcaster_id,
+            runtime=self.runtime,
+            tokens=TwitchTokenStore(self.db),
+            link=self.link,
+            archive=self.archive,
+        )
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        """What `/healthz` says: healthy while chat is connected or reconnecting."""
+        health = self.link.health(time.monotonic())
+        config = self.watch.current()
+        llm = self.writer.status if config.chat.llm_enabled else "off: chat.llm_enabled is false"
+        bot = self.bot
+        return health.ok, {
+            "chat": health.state,
+            "seconds_in_state": round(health.seconds_in_state, 1),
+            "detail": redact(health.detail),
+            "broadcaster_id": self.env.broadcaster_id,
+            "bot_user_id": self.env.bot_user_id,
+            "bot_token": bot.token_status() if bot is not None else "chat not started",
+            "replies": bot.reply_mode if bot is not None else "chat not started",
+            "llm_goal": llm,
+            "clip_pipeline_enabled": config.clips.clip_pipeline_enabled,
+            "control_plane_listening": self.watch.listening,
+            "settings_problems": list(config.problems),
+            "messages_seen": self.runtime.messages,
+            "pending_writes": self.sink.pending,
+            "candidates": dict(self.sink.stats),
+            "clips_announced": self.announcer.announced,
+            "chat_send_limit_per_30s": self.outbox.limiter.limit,
+        }
+
+    def validate_clip_tokens(self) -> None:
+        """SPEC 4: every long-lived process validates the clipping tokens at start-up."""
+        try:
+            twitch = HelixClips(self.env.client_id)
+            checker = TokenHealth(
+                self.db,
+                twitch,
+                client_secret=self.env.client_secret,
+                worker_id=f"chat-{self.instance}",
+            )
+            health, _ = checker.run()
+            logger.info(
+                "clip tokens validated at start-up",
+                extra={
+                    "clips_token_valid": health.clips_token_valid,
+                    "clips_scope_ok": health.clips_scope_ok,
+                },
+            )
+        except Exception:
+            logger.exception("clip token validation at start-up failed")
+
+    async def run_chat(self) -> None:
+        """Run twitchio until stopped; a failed start is retried with backoff."""
+        attempt, rng = 0, random.Random()
+        while not self.stop.is_set():
+            bot = self.bot = self.make_bot()
+            try:
+                await bot.start(with_adapter=False, load_tokens=False, save_tokens=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                detail = redact(f"chat could not start: {error}")
+                self.link.lost(time.monotonic(), detail)
+                logger.error(detail)
+            finally:
+                with contextlib.suppress(Exception):
+                    await bot.close()
+            if self.stop.is_set():
+                break
+            delay = reconnect_delay(attempt, rand=rng.random(), cap=300.0)
+            attempt += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop.set)
+        await asyncio.to_thread(self.watch.start)
+        logger.info(
+            "chat bot starting",
+            extra={"broadcaster_id": self.env.broadcaster_id, "llm_goal": self.writer.status},
+        )
+        if not self.writer.enabled:
+            logger.warning("LLM goal is off", extra={"llm_goal": self.writer.status})
+        await self.health.start()
+        # A daemon thread: its blocking Helix calls must never hold up a SIGTERM exit.
+        threading.Thread(target=self.validate_clip_tokens, name="clip-tokens", daemon=True).start()
+        self.outbox.start()
+        await asyncio.to_thread(self.announcer.start)
+        chat = asyncio.create_task(self.run_chat(), name="chat")
+        await self.stop.wait()
+        logger.info("chat bot stopping")
+        self.link.stopped(time.monotonic())
+        if self.bot is not None:
+            with contextlib.suppress(Exception):
+                await self.bot.close()
+        chat.cancel()
+        await asyncio.gather(chat, return_exceptions=True)
+        await self.outbox.stop()
+        await asyncio.to_thread(self.announcer.stop)
+        self.watch.stop()
+        drained = await asyncio.to_thread(self.sink.close, SHUTDOWN_DRAIN_SECONDS)
+        if not drained:
+            logger.warning(
+                "stopped with candidates not yet written", extra={"pending": self.sink.pending}
+            )
+        await self.health.stop()
+        logger.info("chat bot stopped")
+        return 0
+
+
+async def run_live(environ: Mapping[str, str]) -> int:
+    return await LiveBot(live_env(environ)).run()

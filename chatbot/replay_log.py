@@ -1,0 +1,78 @@
+"""Reading chat logs for replay (SPEC 6): JSON lines `{ts, user_id, user, text, badges}`.
+
+`ts` is ISO 8601 UTC; `badges` a list drawn from broadcaster, moderator, vip, subscriber;
+`broadcaster_id` is optional per line and otherwise the default (TWITCH_BROADCASTER_ID).
+A bad line stops the replay with its line number and the field at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from chatbot.chat_line import ROLES, ChatLine, roles_from_badges
+from shared.clip_candidate import check_numeric_id, parse_timestamp
+
+
+class LogLineInvalid(ValueError):
+    def __init__(self, number: int, field: str, message: str) -> None:
+        super().__init__(f"line {number}: {field}: {message}")
+        self.number = number
+        self.field = field
+
+
+def _text(raw: dict[str, object], name: str, number: int) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise LogLineInvalid(number, name, "is required text")
+    return value
+
+
+def parse_line(raw_text: str, number: int, default_broadcaster: str | None) -> ChatLine:
+    try:
+        raw = json.loads(raw_text)
+    except json.JSONDecodeError as error:
+        raise LogLineInvalid(number, "line", f"is not JSON ({error.msg})") from None
+    if not isinstance(raw, dict):
+        raise LogLineInvalid(number, "line", "must be a JSON object")
+    try:
+        ts = parse_timestamp(raw.get("ts")).timestamp()
+    except ValueError as error:
+        raise LogLineInvalid(number, "ts", str(error)) from None
+    broadcaster = raw.get("broadcaster_id", default_broadcaster)
+    if broadcaster is None:
+        raise LogLineInvalid(
+            number, "broadcaster_id", "is missing and TWITCH_BROADCASTER_ID is not set"
+        )
+    try:
+        broadcaster = check_numeric_id(broadcaster, "broadcaster (user)")
+    except ValueError as error:
+        raise LogLineInvalid(number, "broadcaster_id", str(error)) from None
+    badges = raw.get("badges", [])
+    if not isinstance(badges, list) or not all(isinstance(b, str) for b in badges):
+        raise LogLineInvalid(number, "badges", f"must be a list drawn from {', '.join(ROLES)}")
+    unknown = [b for b in badges if b not in ROLES]
+    if unknown:
+        raise LogLineInvalid(number, "badges", f"unknown {unknown[0]!r}; use {', '.join(ROLES)}")
+    return ChatLine(
+        ts=ts,
+        broadcaster_id=broadcaster,
+        user_id=_text(raw, "user_id", number),
+        user=_text(raw, "user", number),
+        text=str(raw.get("text") or ""),
+        roles=roles_from_badges(badges),
+        message_id=f"replay-{number}",
+    )
+
+
+def parse_lines(lines: Iterable[str], default_broadcaster: str | None) -> Iterator[ChatLine]:
+    for number, raw_text in enumerate(lines, start=1):
+        if raw_text.strip():
+            yield parse_line(raw_text, number, default_broadcaster)
+
+
+def read_log(path: Path, default_broadcaster: str | None) -> list[ChatLine]:
+    """The whole log, validated before anything is replayed."""
+    with path.open(encoding="utf-8") as handle:
+        return list(parse_lines(handle, default_broadcaster))

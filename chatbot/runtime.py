@@ -1,0 +1,51 @@
+"""The chat pipeline with its edges: brain (pure) → sink (Firestore workers) and outbox.
+
+`handle()` is what both the live bot and the replay call for every message. It does no I/O:
+it reads the in-memory control plane, runs the detectors, hands detections to the sink and
+the reply to the outbox, and returns.
+"""
+
+from __future__ import annotations
+
+from chatbot.brain import NOTHING, ChatBrain, Reaction
+from chatbot.chat_line import ChatLine
+from chatbot.control import ConfigSource
+from chatbot.outbox import Outbox
+from chatbot.sink import CandidateSink
+
+
+class ChatRuntime:
+    def __init__(
+        self,
+        config: ConfigSource,
+        sink: CandidateSink,
+        outbox: Outbox,
+        *,
+        brain: ChatBrain | None = None,
+    ) -> None:
+        self.config = config
+        self.sink = sink
+        self.outbox = outbox
+        self.brain = brain or ChatBrain()
+        self.messages = 0
+        self.last_message_ts: float | None = None
+
+    def handle(self, line: ChatLine, *, own: bool = False) -> Reaction:
+        """One chat message through the pipeline; never blocks on I/O.
+
+        `own`: the bot's own message coming back; it is not chat's reaction to anything, but
+        its badges say which chat limit applies to the bot."""
+        if own:
+            self.outbox.set_privileged(line.privileged)
+            return NOTHING
+        self.messages += 1
+        self.last_message_ts = line.ts
+        live = self.config.current()
+        reaction = self.brain.observe(
+            line, live.chat, pipeline_enabled=live.clips.clip_pipeline_enabled
+        )
+        for detection in reaction.detections:
+            self.sink.submit(detection)
+        if reaction.reply:
+            self.outbox.post(reaction.reply)
+        return reaction

@@ -1,0 +1,208 @@
+"""Hands detections to Firestore off the chat loop: LLM goal, validation, idempotent enqueue.
+
+`submit()` only puts the detection on a worker pool and returns, so the message handler never
+waits for Firestore or Gemini. A worker re-reads the control plane (nothing is enqueued while
+`clip_pipeline_enabled` is false, even if it was switched off after the detection), lets the
+LLM goal retitle a spike (of messages or keywords), builds the candidate fields and calls the
+shared `ActionQueue.submit` (validation + `create()` under the dedupe key). Enqueue is
+idempotent, so transient Firestore errors are retried safely: an ambiguous first try comes
+back a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from google.api_core import exceptions as gexc
+
+from chatbot.candidates import candidate_fields
+from chatbot.control import ConfigSource
+from chatbot.detection import REACTION_SOURCES, Detection
+from chatbot.llm import LlmOff, MomentWriter, apply_proposal
+from chatbot.vod import StreamArchive
+from shared.errors import CandidateInvalid
+from shared.store.action_queue import EnqueueResult
+
+logger = logging.getLogger(__name__)
+
+Status = Literal["enqueued", "duplicate", "paused", "refused", "failed", "dropped"]
+TRANSIENT = (
+    gexc.ServiceUnavailable,
+    gexc.DeadlineExceeded,
+    gexc.InternalServerError,
+    gexc.Aborted,
+    gexc.ResourceExhausted,
+)
+KEEP_OUTCOMES = 1000
+
+
+class Submitter(Protocol):
+    """`shared.store.action_queue.ActionQueue` fits."""
+
+    def submit(
+        self, fields: Mapping[str, Any], *, dedupe_window_seconds: int = ...
+    ) -> EnqueueResult: ...
+
+
+class ArchiveSource(Protocol):
+    def current(self) -> StreamArchive | None: ...
+
+
+@dataclass(frozen=True)
+class SinkOutcome:
+    status: Status
+    source: str
+    source_ts: str | None = None
+    action_id: str | None = None
+    title: str | None = None
+    detail: str | None = None
+
+
+class CandidateSink:
+    def __init__(
+        self,
+        submitter: Submitter,
+        config: ConfigSource,
+        writer: MomentWriter | None = None,
+        *,
+        archive: ArchiveSource | None = None,
+        workers: int = 4,
+        max_pending: int = 500,
+        retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._submitter = submitter
+        self._config = config
+        self.writer: MomentWriter = writer or LlmOff()
+        self._archive = archive
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-sink")
+        self._max_pending = max_pending
+        self._retries = retries
+        self._sleep = sleep
+        self._lock = threading.Condition()
+        self._pending = 0
+        self.stats: Counter[str] = Counter()
+        self.outcomes: deque[SinkOutcome] = deque(maxlen=KEEP_OUTCOMES)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return self._pending
+
+    def submit(self, detection: Detection) -> bool:
+        """Queue one detection for the workers; never blocks. False when over capacity."""
+        with self._lock:
+            if self._pending >= self._max_pending:
+                self._record(SinkOutcome("dropped", detection.source, detail="sink is full"))
+                logger.error(
+                    "chat sink full: a detection was dropped",
+                    extra={"source": detection.source, "pending": self._pending},
+                )
+                return False
+            self._pending += 1
+        try:
+            self._pool.submit(self._run, detection)
+        except RuntimeError:
+            self._done(SinkOutcome("dropped", detection.source, detail="sink is closed"))
+            return False
+        return True
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until every submitted detection was handled (True) or `timeout` passed."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Finish what is queued for up to `timeout` seconds, then stop the workers."""
+        drained = self.drain(timeout)
+        self._pool.shutdown(wait=drained, cancel_futures=True)
+        return drained
+
+    def _record(self, outcome: SinkOutcome) -> None:
+        self.stats[outcome.status] += 1
+        self.outcomes.append(outcome)
+
+    def _done(self, outcome: SinkOutcome) -> None:
+        with self._lock:
+            self._record(outcome)
+            self._pending -= 1
+            self._lock.notify_all()
+
+    def _run(self, detection: Detection) -> None:
+        outcome = SinkOutcome("failed", detection.source, detail="unexpected error")
+        try:
+            outcome = self._process(detection)
+        except Exception:
+            logger.exception("chat sink: a detection could not be handled")
+        finally:
+            self._done(outcome)
+
+    def _process(self, detection: Detection) -> SinkOutcome:
+        config = self._config.current()
+        if not config.clips.clip_pipeline_enabled:
+            logger.info(
+                "clip pipeline is off: detection not queued", extra={"source": detection.source}
+            )
+            return SinkOutcome("paused", detection.source)
+        chat = config.chat
+        if detection.source in REACTION_SOURCES and chat.llm_enabled and self.writer.enabled:
+            proposal = self.writer.propose(
+                detection.window,
+                hint=f"{detection.source}, score {detection.score:.2f}, {detection.title!r}",
+                model=chat.llm_model,
+                timeout=chat.llm_timeout_seconds,
+            )
+            if proposal is not None:
+                detection = apply_proposal(detection, proposal)
+        archive = self._archive.current() if self._archive is not None else None
+        built = candidate_fields(detection, config.clips, chat, archive)
+        fields = built.fields
+        if built.note:
+            logger.warning(built.note, extra={"source": detection.source})
+        try:
+            result = self._enqueue(fields, config.clips.dedupe_window_seconds)
+        except CandidateInvalid as error:
+            logger.error(
+                "chat candidate refused by validation",
+                extra={"source": detection.source, "problems": [str(p) for p in error.problems]},
+            )
+            return SinkOutcome("refused", detection.source, fields["source_ts"], detail=str(error))
+        status: Status = "duplicate" if result.duplicate else "enqueued"
+        logger.info(
+            "clip candidate queued" if status == "enqueued" else "clip candidate already queued",
+            extra={
+                "action_id": result.action_id,
+                "source": fields["source"],
+                "source_ts": fields["source_ts"],
+                "score": fields["score"],
+                "mode": fields["mode"],
+            },
+        )
+        return SinkOutcome(
+            status,
+            fields["source"],
+            fields["source_ts"],
+            result.action_id,
+            fields["suggested_title"],
+        )
+
+    def _enqueue(self, fields: dict[str, Any], window: int) -> EnqueueResult:
+        for attempt in range(self._retries):
+            try:
+                return self._submitter.submit(fields, dedupe_window_seconds=window)
+            except TRANSIENT as error:
+                if attempt == self._retries - 1:
+                    raise
+                logger.warning(
+                    "chat sink: Firestore busy, retrying",
+                    extra={"attempt": attempt + 1, "error_type": type(error).__name__},
+                )
+                self._sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")

@@ -1,0 +1,310 @@
+"""The twitchio 3 edge: EventSub `channel.chat.message` in, chat replies out.
+
+A `commands.Bot` that reads chat with the bot account's user token over an EventSub
+websocket and turns every `ChatMessage` into a `ChatLine` for `ChatRuntime.handle` — the same
+pipeline a replay uses. `!clip` is handled there, in pure code, not by twitchio's command
+machinery (see `detectors/clip_command.py` for why), so `event_message` does not call
+`process_commands`.
+
+Tokens: the bot account's token comes from `twitch_tokens/{bot user id}` (never a local
+file: load/save of `.tio.tokens.json` is off). twitchio validates it when added at start-up,
+refreshes it when it expires within the hour, and re-validates it hourly in its own loop;
+every refresh is written back to Firestore. Replies use the app token when the broadcaster
+granted `channel:bot` (Twitch then shows the Chat Bot badge), else the bot's user token.
+
+Reconnects: twitchio reconnects a dropped websocket with backoff; when a socket is gone for
+good (revoked subscription, failed reconnect) the supervisor subscribes again with its own
+backoff. `LinkState` turns all of it into `/healthz`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from twitchio import eventsub
+from twitchio.ext import commands
+
+from chatbot.chat_line import ChatLine, roles_from_badges
+from chatbot.link_state import LinkState, reconnect_delay
+from chatbot.runtime import ChatRuntime
+from chatbot.vod import LatestArchive, StreamArchive
+from shared.logs import register_secret
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch_scopes import CHANNEL_BOT, CHAT_BOT
+
+logger = logging.getLogger(__name__)
+
+READ_SCOPE, WRITE_SCOPE, BOT_SCOPE = CHAT_BOT
+SUPERVISE_SECONDS = 5.0
+ARCHIVE_REFRESH_SECONDS = 60.0
+
+
+class BotNotConnected(RuntimeError):
+    """The bot account has no usable token: connect it (python -m chatbot.connect bot)."""
+
+
+def chat_line_from_message(
+    message: Any, *, now: Callable[[], float] = time.time
+) -> ChatLine | None:
+    """A twitchio `ChatMessage` as a ChatLine; None for messages from another channel of a
+    shared chat session (they react to someone else's stream)."""
+    source = message.source_broadcaster
+    if source is not None and source.id != message.broadcaster.id:
+        return None
+    stamp = message.timestamp
+    chatter = message.chatter
+    return ChatLine(
+        ts=stamp.timestamp() if stamp is not None else now(),
+        broadcaster_id=str(message.broadcaster.id),
+        user_id=str(chatter.id),
+        user=chatter.display_name or chatter.name or str(chatter.id),
+        text=message.text or "",
+        roles=roles_from_badges(badge.set_id for badge in message.badges),
+        message_id=message.id or "",
+    )
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """A refreshed token pair in the shape `TwitchTokenStore.save_grant` takes."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    scopes: tuple[str, ...]
+
+
+class ByteChatBot(commands.Bot):
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        bot_id: str,
+        broadcaster_id: str,
+        runtime: ChatRuntime,
+        tokens: TwitchTokenStore,
+        link: LinkState,
+        archive: LatestArchive | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(
+            client_id=client_id,
+            client_secret=client_secret,
+            bot_id=bot_id,
+            prefix="!",
+            fetch_client_user=False,
+        )
+        self.broadcaster_id = broadcaster_id
+        self.runtime = runtime
+        self.tokens_store = tokens
+        self.link = link
+        self._clock = clock
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reply_token_for: str | None = bot_id
+        self.replies_ok = False
+        self.token_loaded = False
+        self.reply_mode = "not checked yet"
+        self.archive = archive or LatestArchive()
+        self._sent_ids: deque[str] = deque(maxlen=200)
+
+    # ------------------------------------------------------------------ start-up
+
+    async def setup_hook(self) -> None:
+        await self.load_bot_token()
+        await self.subscribe_chat()
+        self._tasks = [
+            asyncio.create_task(self._supervise(), name="chat-supervisor"),
+            asyncio.create_task(self._track_archive(), name="chat-archive"),
+        ]
+
+    async def load_bot_token(self) -> None:
+        """Bot token from Firestore into twitchio, which validates (and refreshes) it."""
+        stored = await asyncio.to_thread(self.tokens_store.get, self.bot_id)
+        if stored is None:
+            raise BotNotConnected(
+                f"no Twitch token is stored for the bot account {self.bot_id}: "
+                "run `python -m chatbot.connect bot` and sign in as the bot"
+            )
+        validated = await self.add_token(stored.access_token, stored.refresh_token)
+        scopes = set(validated.scopes or ())
+        if validated.user_id and validated.user_id != self.bot_id:
+            raise BotNotConnected(
+                f"the token stored for {self.bot_id} belongs to user {validated.user_id}"
+            )
+        if READ_SCOPE not in scopes:
+            raise BotNotConnected(f"the bot token lacks {READ_SCOPE}: connect the bot again")
+        self.token_loaded = True
+        self.replies_ok = WRITE_SCOPE in scopes
+        broadcaster = await asyncio.to_thread(self.tokens_store.get, self.broadcaster_id)
+        channel_bot = broadcaster is not None and CHANNEL_BOT in broadcaster.scopes
+        if not self.replies_ok:
+            self.reply_mode = f"off: the bot token lacks {WRITE_SCOPE}"
+        elif channel_bot and BOT_SCOPE in scopes:
+            self._reply_token_for = None
+            self.reply_mode = "app token (broadcaster granted channel:bot: Chat Bot badge)"
+        else:
+            self._reply_token_for = self.bot_id
+            self.reply_mode = "bot user token (no channel:bot from the broadcaster)"
+        logger.info(
+            "bot token validated",
+            extra={
+                "bot_login": validated.login,
+                "expires_in": validated.expires_in,
+                "scopes": sorted(scopes),
+                "reply_mode": self.reply_mode,
+            },
+        )
+
+    def token_status(self) -> str:
+        """For `/healthz`: when twitchio last validated the bot token, or why it has none."""
+        if not self.token_loaded:
+            return "not loaded yet"
+        data = self.tokens.get(self.bot_id)
+        if data is None:
+            return "dropped after a failed refresh: run `python -m chatbot.connect bot`"
+        return f"valid, last validated {data['last_validated']}"
+
+    async def event_ready(self) -> None:
+        if self.bot_id == self.broadcaster_id:
+            self.runtime.outbox.set_privileged(True)  # the broadcaster's own limit
+
+    async def subscribe_chat(self) -> None:
+        payload = eventsub.ChatMessageSubscription(
+            broadcaster_user_id=self.broadcaster_id, user_id=self.bot_id
+        )
+        await self.subscribe_websocket(payload)
+        self.link.connected(self._clock())
+        logger.info("chat subscribed", extra={"broadcaster_id": self.broadcaster_id})
+
+    # ------------------------------------------------------------------ events
+
+    def is_own(self, line: ChatLine) -> bool:
+        """Whether the bot sent this message. When the bot runs on the broadcaster's own
+        account, the user id alone cannot tell, so the ids of sent messages decide."""
+        if line.user_id != self.bot_id:
+            return False
+        return self.bot_id != self.broadcaster_id or line.message_id in self._sent_ids
+
+    async def event_message(self, payload: Any) -> None:
+        """Every chat message (ours included: its badges set our send limit)."""
+        line = chat_line_from_message(payload)
+        if line is not None and line.broadcaster_id == self.broadcaster_id:
+            self.runtime.handle(line, own=self.is_own(line))
+
+    async def event_websocket_welcome(self, payload: Any) -> None:
+        self.link.connected(self._clock())
+
+    async def event_websocket_closed(self, payload: Any) -> None:
+        if not self._stopping:
+            self.link.lost(self._clock(), "EventSub websocket closed; reconnecting")
+
+    async def event_token_refreshed(self, payload: Any) -> None:
+        """twitchio refreshed a token: store the new pair so restarts and peers get it."""
+        register_secret(payload.token)
+        register_secret(payload.refresh_token)
+        if str(payload.user_id) != self.bot_id:
+            return
+        scopes = tuple(payload.scopes)
+        grant = _Grant(payload.token, payload.refresh_token, payload.expires_in, scopes)
+        try:
+            await asyncio.to_thread(
+                self.tokens_store.save_grant,
+                grant,
+                user_id=self.bot_id,
+                login=None,
+                client_id=self._http.client_id,
+            )
+            logger.info("bot token refreshed and stored")
+        except Exception:
+            logger.exception("bot token refreshed but could not be stored")
+
+    # ------------------------------------------------------------------ replies
+
+    async def send_reply(self, text: str) -> None:
+        if not self.replies_ok:
+            logger.info("reply not sent", extra={"why": self.reply_mode})
+            return
+        channel = self.create_partialuser(self.broadcaster_id)
+        sent = await channel.send_message(text, sender=self.bot_id, token_for=self._reply_token_for)
+        message_id = getattr(sent, "id", None)
+        if message_id:
+            self._sent_ids.append(message_id)
+        if sent is not None and getattr(sent, "sent", True) is False:
+            logger.warning(
+                "Twitch did not deliver a chat reply",
+                extra={"drop_code": getattr(sent, "dropped_code", None)},
+            )
+
+    # ------------------------------------------------------------------ background
+
+    def connected(self) -> bool:
+        sockets = self._websockets.get(self.bot_id, {})
+        return any(socket.connected for socket in sockets.values())
+
+    async def _supervise(self) -> None:
+        """Keep LinkState true, and subscribe again when twitchio gave a socket up."""
+        attempt = 0
+        rng = random.Random()
+        while not self._stopping:
+            await asyncio.sleep(SUPERVISE_SECONDS)
+            now = self._clock()
+            if self.connected():
+                self.link.connected(now)
+                attempt = 0
+                continue
+            if self._websockets.get(self.bot_id):
+                self.link.lost(now, "EventSub websocket reconnecting")
+                continue
+            self.link.lost(now, "no EventSub websocket: subscribing again")
+            await asyncio.sleep(reconnect_delay(attempt, rand=rng.random()))
+            attempt += 1
+            try:
+                await self.subscribe_chat()
+            except Exception as error:
+                logger.warning(
+                    "chat subscription failed; retrying with backoff",
+                    extra={"attempt": attempt, "error_type": type(error).__name__},
+                )
+
+    async def _track_archive(self) -> None:
+        """In VOD mode, keep the live stream's archive (id, start) for vod_offset; the
+        Helix reads run here, never in the message handler."""
+        while not self._stopping:
+            if self.runtime.config.current().clips.clip_mode_default == "vod":
+                try:
+                    self.archive.set(await self.fetch_archive())
+                except Exception as error:
+                    logger.warning(
+                        "could not look up the stream's VOD",
+                        extra={"error_type": type(error).__name__},
+                    )
+            await asyncio.sleep(ARCHIVE_REFRESH_SECONDS)
+
+    async def fetch_archive(self) -> StreamArchive | None:
+        streams = [s async for s in self.fetch_streams(user_ids=[self.broadcaster_id], first=1)]
+        if not streams:
+            return None
+        started = streams[0].started_at.timestamp()
+        videos = self.fetch_videos(user_id=self.broadcaster_id, type="archive", first=5)
+        async for video in videos:
+            created = video.created_at.timestamp()
+            if abs(created - started) <= 300:
+                return StreamArchive(video.id, created)
+        return None
+
+    async def close(self, **options: Any) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await super().close(**options)

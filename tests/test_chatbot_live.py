@@ -1,0 +1,119 @@
+"""`python -m chatbot` as Cloud Run runs it: `/healthz` on `$PORT`, clean SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+
+from chatbot.health import HealthServer
+from chatbot.live import live_env
+from local.firestore_emulator import free_port
+from shared.store.firestore_client import LOCAL_PROJECT
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def get_health(port: int, timeout: float = 20.0) -> tuple[int, dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_live_process_serves_healthz_and_stops_cleanly_on_sigterm(firestore_emulator, db):
+    """The made-up app credentials never get a Twitch token (offline: DNS fails; online:
+    Twitch refuses them), so chat stays `connecting` and is retried with backoff, while
+    `/healthz` answers and SIGTERM stops everything."""
+    port = free_port()
+    env = os.environ | {
+        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "TWITCH_CLIENT_ID": "local-client",
+        "TWITCH_CLIENT_SECRET": "local-secret-value",
+        "TWITCH_BROADCASTER_ID": "12345",
+        "TWITCH_BOT_USER_ID": "777001",
+        "PORT": str(port),
+    }
+    env.pop("GEMINI_API_KEY", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatbot"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        status, body = get_health(port)
+        assert status == 200 and body["ok"] is True
+        assert body["chat"] == "connecting"
+        assert body["llm_goal"].startswith("off: GEMINI_API_KEY is not set")
+        assert body["control_plane_listening"] is True
+        time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, out
+    logs = [json.loads(x) for x in out.splitlines() if x.startswith("{")]
+    messages = [entry["message"] for entry in logs]
+    assert "chat bot stopped" in messages and "LLM goal is off" in messages
+    assert "local-secret-value" not in out
+
+
+def test_live_env_names_every_problem():
+    with pytest.raises(SystemExit) as stop:
+        live_env({"TWITCH_BROADCASTER_ID": "bytestreamer", "PORT": "http"})
+    message = str(stop.value)
+    for name in ("TWITCH_CLIENT_ID", "TWITCH_CLIENT_SECRET", "TWITCH_BOT_USER_ID", "PORT"):
+        assert name in message
+    assert "login name" in message
+    env = live_env(
+        {
+            "TWITCH_CLIENT_ID": "c",
+            "TWITCH_CLIENT_SECRET": "s",
+            "TWITCH_BROADCASTER_ID": "12345",
+            "TWITCH_BOT_USER_ID": "777001",
+        }
+    )
+    assert (env.port, env.gemini_api_key) == (8080, None)
+
+
+def test_healthz_answers_503_when_unhealthy():
+    state = {"ok": True}
+
+    async def scenario() -> list[tuple[int, dict]]:
+        server = await HealthServer(lambda: (state["ok"], {"chat": "x"}), port=0).start()
+        answers = []
+        async with ClientSession() as session:
+            for ok in (True, False):
+                state["ok"] = ok
+                async with session.get(f"http://127.0.0.1:{server.port}/healthz") as response:
+                    answers.append((response.status, await response.json()))
+        await server.stop()
+        return answers
+
+    assert asyncio.run(scenario()) == [
+        (200, {"ok": True, "chat": "x"}),
+        (503, {"ok": False, "chat": "x"}),
+    ]
