@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 import threading
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
+from local.app_host import StreamlitServer
 from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
-from local.firestore_emulator import FirestoreEmulator
+from local.firestore_emulator import FirestoreEmulator, free_port
 from local.functions_host import ROOT
 from local.helix_simulator import HelixSimulator
 from local.processes import LoggedProcess
@@ -31,7 +33,6 @@ from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch_scopes import CONNECT_SCOPES
 
 NOT_YET = [
-    "operations app (streamlit run streamlit_app/app.py) - issue 5",
     "the live chat bot (python -m chatbot): twitchio talks to Twitch itself, so locally the "
     "demo chat log is replayed through the same pipeline instead",
     "vision_ingest function (OBS frames) - no issue yet",
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__)
     parser.add_argument("--check", action="store_true", help="start, clip once, stop")
     parser.add_argument("--sweep-every", type=float, default=60.0, help="seconds (default 60)")
+    parser.add_argument("--app-port", type=int, default=8501, help="operations app port")
     args = parser.parse_args(argv)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -117,6 +119,22 @@ def main(argv: list[str] | None = None) -> int:
             f"  other shells: export FIRESTORE_EMULATOR_HOST={emulator.host} "
             f"GOOGLE_CLOUD_PROJECT={LOCAL_PROJECT}"
         )
+        password = secrets.token_urlsafe(9)
+        app_port = free_port() if args.check or not args.app_port else args.app_port
+        app = stack.enter_context(
+            StreamlitServer(
+                env={
+                    **env,
+                    "DASHBOARD_PASSWORD": password,
+                    "TWITCH_REDIRECT_URI": f"http://localhost:{app_port}/",
+                },
+                port=app_port,
+            )
+        )
+        # Connect Twitch on the simulator signs in as the demo broadcaster.
+        sim.authorize_as(demo["broadcaster_id"])
+        print(f"  operations app                  http://localhost:{app.port}/")
+        print(f"      development password: {password}  (any operator name)")
         print("Not part of the stack yet:")
         for piece in NOT_YET:
             print(f"  - {piece}")

@@ -22,5 +22,7 @@ def test_local_stack_starts_and_answers():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "on_clip_job_written" in result.stdout
+    assert "operations app                  http://localhost:" in result.stdout
+    assert "development password: " in result.stdout
     assert "is ready: https://clips.twitch.tv/" in result.stdout
     assert "byteclipslocal" not in result.stdout + result.stderr

@@ -1,0 +1,199 @@
+"""What the operator's buttons do, through the shared stores, with an answer for every case.
+
+No Streamlit here: each action returns an `Outcome` whose message says what happened and
+what to do next, so the pages only display it and the tests call these directly too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from google.cloud import firestore
+
+from shared.clip_job import ApprovalEdits
+from shared.errors import (
+    ActionAlreadyDecided,
+    InvalidInput,
+    NotFound,
+    RetryLimitReached,
+    TransitionRefused,
+)
+from shared.store.action_queue import ActionQueue
+from shared.store.approval import approve
+from shared.store.clip_jobs import ClipJobStore
+from streamlit_app.formatting import ago, timing_check
+
+logger = logging.getLogger("streamlit_app")
+
+Level = Literal["success", "info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to one click: a level for the colour, words, and errors per form field."""
+
+    level: Level
+    message: str
+    field_errors: dict[str, list[str]] = field(default_factory=dict)
+    job_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.level in ("success", "info")
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def _decided_message(queue: ActionQueue, action_id: str, now: datetime) -> str:
+    item = queue.get(action_id)
+    if item is None:
+        return f"Candidate {action_id} no longer exists; nothing was changed."
+    who = f" by {item.decided_by}" if item.decided_by else ""
+    when = f" {ago(item.decided_at, now)}" if item.decided_at else ""
+    return (
+        f"Candidate {action_id} was already {item.status.value}{who}{when}; nothing was "
+        "changed. The queue shows it no more."
+    )
+
+
+def approve_candidate(
+    db: firestore.Client,
+    action_id: str,
+    *,
+    by: str,
+    title: str | None,
+    duration: float,
+    has_delay: bool = False,
+    approve_old: bool = False,
+    now: datetime | None = None,
+) -> Outcome:
+    """Approve through `shared.store.approval.approve` (exactly one job), after the live
+    timing check: a live clip that cannot contain its moment needs `approve_old`."""
+    now = _now(now)
+    queue = ActionQueue(db)
+    item = queue.get(action_id)
+    if item is None:
+        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+    duration = round(float(duration), 1)
+    timing = None
+    if item.payload.mode == "live":
+        timing = timing_check(item.payload.source_ts, now, duration)
+        if timing.blocks_approval and not approve_old:
+            return Outcome(
+                "warning",
+                f"Not approved. {timing.note} To create the live clip anyway, tick "
+                "'Approve even though the moment is too old' and approve again; or reject it "
+                "and make a VOD clip on the Manual clip page.",
+            )
+    edits = ApprovalEdits(title=title, duration=duration, has_delay=has_delay)
+    try:
+        job = approve(db, action_id, by=by, edits=edits, now=now)
+    except InvalidInput as error:
+        errors: dict[str, list[str]] = {}
+        for problem in error.problems:
+            errors.setdefault(problem.field, []).append(problem.message)
+        return Outcome("error", "Not approved: fix the fields marked below.", errors)
+    except ActionAlreadyDecided:
+        return Outcome("warning", _decided_message(queue, action_id, now))
+    except NotFound:
+        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+    logger.info(
+        "candidate approved", extra={"action_id": action_id, "job_id": job.job_id, "by": by}
+    )
+    message = f"Approved. Job {job.job_id} is queued; follow it on the Jobs page."
+    if timing is not None and timing.level == "edit":
+        return Outcome("warning", f"{message} {timing.note}", job_id=job.job_id)
+    return Outcome("success", message, job_id=job.job_id)
+
+
+def reject_candidate(
+    db: firestore.Client,
+    action_id: str,
+    *,
+    by: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    now = _now(now)
+    queue = ActionQueue(db)
+    try:
+        queue.reject(action_id, by=by, reason=reason or None, now=now)
+    except ActionAlreadyDecided:
+        return Outcome("warning", _decided_message(queue, action_id, now))
+    except NotFound:
+        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+    logger.info("candidate rejected", extra={"action_id": action_id, "by": by})
+    return Outcome("success", f"Rejected candidate {action_id}. No clip will be made.")
+
+
+def reject_many(
+    db: firestore.Client,
+    action_ids: Iterable[str],
+    *,
+    by: str,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Bulk reject: each item on its own, so one already decided does not stop the rest."""
+    now = _now(now)
+    queue = ActionQueue(db)
+    rejected: list[str] = []
+    skipped: list[str] = []
+    for action_id in action_ids:
+        try:
+            queue.reject(action_id, by=by, reason=reason or None, now=now)
+        except (ActionAlreadyDecided, NotFound):
+            skipped.append(action_id)
+            continue
+        rejected.append(action_id)
+    logger.info("candidates rejected", extra={"action_ids": rejected, "by": by})
+    if not rejected and not skipped:
+        return Outcome("info", "Nothing selected: tick the candidates to reject first.")
+    message = f"Rejected {len(rejected)} candidate{'s' if len(rejected) != 1 else ''}."
+    if skipped:
+        message += (
+            f" {len(skipped)} had already been decided (or removed) by someone else and "
+            "were left as they were."
+        )
+        return Outcome("warning", message)
+    return Outcome("success", message)
+
+
+def retry_job(
+    db: firestore.Client,
+    job_id: str,
+    *,
+    by: str,
+    limit: int,
+    now: datetime | None = None,
+) -> Outcome:
+    """The manual retry, within the control plane's `max_manual_retries`."""
+    try:
+        job = ClipJobStore(db).retry(job_id, by=by, limit=limit, now=_now(now))
+    except RetryLimitReached:
+        return Outcome(
+            "warning",
+            f"Not retried: job {job_id} already used all {limit} manual retries. Approve a new "
+            "candidate for this moment instead (for a past moment, a VOD clip from the Manual "
+            "clip page).",
+        )
+    except TransitionRefused as error:
+        return Outcome(
+            "warning",
+            f"Not retried: job {job_id} is {error.current} now, not failed (someone else may "
+            "have retried it). Nothing was changed.",
+        )
+    except NotFound:
+        return Outcome("error", f"Job {job_id} no longer exists; refresh the page.")
+    logger.info("job retried", extra={"job_id": job_id, "by": by, "retry": job.manual_retries})
+    return Outcome(
+        "success",
+        f"Job {job_id} is queued again (manual retry {job.manual_retries} of {limit}).",
+        job_id=job_id,
+    )

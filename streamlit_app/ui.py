@@ -1,0 +1,76 @@
+"""Small Streamlit pieces every page uses: outcome messages that survive a rerun, banners."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+from google.api_core.exceptions import GoogleAPIError
+
+from shared.control_plane import ControlPlaneConfig
+from streamlit_app.actions import Level, Outcome
+from streamlit_app.auth import session_operator
+from streamlit_app.data import FirestoreUnavailable
+
+_SHOW: dict[Level, Callable[..., object]] = {
+    "success": st.success,
+    "info": st.info,
+    "warning": st.warning,
+    "error": st.error,
+}
+
+
+def operator() -> str:
+    """The logged-in operator, recorded as `by=` on every write."""
+    return session_operator() or ""
+
+
+def show(outcome: Outcome) -> None:
+    _SHOW[outcome.level](outcome.message)
+
+
+def flash(key: str, outcome: Outcome) -> None:
+    """Keep an outcome for the next run of the page or fragment that shows it."""
+    st.session_state[f"flash_{key}"] = outcome
+
+
+def show_flash(key: str) -> None:
+    outcome = st.session_state.pop(f"flash_{key}", None)
+    if isinstance(outcome, Outcome):
+        show(outcome)
+
+
+def switch_banners(config: ControlPlaneConfig) -> None:
+    """Say loudly when a switch stops clips, and where to turn it back on."""
+    if not config.clip_pipeline_enabled:
+        st.warning(
+            "The clip pipeline is switched **off**: no new candidates are queued and approved "
+            "jobs wait. Turn it on on the Control plane page.",
+            icon=":material/pause_circle:",
+        )
+    if not config.clip_api_enabled:
+        st.warning(
+            "The Twitch clip API is switched **off** (rollback switch): no clip is created; "
+            "approved jobs wait. Turn it on on the Control plane page.",
+            icon=":material/pause_circle:",
+        )
+
+
+def act(key: str, action: Callable[[], Outcome]) -> Outcome:
+    """Run a button's action for a logged-in operator; an outage becomes a message."""
+    if not operator():
+        outcome = Outcome("error", "Nothing was changed: your login has ended. Log in again.")
+        flash(key, outcome)
+        return outcome
+    try:
+        outcome = action()
+    except FirestoreUnavailable as error:
+        outcome = Outcome("error", f"Nothing was changed. {error}")
+    except GoogleAPIError as error:
+        outcome = Outcome(
+            "error",
+            f"Nothing was changed: Firestore answered with an error ({type(error).__name__}). "
+            "Try again in a moment; if it keeps failing, check the network and credentials.",
+        )
+    flash(key, outcome)
+    return outcome

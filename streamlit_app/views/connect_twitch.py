@@ -1,0 +1,174 @@
+"""Connect Twitch: the authorization-code flow, the connected accounts, and disconnect.
+
+Twitch sends the browser back to TWITCH_REDIRECT_URI (the app's root) with `?code=&state=`;
+the app opens this page for that load, finishes the flow once, then drops the query so the
+single-use code is never sent twice. Tokens stay in Firestore and are never shown.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from shared.helix_clips import HelixClips
+from shared.store.twitch_tokens import StoredToken
+from shared.twitch_connect import authorization_url, make_state
+from shared.twitch_scopes import CONNECT_SCOPES
+from streamlit_app import ui
+from streamlit_app.actions import Level, Outcome
+from streamlit_app.connect import (
+    AccountView,
+    ConnectSettings,
+    account_view,
+    callback_from_query,
+    connect_settings,
+    finish_connect,
+)
+from streamlit_app.formatting import ago, utc_text
+from streamlit_app.resources import firestore_guard, stores, twitch_client
+
+PAGE = "views/connect_twitch.py"
+CONFIRM = "connect_confirm_disconnect"
+
+
+def _twitch(settings: ConnectSettings) -> HelixClips:
+    return twitch_client(
+        settings.client_id,
+        os.environ.get("TWITCH_AUTH_BASE") or None,
+        os.environ.get("TWITCH_API_BASE") or None,
+    )
+
+
+def _finish_redirect(settings: ConnectSettings) -> None:
+    """Handle Twitch's redirect once, keep the answer in the session, drop the query."""
+    callback = callback_from_query(st.query_params.to_dict())
+    if callback is None:
+        return
+    if settings.missing:
+        ui.flash("connect", Outcome("error", "Not connected: the Twitch settings are missing."))
+    else:
+        with firestore_guard("store the Twitch connection"):
+            result = finish_connect(
+                callback, twitch=_twitch(settings), tokens=stores().tokens, settings=settings
+            )
+            level: Level = "error"
+            if result.connected is not None:
+                level = "warning" if result.connected.report.missing else "success"
+            ui.flash("connect", Outcome(level, result.message))
+    st.query_params.clear()
+    st.switch_page(PAGE)
+
+
+def _disconnect(user_id: str, login: str) -> None:
+    def run() -> Outcome:
+        stores().tokens.delete(user_id)
+        return Outcome(
+            "success",
+            f"Disconnected {login}: its tokens are deleted. Clips that need this account fail "
+            "until someone connects it again.",
+        )
+
+    st.session_state.pop(CONFIRM, None)
+    ui.act("connect", run)
+
+
+def _account(view: AccountView) -> None:
+    with st.container(border=True, key=f"account_{view.user_id}"):
+        st.markdown(f"#### {view.login}")
+        st.caption(f"User id {view.user_id} · {view.role}")
+        report = view.report
+        marks = {True: ":green[:material/check_circle:]", False: ":red[:material/cancel:]"}
+        st.markdown(
+            f"Live clips {marks[report.live_clips]} · VOD clips {marks[report.vod_clips]} · "
+            f"Downloads {marks[report.downloads]}"
+        )
+        st.caption(f"Scopes: {', '.join(view.scopes) or 'none'}")
+        if report.missing:
+            st.warning(
+                f"Missing {', '.join(report.missing)}: connect again with this account and "
+                "approve every requested permission."
+            )
+        expiry = f", access renews automatically (current one ends {utc_text(view.expires_at)})"
+        st.caption(f"Connected {ago(view.obtained_at, datetime.now(UTC))}{expiry}")
+        if st.session_state.get(CONFIRM) == view.user_id:
+            st.warning(f"Disconnect {view.login}? Its tokens are deleted from Firestore.")
+            yes, no, _ = st.columns([0.25, 0.15, 0.6])
+            yes.button(
+                "Yes, disconnect",
+                type="primary",
+                key=f"disconnect_yes_{view.user_id}",
+                on_click=_disconnect,
+                args=(view.user_id, view.login),
+            )
+            no.button(
+                "Cancel",
+                key=f"disconnect_no_{view.user_id}",
+                on_click=st.session_state.pop,
+                args=(CONFIRM, None),
+            )
+        else:
+            st.button(
+                "Disconnect",
+                key=f"disconnect_{view.user_id}",
+                on_click=st.session_state.__setitem__,
+                args=(CONFIRM, view.user_id),
+            )
+
+
+def _accounts(settings: ConnectSettings) -> None:
+    st.subheader("Connected accounts")
+    with firestore_guard("load the connected accounts"):
+        store = stores()
+        editor = store.control.read().clip_editor_user_id
+        tokens: list[StoredToken] = [
+            token for uid in store.tokens.user_ids() if (token := store.tokens.get(uid))
+        ]
+        if not tokens:
+            st.warning(
+                "Twitch is not connected: no clip can be created. Use Connect with Twitch "
+                "below and sign in as the broadcaster (or the clip editor).",
+                icon=":material/cloud_off:",
+            )
+        clipper = editor or settings.broadcaster_id
+        if tokens and clipper and clipper not in {token.user_id for token in tokens}:
+            st.warning(
+                f"The account that creates clips (user id {clipper}, the "
+                f"{'clip editor' if editor else 'broadcaster'}) is not connected: clips fail "
+                "until it is. Connect with Twitch below and sign in as that account.",
+                icon=":material/warning:",
+            )
+        for token in tokens:
+            _account(account_view(token, broadcaster_id=settings.broadcaster_id, editor_id=editor))
+
+
+def _connect_button(settings: ConnectSettings) -> None:
+    st.subheader("Connect an account")
+    if settings.missing:
+        st.error(
+            f"Connecting needs {' and '.join(settings.missing)}: create an application in the "
+            "Twitch developer console, register the redirect URL "
+            f"`{settings.redirect_uri}`, then start this app with those variables set."
+        )
+        return
+    url = authorization_url(
+        _twitch(settings).auth_base,
+        client_id=settings.client_id,
+        redirect_uri=settings.redirect_uri,
+        state=make_state(settings.client_secret),
+    )
+    st.markdown(
+        "Sign in as the **broadcaster**, or as the **clip editor** set on the Control plane "
+        f"page. Twitch asks for: {', '.join(f'`{s}`' for s in CONNECT_SCOPES)}. Twitch then "
+        f"sends you back to `{settings.redirect_uri}` and this page finishes the connection."
+    )
+    st.link_button("Connect with Twitch", url, type="primary", icon=":material/link:")
+
+
+settings = connect_settings()
+_finish_redirect(settings)
+st.title("Connect Twitch")
+ui.show_flash("connect")
+_accounts(settings)
+_connect_button(settings)
