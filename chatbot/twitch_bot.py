@@ -25,7 +25,6 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from twitchio import eventsub
@@ -35,6 +34,7 @@ from chatbot.chat_line import ChatLine, roles_from_badges
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.runtime import ChatRuntime
 from chatbot.vod import LatestArchive, StreamArchive
+from shared.helix_clips import TokenGrant
 from shared.logs import register_secret
 from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch_scopes import CHANNEL_BOT, CHAT_BOT
@@ -69,16 +69,6 @@ def chat_line_from_message(
         roles=roles_from_badges(badge.set_id for badge in message.badges),
         message_id=message.id or "",
     )
-
-
-@dataclass(frozen=True)
-class _Grant:
-    """A refreshed token pair in the shape `TwitchTokenStore.save_grant` takes."""
-
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    scopes: tuple[str, ...]
 
 
 class ByteChatBot(commands.Bot):
@@ -214,7 +204,7 @@ class ByteChatBot(commands.Bot):
         if str(payload.user_id) != self.bot_id:
             return
         scopes = tuple(payload.scopes)
-        grant = _Grant(payload.token, payload.refresh_token, payload.expires_in, scopes)
+        grant = TokenGrant(payload.token, payload.refresh_token, payload.expires_in, scopes)
         try:
             await asyncio.to_thread(
                 self.tokens_store.save_grant,
