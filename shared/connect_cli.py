@@ -11,13 +11,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from shared.errors import ByteClipsError
 from shared.helix_clips import HelixClips
+from shared.logs import register_secret
 from shared.store.firestore_client import default_client
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_connect import authorization_url, complete, make_state
+from shared.twitch_connect import Connected, authorization_url, complete, make_state
+from shared.twitch_scopes import CONNECT_SCOPES
 
 DEFAULT_REDIRECT_URI = "http://localhost:8501/"
 
@@ -29,23 +32,24 @@ def _env(name: str) -> str:
     return value
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.connect_cli", description=__doc__)
-    parser.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI)
-    parser.add_argument("--answer", help="the address the browser landed on (else asked)")
-    args = parser.parse_args(argv)
+def connect_in_terminal(
+    *, who: str, scopes: Sequence[str], redirect_uri: str, answer: str | None
+) -> Connected | None:
+    """Print the URL, read back the landing address, store the tokens; None when refused."""
     client_secret = _env("TWITCH_CLIENT_SECRET")
+    register_secret(client_secret)
     twitch = HelixClips(_env("TWITCH_CLIENT_ID"))
     url = authorization_url(
         twitch.auth_base,
         client_id=twitch.client_id,
-        redirect_uri=args.redirect_uri,
+        redirect_uri=redirect_uri,
         state=make_state(client_secret),
+        scopes=scopes,
     )
-    print("Open this address, sign in with the broadcaster (or editor) account, approve:")
+    print(f"Open this address, sign in with the {who} account, approve:")
     print(url, flush=True)
-    answer = args.answer or input("Paste the address your browser landed on: ")
-    query = parse_qs(urlsplit(answer.strip()).query)
+    landed = answer or input("Paste the address your browser landed on: ")
+    query = parse_qs(urlsplit(landed.strip()).query)
     try:
         connected = complete(
             twitch,
@@ -53,14 +57,30 @@ def main(argv: list[str] | None = None) -> int:
             code=(query.get("code") or [None])[0],
             state=(query.get("state") or [None])[0],
             error=(query.get("error") or [None])[0],
-            redirect_uri=args.redirect_uri,
+            redirect_uri=redirect_uri,
             client_secret=client_secret,
         )
     except ByteClipsError as error:
         print(f"Not connected: {error}", file=sys.stderr)
-        return 1
+        return None
     print(f"Connected {connected.login or '?'} (user id {connected.user_id}).")
     print(f"Scopes: {', '.join(connected.scopes) or 'none'}")
+    return connected
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m shared.connect_cli", description=__doc__)
+    parser.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI)
+    parser.add_argument("--answer", help="the address the browser landed on (else asked)")
+    args = parser.parse_args(argv)
+    connected = connect_in_terminal(
+        who="broadcaster (or editor)",
+        scopes=CONNECT_SCOPES,
+        redirect_uri=args.redirect_uri,
+        answer=args.answer,
+    )
+    if connected is None:
+        return 1
     if connected.report.missing:
         print(f"Missing for clipping: {', '.join(connected.report.missing)}; connect again.")
         return 1
