@@ -12,13 +12,13 @@ import requests
 
 from local.firestore_emulator import free_port
 from local.functions_host import ROOT
-from local.processes import LoggedProcess
+from local.processes import HostedProcess, LoggedProcess
 
 APP = ROOT / "streamlit_app" / "app.py"
 
 
 @dataclass
-class StreamlitServer:
+class StreamlitServer(HostedProcess):
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
     _proc: LoggedProcess | None = None
@@ -61,17 +61,3 @@ class StreamlitServer:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
-
-    def log_tail(self, chars: int = 2000) -> str:
-        return self._proc.log_tail(chars) if self._proc else ""
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.stop()
-            self._proc = None
-
-    def __enter__(self) -> StreamlitServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

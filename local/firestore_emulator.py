@@ -23,7 +23,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local.processes import LoggedProcess
+from local.processes import HostedProcess, LoggedProcess
 
 NPM_DIR = Path(__file__).resolve().parent / "npm_firestore"
 ENV_CHOICE = "BYTECLIPS_EMULATOR"
@@ -52,7 +52,7 @@ def choose_kind(requested: str | None = None) -> str:
 
 
 @dataclass
-class FirestoreEmulator:
+class FirestoreEmulator(HostedProcess):
     """One emulator process; `host` is what FIRESTORE_EMULATOR_HOST must be."""
 
     kind: str = field(default_factory=choose_kind)
@@ -127,20 +127,6 @@ class FirestoreEmulator:
         with urllib.request.urlopen(request, timeout=10) as response:
             if response.status != 200:
                 raise EmulatorError(f"emulator reset answered HTTP {response.status}")
-
-    def log_tail(self, chars: int = 2000) -> str:
-        return self._proc.log_tail(chars) if self._proc else ""
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.stop()
-            self._proc = None
-
-    def __enter__(self) -> FirestoreEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

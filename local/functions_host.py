@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from local.firestore_emulator import free_port
-from local.processes import LoggedProcess
+from local.processes import HostedProcess, LoggedProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"
@@ -27,7 +27,7 @@ class FunctionStartError(RuntimeError):
 
 
 @dataclass
-class FunctionServer:
+class FunctionServer(HostedProcess):
     target: str
     env: Mapping[str, str] = field(default_factory=dict)
     source: Path = FUNCTIONS_SOURCE
@@ -76,21 +76,7 @@ class FunctionServer:
         self.stop()
         raise FunctionStartError(f"{self.target} did not listen within {timeout:.0f} s")
 
-    def log_tail(self, chars: int = 4000) -> str:
-        return self._proc.log_tail(chars) if self._proc else ""
-
-    def stop(self) -> None:
-        if self._proc is not None:
-            self._proc.stop()
-            self._proc = None
-
     def kill(self) -> None:
         """Die at once, as a crashed instance would (for tests of the sweeper)."""
         if self._proc is not None:
             self._proc.kill()
-
-    def __enter__(self) -> FunctionServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 
 class LoggedProcess:
@@ -67,3 +68,27 @@ class LoggedProcess:
     def _signal(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self._proc.pid, sig)
+
+
+class HostedProcess:
+    """Log access, stop and context management for a host that keeps its LoggedProcess in
+    `_proc`; subclasses implement `start()`."""
+
+    _proc: LoggedProcess | None
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self._proc.log_tail(chars) if self._proc else ""
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.stop()
+            self._proc = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
