@@ -1,6 +1,6 @@
 """The clip worker: a `queued` job becomes a confirmed Twitch clip, or a clear failure.
 
-Thin orchestration around the pure core (state machine, retry policy, timing, schedule) and
+Thin orchestration around the pure core (state machine, retry policy, timing) and
 the stores. One process at a time owns a job through its lease; a repeated trigger finds the
 job claimed and does nothing, so a moment is never clipped twice by a redelivery.
 """
