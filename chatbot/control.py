@@ -4,9 +4,7 @@
 `dedupe_window_seconds`, ...) read with `shared.control_plane.load_config`, and the bot's own
 `chat` map read with `chatbot.settings`. `on_snapshot` delivers every change within about a
 second; the detectors read `current()` on every message, so a new threshold applies to the
-next message. A document that fails validation keeps the last good values, and says so; a
-write that drops the whole `chat` map keeps the chat settings in force (see the module's
-note on whole-document writes).
+next message. A document that fails validation keeps the last good values, and says so.
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -23,7 +21,7 @@ from google.cloud import firestore
 from chatbot.settings import DEFAULTS, ChatSettings, load_chat_settings
 from shared.control_plane import ControlPlaneConfig, load_config
 from shared.errors import ConfigInvalid, FieldProblem
-from shared.store.control_plane import COLLECTION, DOC, HISTORY
+from shared.store.control_plane import COLLECTION, DOC, ControlPlaneStore
 
 logger = logging.getLogger(__name__)
 
@@ -78,8 +76,6 @@ class ControlPlaneWatch:
     ) -> None:
         self._ref = db.collection(COLLECTION).document(DOC)
         self._config = LiveConfig()
-        self._had_chat = False
-        self._chat_lost = False
         self._on_change = on_change
         self._first = threading.Event()
         self._watch: Any = None
@@ -112,19 +108,6 @@ class ControlPlaneWatch:
             data = snap.to_dict() if snap is not None and snap.exists else None
             previous = self._config
             config = read_document(data, previous)
-            has_chat = isinstance((data or {}).get("chat"), Mapping)
-            if self._had_chat and not has_chat:
-                # A whole-document write (shared ControlPlaneStore.write today) drops the
-                # map it does not know; the operator did not mean to reset the chat bot.
-                config = replace(config, chat=previous.chat)
-                if not self._chat_lost:
-                    logger.warning(
-                        "control plane: the chat map disappeared from control_plane/config; "
-                        "keeping the chat settings in force until it is written again"
-                    )
-                self._chat_lost = True
-            else:
-                self._had_chat, self._chat_lost = has_chat, False
             self._config = config
             if config.problems and config.problems != previous.problems:
                 logger.warning(
@@ -157,14 +140,12 @@ def save_chat_settings(
 ) -> ChatSettings:
     """Change `chat.*` fields of `control_plane/config` (validated, merged, audited).
 
-    For operators' tools and tests until the shared control plane model owns the chat map;
-    unlike a whole-document write it leaves every other field alone.
+    For operators' tools and tests until the shared control plane model owns the chat map.
     """
     now = now or datetime.now(UTC)
     if not by.strip():
         raise ConfigInvalid([FieldProblem("updated_by", "who made the change is required")])
-    ref = db.collection(COLLECTION).document(DOC)
-    snap = ref.get()
+    snap = db.collection(COLLECTION).document(DOC).get()
     stored = (snap.to_dict() or {}) if snap.exists else {}
     before = stored.get("chat") if isinstance(stored.get("chat"), Mapping) else {}
     unknown = [name for name in changes if name not in ChatSettings.model_fields]
@@ -174,17 +155,12 @@ def save_chat_settings(
     settings, problems = load_chat_settings(merged)
     if problems:
         raise ConfigInvalid(problems)
-    batch = db.batch()
-    written = {"chat": merged, "updated_by": by, "updated_at": now}
-    batch.set(ref, written, merge=list(written))
-    batch.create(
-        ref.collection(HISTORY).document(),
-        {
-            "by": by,
-            "at": now,
-            "changes": {f"chat.{k}": v for k, v in changes.items()},
-            "before": {f"chat.{k}": before.get(k) for k in changes},
-        },
+    ControlPlaneStore(db).write_section(
+        "chat",
+        merged,
+        changes=changes,
+        before={k: before.get(k) for k in changes},
+        by=by,
+        now=now,
     )
-    batch.commit()
     return settings

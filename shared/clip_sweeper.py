@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
 
 from shared.clip_confirmer import CONFIRM_DEADLINE_SECONDS
 from shared.clip_job import ClipJob, JobStatus
@@ -22,7 +21,7 @@ from shared.control_plane import ControlPlaneConfig
 from shared.errors import ByteClipsError, ClipError, ErrorCode, operator_message
 from shared.helix_clips import Clip
 from shared.store.action_queue import ActionQueue
-from shared.store.clip_jobs import COLLECTION, ClipJobStore
+from shared.store.clip_jobs import ClipJobStore
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,6 @@ class ClipSweeper:
         limit: int = 100,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self._col = db.collection(COLLECTION)
         self._queue = ActionQueue(db)
         self._jobs = ClipJobStore(db)
         self._worker = worker
@@ -89,14 +87,10 @@ class ClipSweeper:
                 report.errors.append(f"{name}: {type(error).__name__}: {error}")
         return report
 
-    def _jobs_in(self, status: JobStatus) -> list[ClipJob]:
-        query = self._col.where(filter=FieldFilter("status", "==", status.value)).limit(self._limit)
-        return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
-
     def _requeue(self, now: datetime) -> list[str]:
         """Re-arm due retries, and queued jobs whose trigger never ran (lost event)."""
         requeued = []
-        for job in self._jobs_in(JobStatus.QUEUED):
+        for job in self._jobs.list_by_status(JobStatus.QUEUED, limit=self._limit):
             due = job.next_attempt_at is not None and job.next_attempt_at <= now
             stale = job.next_attempt_at is None and job.updated_at <= now - STALE_QUEUED
             if not (due or stale) or job.lease_active(now):
@@ -116,11 +110,16 @@ class ClipSweeper:
     def _finish_lost(self, now: datetime) -> dict[str, str]:
         finished = {}
         for status in (JobStatus.CREATING, JobStatus.POLLING):
-            for job in self._jobs_in(status):
+            for job in self._jobs.list_by_status(status, limit=self._limit):
                 if job.lease_active(now):
                     continue
                 claim = self._jobs.claim(
-                    job.job_id, worker=self._id, lease_seconds=60, expect={status}, now=now
+                    job.job_id,
+                    worker=self._id,
+                    lease_seconds=60,
+                    expect={status},
+                    now=now,
+                    current=job,
                 )
                 if claim is not None:
                     finished[job.job_id] = self._finish(claim.job, now)
@@ -160,13 +159,8 @@ class ClipSweeper:
         return clips[0] if clips else None
 
     def _fail(self, job: ClipJob, code: ErrorCode, detail: str, now: datetime) -> None:
-        self._jobs.transition(
-            job.job_id,
-            expect=job.status,
-            to=JobStatus.FAILED,
-            fields={"error_code": code, "error_detail": detail},
-            worker=self._id,
-            now=now,
+        self._jobs.fail(
+            job.job_id, expect=job.status, code=code, detail=detail, worker=self._id, now=now
         )
 
     def _downloads(self, config: ControlPlaneConfig, now: datetime) -> list[str]:

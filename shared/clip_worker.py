@@ -27,7 +27,7 @@ from shared.retry_policy import RetryLimits
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.observability import ObservabilityStore
-from shared.store.twitch_tokens import StoredTokenSource, TwitchTokenStore
+from shared.store.twitch_tokens import StoredTokenSource, TwitchTokenStore, twitch_refresher
 from shared.twitch_scopes import scopes_for
 
 logger = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ class ClipWorker:
             expect={JobStatus.QUEUED},
             to=JobStatus.CREATING,
             now=now,
+            current=job,
         )
         if claim is None:
             return Outcome(job_id, "claimed elsewhere")
@@ -101,9 +102,7 @@ class ClipWorker:
         return StoredTokenSource(
             self._tokens,
             user_id,
-            refresher=lambda refresh: self.twitch.refresh_token(
-                refresh, client_secret=self._secret
-            ),
+            refresher=twitch_refresher(self.twitch, self._secret),
             worker=self._worker,
         )
 
@@ -264,17 +263,16 @@ class ClipWorker:
         now: datetime,
         attempts: int | None = None,
     ) -> None:
-        fields: dict[str, Any] = {"error_code": code, "error_detail": detail}
-        if attempts is not None:
-            fields["attempts"] = attempts
+        worker = self._worker if expect is not JobStatus.QUEUED else None
         try:
-            self.jobs.transition(
+            self.jobs.fail(
                 job.job_id,
                 expect=expect,
-                to=JobStatus.FAILED,
-                fields=fields,
-                worker=self._worker if expect is not JobStatus.QUEUED else None,
+                code=code,
+                detail=detail,
+                worker=worker,
                 now=now,
+                attempts=attempts,
             )
         except TransitionRefused:
             logger.warning("job moved on before it could be failed", extra={"job_id": job.job_id})

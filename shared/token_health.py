@@ -17,7 +17,7 @@ from shared.helix_clips import HelixClips, TokenInfo
 from shared.observability import ClipsAuthHealth
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.observability import ObservabilityStore
-from shared.store.twitch_tokens import TwitchTokenStore
+from shared.store.twitch_tokens import TwitchTokenStore, twitch_refresher
 from shared.twitch_scopes import scope_report
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class TokenHealth:
             try:
                 token = self._tokens.refresh(
                     user_id,
-                    refresher=lambda r: self._twitch.refresh_token(r, client_secret=self._secret),
+                    refresher=twitch_refresher(self._twitch, self._secret),
                     worker=self._worker,
                     rejected=token.access_token,
                 )

@@ -21,7 +21,7 @@ from shared.clip_job import (
     check_transition,
     manual_retry_fields,
 )
-from shared.errors import LeaseLost, NotFound, RetryLimitReached, TransitionRefused
+from shared.errors import ErrorCode, LeaseLost, NotFound, RetryLimitReached, TransitionRefused
 from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "clip_jobs"
@@ -75,6 +75,24 @@ class ClipJobStore:
         )
         return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
 
+    def count_by_status(self) -> dict[JobStatus, int]:
+        """One aggregation query per status: cheap at any number of jobs."""
+        counts = {}
+        for status in JobStatus:
+            query = self._col.where(filter=FieldFilter("status", "==", status.value))
+            result = query.count().get()
+            counts[status] = int(result[0][0].value) if result else 0
+        return counts
+
+    def created_since(self, since: datetime, limit: int = 1000) -> list[ClipJob]:
+        """Jobs created at or after `since`, newest first (single-field range, no index)."""
+        query = (
+            self._col.where(filter=FieldFilter("created_at", ">=", since))
+            .order_by("created_at", direction=firestore.Query.DESCENDING)
+            .limit(limit)
+        )
+        return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
+
     def transition(
         self,
         job_id: str,
@@ -107,6 +125,25 @@ class ClipJobStore:
             return ClipJob.model_validate(job.model_dump() | changes)
 
         return run(self._db.transaction())
+
+    def fail(
+        self,
+        job_id: str,
+        *,
+        expect: JobStatus,
+        code: ErrorCode,
+        detail: str,
+        worker: str | None,
+        now: datetime,
+        attempts: int | None = None,
+    ) -> ClipJob:
+        """`expect -> failed` with the canonical code and the operator's sentence."""
+        fields: dict[str, Any] = {"error_code": code, "error_detail": detail}
+        if attempts is not None:
+            fields["attempts"] = attempts
+        return self.transition(
+            job_id, expect=expect, to=JobStatus.FAILED, fields=fields, worker=worker, now=now
+        )
 
     def update_fields(
         self,
@@ -145,16 +182,16 @@ class ClipJobStore:
         expect: Collection[JobStatus],
         to: JobStatus | None = None,
         now: datetime | None = None,
+        current: ClipJob | None = None,
     ) -> Claim | None:
         """Take the job's lease (moving it to `to` when given), or None if someone else has it.
 
         Works when the job has no lease or an expired one; two workers racing for the same
-        job both try to create claim N+1 and only one create succeeds.
+        job both try to create claim N+1 and only one create succeeds. `current` is the job
+        as the caller just read it (saves a read; a stale copy only loses the race).
         """
         now = now or _now()
-        job = self.get(job_id)
-        if job is None:
-            raise NotFound("clip job", job_id)
+        job = current if current is not None else self.require(job_id)
         if job.status not in expect or job.lease_active(now):
             return None
         if to is not None:

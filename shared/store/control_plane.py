@@ -55,22 +55,61 @@ class ControlPlaneStore:
         now = now or datetime.now(UTC)
         current = self.read(fresh=True)
         updated = apply_changes(current, changes, by=by, now=now)
-        batch = self._db.batch()
+        dumped, before = updated.model_dump(), current.model_dump()
         # merge: other readers keep their own maps in this document (the chat bot's `chat`).
-        batch.set(self._ref, updated.model_dump(), merge=True)
-        batch.create(
-            self._ref.collection(HISTORY).document(),
-            {
-                "by": by,
-                "at": now,
-                "changes": {k: updated.model_dump()[k] for k in changes},
-                "before": {k: current.model_dump()[k] for k in changes},
-            },
+        self._save(
+            dumped,
+            merge=True,
+            changes={k: dumped[k] for k in changes},
+            before={k: before[k] for k in changes},
+            by=by,
+            now=now,
         )
-        batch.commit()
         with self._lock:
             self._cached = (self._clock(), updated)
         return updated
+
+    def write_section(
+        self,
+        section: str,
+        values: Mapping[str, Any],
+        *,
+        changes: Mapping[str, Any],
+        before: Mapping[str, Any],
+        by: str,
+        now: datetime | None = None,
+    ) -> None:
+        """Save a map another component owns and validates (the chat bot's `chat`), audited
+        like `write()`; every other field of the document is left alone."""
+        now = now or datetime.now(UTC)
+        fields = {section: dict(values), "updated_by": by, "updated_at": now}
+        self._save(
+            fields,
+            merge=list(fields),
+            changes={f"{section}.{k}": v for k, v in changes.items()},
+            before={f"{section}.{k}": v for k, v in before.items()},
+            by=by,
+            now=now,
+        )
+
+    def _save(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        merge: bool | list[str],
+        changes: Mapping[str, Any],
+        before: Mapping[str, Any],
+        by: str,
+        now: datetime,
+    ) -> None:
+        """The document change and its history entry in one batch."""
+        batch = self._db.batch()
+        batch.set(self._ref, dict(fields), merge=merge)
+        batch.create(
+            self._ref.collection(HISTORY).document(),
+            {"by": by, "at": now, "changes": dict(changes), "before": dict(before)},
+        )
+        batch.commit()
 
     def history(self, limit: int = 50) -> list[dict[str, Any]]:
         """Recent changes, newest first."""

@@ -17,7 +17,7 @@ from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ClipUnauthorized
-from shared.helix_clips import TokenGrant
+from shared.helix_clips import HelixClips, TokenGrant
 from shared.logs import register_secret
 from shared.store.exclusive import commit_led_by_create
 
@@ -45,6 +45,12 @@ class StoredToken(BaseModel):
     def model_post_init(self, context: Any) -> None:
         register_secret(self.access_token)
         register_secret(self.refresh_token)
+
+
+def twitch_refresher(twitch: HelixClips, client_secret: str) -> Callable[[str], TokenGrant]:
+    """The `refresher` every caller of `TwitchTokenStore.refresh` uses: Twitch's token
+    endpoint with our client secret."""
+    return lambda refresh_token: twitch.refresh_token(refresh_token, client_secret=client_secret)
 
 
 class TokenRefreshBusy(ClipUnauthorized):
@@ -182,7 +188,11 @@ class TwitchTokenStore:
 
 
 class StoredTokenSource:
-    """The Helix client's TokenSource backed by `twitch_tokens/{user_id}`."""
+    """The Helix client's TokenSource backed by `twitch_tokens/{user_id}`.
+
+    The token is read once and kept until Twitch refuses it, so a job's create call and its
+    confirmation polls do not each re-read Firestore.
+    """
 
     def __init__(
         self,
@@ -196,17 +206,22 @@ class StoredTokenSource:
         self.user_id = user_id
         self._refresher = refresher
         self._worker = worker
+        self._current: str | None = None
 
     def access_token(self) -> str:
-        token = self._store.get(self.user_id)
-        if token is None:
-            raise ClipUnauthorized(
-                detail=f"no Twitch token is stored for user {self.user_id}: connect Twitch first"
-            )
-        return token.access_token
+        if self._current is None:
+            token = self._store.get(self.user_id)
+            if token is None:
+                raise ClipUnauthorized(
+                    detail=f"no Twitch token is stored for user {self.user_id}: "
+                    "connect Twitch first"
+                )
+            self._current = token.access_token
+        return self._current
 
     def refreshed_access_token(self, rejected: str) -> str:
         token = self._store.refresh(
             self.user_id, refresher=self._refresher, worker=self._worker, rejected=rejected
         )
-        return token.access_token
+        self._current = token.access_token
+        return self._current

@@ -13,7 +13,6 @@ import streamlit as st
 from shared.control_plane import ControlPlaneConfig
 from shared.observability import ClipsAuthHealth
 from streamlit_app import charts, ui
-from streamlit_app.data import count_by_status, recent_jobs
 from streamlit_app.formatting import (
     STATUS_LABELS,
     STATUS_ORDER,
@@ -84,14 +83,14 @@ def _switches(config: ControlPlaneConfig) -> None:
 
 def _counts(store: Stores) -> None:
     st.subheader("Jobs by status")
-    counts = count_by_status(store.db)
+    counts = store.jobs.count_by_status()
     cols = st.columns(len(STATUS_ORDER))
     for col, status in zip(cols, STATUS_ORDER, strict=True):
         col.metric(STATUS_LABELS[status], counts[status])
 
 
 def _charts(store: Stores, now: datetime) -> None:
-    jobs = recent_jobs(store.db, now, hours=CHART_HOURS)
+    jobs = store.jobs.created_since(now - timedelta(hours=CHART_HOURS))
     st.subheader(f"Jobs per hour, last {CHART_HOURS} h")
     if jobs:
         st.altair_chart(charts.jobs_per_hour_chart(charts.jobs_per_hour(jobs, now)))
