@@ -38,7 +38,7 @@ done
 # Functions source: functions/ plus the shared package next to main.py.
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-cp functions/main.py functions/requirements.txt "$build/"
+cp functions/*.py functions/requirements.txt "$build/"
 cp -r shared "$build/shared"
 find "$build" -name __pycache__ -prune -exec rm -rf {} +
 

@@ -34,8 +34,8 @@ from chatbot.detectors.keywords import KeywordBurstDetector
 from chatbot.detectors.spike import SpikeDetector
 from chatbot.outbox import ChatOutbox
 from chatbot.runtime import ChatRuntime
-from chatbot.settings import DEFAULTS
 from chatbot.sink import CandidateSink
+from shared.domain.chat_settings import DEFAULTS
 from shared.store.action_queue import EnqueueResult
 
 CHANNEL = "12345"

@@ -36,7 +36,7 @@ from local.clip_harness import (
 from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
-from shared.clip_job import JobStatus
+from shared.domain.clip_job import JobStatus
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 
 CHANNEL = "31337"

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from chatbot.control import ConfigSource
 from chatbot.detection import CHAT_SOURCES
 from chatbot.replies import ready_reply
-from shared.clip_job import ClipJob, JobStatus
+from shared.domain.clip_job import ClipJob, JobStatus
 from shared.store.clip_jobs import COLLECTION
 from shared.store.exclusive import commit_led_by_create
 

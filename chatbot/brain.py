@@ -19,7 +19,7 @@ from chatbot.detectors.clip_command import ClipCommandGate, parse_clip_command
 from chatbot.detectors.keywords import KeywordBurstDetector
 from chatbot.detectors.spike import SpikeDetector
 from chatbot.replies import command_reply
-from chatbot.settings import ChatSettings
+from shared.domain.chat_settings import ChatSettings
 
 RECENT_SECONDS = 30.0
 RECENT_LINES = 200

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chatbot.detection import Detection
-from chatbot.settings import ChatSettings
 from chatbot.titles import shorten
 from chatbot.vod import StreamArchive, vod_offset
-from shared.clip_candidate import MAX_EXCERPT_CHARS
-from shared.control_plane import ControlPlaneConfig
+from shared.domain.chat_settings import ChatSettings
+from shared.domain.clip_candidate import MAX_EXCERPT_CHARS
+from shared.domain.control_plane import ControlPlaneConfig
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Connect the accounts the chat bot needs, from a terminal (like `shared.connect_cli`).
+"""Connect the accounts the chat bot needs, from a terminal (like `shared.connect.terminal`).
 
     python -m chatbot.connect bot          # sign in as the bot account
     python -m chatbot.connect broadcaster  # sign in as the broadcaster (clips + channel:bot)
@@ -14,8 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from shared.connect_cli import DEFAULT_REDIRECT_URI, connect_in_terminal
-from shared.twitch_scopes import CHAT_BOT, CONNECT_SCOPES
+from shared.connect.terminal import DEFAULT_REDIRECT_URI, connect_in_terminal
+from shared.domain.twitch_scopes import CHAT_BOT, CONNECT_SCOPES
 
 SCOPES = {"bot": CHAT_BOT, "broadcaster": CONNECT_SCOPES}
 

@@ -1,10 +1,11 @@
 """The control plane as the bot sees it, kept current by a Firestore listener (no restarts).
 
-`control_plane/config` holds the shared flags (`clip_pipeline_enabled`, `clip_mode_default`,
-`dedupe_window_seconds`, ...) read with `shared.control_plane.load_config`, and the bot's own
-`chat` map read with `chatbot.settings`. `on_snapshot` delivers every change within about a
-second; the detectors read `current()` on every message, so a new threshold applies to the
-next message. A document that fails validation keeps the last good values, and says so.
+`control_plane/config` holds the shared flags (`clip_pipeline_enabled`,
+`clip_mode_default`, `dedupe_window_seconds`, ...) read with
+`shared.domain.control_plane.load_config`, and the bot's own `chat` map read with
+`shared.domain.chat_settings`. `on_snapshot` delivers every change within about a second;
+the detectors read `current()` on every message, so a new threshold applies to the next
+message. A document that fails validation keeps the last good values, and says so.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from typing import Any, Protocol
 
 from google.cloud import firestore
 
-from chatbot.settings import DEFAULTS, ChatSettings, load_chat_settings
-from shared.control_plane import ControlPlaneConfig, load_config
-from shared.errors import ConfigInvalid, FieldProblem
+from shared.domain.chat_settings import DEFAULTS, ChatSettings, load_chat_settings
+from shared.domain.control_plane import ControlPlaneConfig, load_config
+from shared.domain.errors import ConfigInvalid, FieldProblem
 from shared.store.control_plane import COLLECTION, DOC, ControlPlaneStore
 
 logger = logging.getLogger(__name__)

@@ -34,13 +34,13 @@ from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink
 from chatbot.twitch_bot import ByteChatBot
 from chatbot.vod import LatestArchive
-from shared.clip_candidate import check_numeric_id
-from shared.helix_clips import HelixClips
+from shared.domain.clip_candidate import check_numeric_id
 from shared.logs import redact, register_secret
+from shared.pipeline.token_health import TokenHealth
 from shared.store.action_queue import ActionQueue
 from shared.store.firestore_client import default_client
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.token_health import TokenHealth
+from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from chatbot.chat_line import ROLES, ChatLine, roles_from_badges
-from shared.clip_candidate import check_numeric_id, parse_timestamp
+from shared.domain.clip_candidate import check_numeric_id, parse_timestamp
 
 
 class LogLineInvalid(ValueError):

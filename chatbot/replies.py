@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 
 from chatbot.detectors.clip_command import CommandResult
-from chatbot.settings import ChatSettings
 from chatbot.titles import shorten
+from shared.domain.chat_settings import ChatSettings
 
 MAX_PARTS = 4
 MAX_REPLY_CHARS = 280

@@ -27,7 +27,7 @@ from chatbot.control import ConfigSource
 from chatbot.detection import REACTION_SOURCES, Detection
 from chatbot.llm import LlmOff, MomentWriter, apply_proposal
 from chatbot.vod import StreamArchive
-from shared.errors import CandidateInvalid
+from shared.domain.errors import CandidateInvalid
 from shared.store.action_queue import EnqueueResult
 
 logger = logging.getLogger(__name__)

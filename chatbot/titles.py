@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from chatbot.chat_line import ChatLine
-from shared.clip_candidate import MAX_TITLE_CHARS
+from shared.domain.clip_candidate import MAX_TITLE_CHARS
 
 EXCERPT_CHARS = 300
 EXCERPT_LINES = 6

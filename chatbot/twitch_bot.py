@@ -34,10 +34,10 @@ from chatbot.chat_line import ChatLine, roles_from_badges
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.runtime import ChatRuntime
 from chatbot.vod import LatestArchive, StreamArchive
-from shared.helix_clips import TokenGrant
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CHANNEL_BOT, CHAT_BOT
 from shared.logs import register_secret
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CHANNEL_BOT, CHAT_BOT
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from shared.clip_runtime import clip_runtime
-from shared.firestore_events import decode_document_written
+from functions.wiring import clip_runtime
+from shared.events.firestore_document import decode_document_written
 
 logger = logging.getLogger("functions")
 

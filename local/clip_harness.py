@@ -21,14 +21,14 @@ from google.cloud import firestore
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
-from shared.clip_job import ClipJob, JobStatus
-from shared.helix_clips import TokenGrant
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CONNECT_SCOPES
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
-from shared.store.approval import approve
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CONNECT_SCOPES
 
 CLIENT_ID = "byteclips-e2e"
 CLIENT_SECRET = "e2e-client-secret-value"

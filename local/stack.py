@@ -26,11 +26,11 @@ from local.helix_simulator import HelixSimulator
 from local.processes import LoggedProcess
 from local.scheduler_ticker import ScheduledCall, SchedulerTicker
 from local.trigger_relay import TriggerRelay
-from shared.clip_job import JobStatus
-from shared.helix_clips import TokenGrant
+from shared.domain.clip_job import JobStatus
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CONNECT_SCOPES
 
 NOT_YET = [
     "the live chat bot (python -m chatbot): twitchio talks to Twitch itself, so locally the "

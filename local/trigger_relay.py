@@ -3,7 +3,7 @@
 In production Eventarc calls `on_clip_job_written` for every write to `clip_jobs/{job_id}`.
 The emulators have no Eventarc, so this relay watches the collection with a real Firestore
 listener and POSTs the same binary-mode `google.cloud.firestore.document.v1.written` event
-(built by shared.firestore_events) to a running functions-framework.
+(built by shared.events.firestore_document) to a running functions-framework.
 
 Delivery semantics, kept close to what production promises and no stronger:
 - at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried with
@@ -48,7 +48,7 @@ from google.cloud import firestore
 from google.cloud.firestore import DocumentSnapshot
 from google.cloud.firestore_v1.watch import ChangeType
 
-from shared.firestore_events import encode_document_written
+from local.eventarc_encoder import encode_document_written
 
 logger = logging.getLogger("local.trigger_relay")
 

@@ -14,16 +14,16 @@ from typing import Literal
 
 from google.cloud import firestore
 
-from shared.clip_job import ApprovalEdits
-from shared.errors import (
+from shared.domain.clip_job import ApprovalEdits
+from shared.domain.errors import (
     ActionAlreadyDecided,
     InvalidInput,
     NotFound,
     RetryLimitReached,
     TransitionRefused,
 )
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
-from shared.store.approval import approve
 from shared.store.clip_jobs import ClipJobStore
 from streamlit_app.formatting import ago, timing_check
 
@@ -73,7 +73,7 @@ def approve_candidate(
     approve_old: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
-    """Approve through `shared.store.approval.approve` (exactly one job), after the live
+    """Approve through `shared.pipeline.approve.approve` (exactly one job), after the live
     timing check: a live clip that cannot contain its moment needs `approve_old`."""
     now = _now(now)
     queue = ActionQueue(db)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import altair as alt
 import pandas as pd
 
-from shared.clip_job import ClipJob, JobStatus
-from shared.clip_timing import CAPTURE_BEFORE_SECONDS
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.clip_timing import CAPTURE_BEFORE_SECONDS
 from streamlit_app.formatting import as_utc, percentile
 
 OUTCOMES: tuple[str, ...] = ("ready", "failed", "in progress")

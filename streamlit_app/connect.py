@@ -11,11 +11,11 @@ from datetime import datetime
 
 import requests
 
-from shared.errors import ByteClipsError
-from shared.helix_clips import HelixClips
+from shared.connect.flow import Connected, complete
+from shared.domain.errors import ByteClipsError
+from shared.domain.twitch_scopes import ScopeReport, scope_report
 from shared.store.twitch_tokens import StoredToken, TwitchTokenStore
-from shared.twitch_connect import Connected, complete
-from shared.twitch_scopes import ScopeReport, scope_report
+from shared.twitch.helix_clips import HelixClips
 
 DEFAULT_REDIRECT_URI = "http://localhost:8501/"
 CALLBACK_KEYS = ("code", "state", "error", "error_description", "scope")

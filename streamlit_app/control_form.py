@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Union, get_args, get_origin
 
-from shared.clip_candidate import MAX_DURATION, MIN_DURATION
-from shared.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
+from shared.domain.clip_candidate import MAX_DURATION, MIN_DURATION
+from shared.domain.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
 from streamlit_app.formatting import ago, utc_text
 
 Kind = Literal["flag", "choice", "int", "seconds", "text"]

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.clip_job import ClipJob, JobStatus
-from shared.clip_timing import LiveTiming, live_timing
-from shared.errors import ErrorCode, operator_message
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.clip_timing import LiveTiming, live_timing
+from shared.domain.errors import ErrorCode, operator_message
 from shared.store.action_queue import ActionItem
 
 SOURCE_LABELS: dict[str, str] = {

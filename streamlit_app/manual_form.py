@@ -1,6 +1,6 @@
 """The Manual clip form's pure side: raw widget values -> candidate fields, and errors -> fields.
 
-Validation itself is `shared.clip_candidate.new_candidate` (via ActionQueue.submit); this
+Validation itself is `shared.domain.clip_candidate.new_candidate` (via ActionQueue.submit); this
 module only parses what a person types (a VOD position like 1:02:03) and puts each refusal
 next to the widget it belongs to.
 """
@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.errors import FieldProblem
+from shared.domain.errors import FieldProblem
 
 MANUAL_SCORE = 1.0
 MomentChoice = Literal["now", "seconds_ago", "at"]

@@ -14,15 +14,15 @@ from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import firestore
 
-from shared.errors import ConfigInvalid
-from shared.helix_clips import HelixClips
+from shared.domain.errors import ConfigInvalid
 from shared.logs import configure_logging
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ObservabilityStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import default_client
-from shared.store.observability import ObservabilityStore
 from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch.helix_clips import HelixClips
 from streamlit_app.data import FirestoreUnavailable, emulator_problem
 
 logger = logging.getLogger("streamlit_app")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
 
-from shared.control_plane import ControlPlaneConfig
+from shared.domain.control_plane import ControlPlaneConfig
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clip_candidate import new_candidate
-from shared.errors import ActionAlreadyDecided, CandidateInvalid, NotFound
+from shared.domain.clip_candidate import new_candidate
+from shared.domain.errors import ActionAlreadyDecided, CandidateInvalid, NotFound
 from shared.store.action_queue import COLLECTION, ActionQueue, ActionStatus
 from tests.factories import live_fields
 

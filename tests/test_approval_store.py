@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.clip_job import ApprovalEdits, ClipJob, JobStatus, job_id_for
-from shared.errors import ActionAlreadyDecided, InvalidInput, NotFound
+from shared.domain.clip_job import ApprovalEdits, ClipJob, JobStatus, job_id_for
+from shared.domain.errors import ActionAlreadyDecided, InvalidInput, NotFound
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue, ActionStatus
-from shared.store.approval import approve
 from shared.store.clip_jobs import COLLECTION as JOBS
 from tests.factories import live_fields, vod_fields
 from tests.racing import race

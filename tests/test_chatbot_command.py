@@ -7,8 +7,8 @@ import pytest
 from chatbot.brain import ChatBrain
 from chatbot.detectors.clip_command import ClipCommandGate, parse_clip_command
 from chatbot.replies import MAX_REPLY_CHARS, command_reply, compose
-from chatbot.settings import DEFAULTS, load_chat_settings
 from chatbot.titles import clean_title
+from shared.domain.chat_settings import DEFAULTS, load_chat_settings
 from tests.fixtures_chat.synth import T0, line
 
 

@@ -8,8 +8,8 @@ import requests
 
 from chatbot.connect import main
 from local.helix_simulator import HelixSimulator
+from shared.domain.twitch_scopes import CHANNEL_BOT, CHAT_BOT, CONNECT_SCOPES
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CHANNEL_BOT, CHAT_BOT, CONNECT_SCOPES
 
 CLIENT_ID, SECRET = "cid-chat", "chat-client-secret-456"
 

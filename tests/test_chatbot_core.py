@@ -10,10 +10,10 @@ from chatbot.candidates import candidate_fields, iso
 from chatbot.detection import Detection
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.rate_limit import ChatRateLimiter
-from chatbot.settings import DEFAULTS, load_chat_settings
 from chatbot.vod import StreamArchive, vod_offset
-from shared.clip_candidate import new_candidate
-from shared.control_plane import ControlPlaneConfig
+from shared.domain.chat_settings import DEFAULTS, load_chat_settings
+from shared.domain.clip_candidate import new_candidate
+from shared.domain.control_plane import ControlPlaneConfig
 from tests.fixtures_chat.synth import T0
 
 

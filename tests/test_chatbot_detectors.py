@@ -7,7 +7,7 @@ from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
 from chatbot.detectors.keywords import KeywordBurstDetector, strongest_keyword
 from chatbot.detectors.spike import SpikeDetector
-from chatbot.settings import DEFAULTS, ChatSettings
+from shared.domain.chat_settings import DEFAULTS, ChatSettings
 from tests.fixtures_chat.synth import T0, burst, line, merged, quiet, spam
 
 

@@ -15,8 +15,8 @@ from chatbot.detection import Detection
 from chatbot.outbox import LogOutbox
 from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink
-from shared.clip_job import ClipJob, JobStatus
-from shared.errors import ConfigInvalid
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.errors import ConfigInvalid
 from shared.store.action_queue import ActionQueue
 from shared.store.control_plane import ControlPlaneStore
 from tests.fixtures_chat.synth import T0, burst, line, merged, quiet

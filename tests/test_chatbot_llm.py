@@ -16,9 +16,9 @@ from chatbot.llm import (
     make_moment_writer,
     parse_answer,
 )
-from chatbot.settings import DEFAULTS
 from chatbot.sink import CandidateSink
-from shared.clip_candidate import new_candidate
+from shared.domain.chat_settings import DEFAULTS
+from shared.domain.clip_candidate import new_candidate
 from shared.store.action_queue import EnqueueResult
 from tests.fixtures_chat.synth import T0, line
 

@@ -20,7 +20,7 @@ from chatbot.outbox import ChatOutbox
 from chatbot.rate_limit import ChatRateLimiter
 from chatbot.runtime import ChatRuntime
 from chatbot.twitch_bot import BotNotConnected, ByteChatBot, chat_line_from_message
-from shared.clip_candidate import parse_timestamp
+from shared.domain.clip_candidate import parse_timestamp
 
 FIXTURE = Path(__file__).parent / "fixtures_chat" / "channel_chat_message.json"
 BOT_ID = "777001"

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clip_candidate import dedupe_key, load_candidate, new_candidate, normalise_text
-from shared.errors import CandidateInvalid
+from shared.domain.clip_candidate import dedupe_key, load_candidate, new_candidate, normalise_text
+from shared.domain.errors import CandidateInvalid
 from tests.factories import live_fields, vod_fields
 
 

@@ -7,8 +7,8 @@ from itertools import product
 
 import pytest
 
-from shared.clip_candidate import new_candidate
-from shared.clip_job import (
+from shared.domain.clip_candidate import new_candidate
+from shared.domain.clip_job import (
     TRANSITIONS,
     ApprovalEdits,
     JobStatus,
@@ -17,7 +17,7 @@ from shared.clip_job import (
     manual_retry_fields,
     new_job,
 )
-from shared.errors import ErrorCode, InvalidInput, RetryLimitReached, TransitionRefused
+from shared.domain.errors import ErrorCode, InvalidInput, RetryLimitReached, TransitionRefused
 from tests.factories import live_fields, vod_fields
 
 NOW = datetime(2026, 11, 24, 20, 0, 30, tzinfo=UTC)

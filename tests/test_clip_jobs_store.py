@@ -6,10 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clip_job import JobStatus
-from shared.errors import ErrorCode, LeaseLost, NotFound, RetryLimitReached, TransitionRefused
+from shared.domain.clip_job import JobStatus
+from shared.domain.errors import (
+    ErrorCode,
+    LeaseLost,
+    NotFound,
+    RetryLimitReached,
+    TransitionRefused,
+)
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
-from shared.store.approval import approve
 from shared.store.clip_jobs import Claim, ClipJobStore
 from tests.factories import live_fields
 from tests.racing import race

@@ -26,12 +26,12 @@ from local.clip_harness import (
     running_functions,
     wait_for_job,
 )
+from local.eventarc_encoder import encode_document_written
 from local.firestore_emulator import FirestoreEmulator
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
-from shared.clip_job import JobStatus
-from shared.errors import ErrorCode
-from shared.firestore_events import encode_document_written
+from shared.domain.clip_job import JobStatus
+from shared.domain.errors import ErrorCode
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import LOCAL_PROJECT

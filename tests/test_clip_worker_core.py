@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.clip_timing import live_timing
-from shared.job_triggers import became_runnable
+from shared.domain.clip_timing import live_timing
+from shared.domain.job_triggers import became_runnable
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 QUEUED = {"status": "queued", "next_attempt_at": None, "requeued_at": None}

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.control_plane import ControlPlaneConfig, apply_changes, load_config
-from shared.errors import ConfigInvalid
+from shared.domain.control_plane import ControlPlaneConfig, apply_changes, load_config
+from shared.domain.errors import ConfigInvalid
 from shared.store.control_plane import COLLECTION, DOC, ControlPlaneStore
 
 NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)

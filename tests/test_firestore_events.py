@@ -17,12 +17,12 @@ from google.cloud.firestore_v1 import _helpers as client_helpers
 from google.cloud.firestore_v1.types import Document as ClientDocument
 from google.events.cloud.firestore import DocumentEventData
 
-from shared.firestore_events import (
+from local.eventarc_encoder import encode_document_written
+from shared.events.firestore_document import (
     DATASCHEMA,
     WRITTEN_TYPE,
     DocumentWritten,
     decode_document_written,
-    encode_document_written,
 )
 
 PROJECT = "byte-clips-test"

@@ -20,7 +20,7 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from local.helix_simulator import HelixSimulator
-from shared.errors import (
+from shared.domain.errors import (
     ClipBadRequest,
     ClipError,
     ClipForbidden,
@@ -32,7 +32,8 @@ from shared.errors import (
     InvalidInput,
     operator_message,
 )
-from shared.helix_clips import (
+from shared.logs import JsonFormatter
+from shared.twitch.helix_clips import (
     DEFAULT_API_BASE,
     DEFAULT_AUTH_BASE,
     Clip,
@@ -42,7 +43,6 @@ from shared.helix_clips import (
     TokenGrant,
     TokenInfo,
 )
-from shared.logs import JsonFormatter
 
 CLIENT_ID = "clipsclient"
 CLIENT_SECRET = "clipsclientsecret-xyz"
@@ -847,7 +847,7 @@ def test_no_token_or_secret_reaches_a_log_line_or_an_exception(
         secrets = [*world.secrets, "someotherrefresh", "wrongsecret", "third-refresh"]
 
     formatter = JsonFormatter()
-    records = [r for r in caplog.records if r.name == "shared.helix_clips"]
+    records = [r for r in caplog.records if r.name == "shared.twitch.helix_clips"]
     lines = [formatter.format(r) for r in records] + [r.getMessage() for r in records]
     lines += [json.dumps(vars(r), default=str) for r in records]
     lines.append(caplog.text)
@@ -865,10 +865,10 @@ def test_no_token_or_secret_reaches_a_log_line_or_an_exception(
 def test_every_call_is_one_structured_log_line(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="shared.helix_clips")
+    caplog.set_level(logging.INFO, logger="shared.twitch.helix_clips")
     world.sim.inject_fault("POST /helix/clips", "status", status=503, times=1)
     world.client.create_clip(world.tokens(), broadcaster_id=BROADCASTER)
-    records = [r for r in caplog.records if r.name == "shared.helix_clips"]
+    records = [r for r in caplog.records if r.name == "shared.twitch.helix_clips"]
     fields = ("method", "path", "status", "attempt", "levelname")
     summary = [tuple(getattr(r, name) for name in fields) for r in records]
     assert summary == [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.observability import ClipsAuthHealth
-from shared.store.observability import ObservabilityStore
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.store.clips_auth import ObservabilityStore
 
 
 def test_missing_then_written(db):

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from shared.rate_limits import HelixBucket, WindowLimiter
+from shared.domain.rate_limits import HelixBucket, WindowLimiter
 
 T0 = 1_800_000_000.0
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.errors import ErrorCode, operator_message
-from shared.retry_policy import RetryAction, RetryLimits, backoff, decide, rate_limit_reset
+from shared.domain.errors import ErrorCode, operator_message
+from shared.domain.retry_policy import RetryAction, RetryLimits, backoff, decide, rate_limit_reset
 
 NOW = datetime(2026, 11, 24, 20, 0, 0, tzinfo=UTC)
 

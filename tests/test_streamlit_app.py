@@ -20,17 +20,17 @@ from google.cloud import firestore
 from streamlit.testing.v1 import AppTest
 
 from local.helix_simulator import HelixSimulator
-from shared.clip_job import JobStatus
-from shared.helix_clips import TokenGrant
-from shared.observability import ClipsAuthHealth
+from shared.connect.flow import make_state
+from shared.domain.clip_job import JobStatus
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CONNECT_SCOPES
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue, ActionStatus
-from shared.store.approval import approve
 from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ObservabilityStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.observability import ObservabilityStore
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_connect import make_state
-from shared.twitch_scopes import CONNECT_SCOPES
 from streamlit_app import actions, auth
 from tests.factories import live_fields, vod_fields
 

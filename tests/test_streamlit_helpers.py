@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from shared.clip_candidate import new_candidate
-from shared.clip_job import ClipJob, JobStatus, new_job
-from shared.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
-from shared.errors import ErrorCode, FieldProblem, operator_message
+from shared.domain.clip_candidate import new_candidate
+from shared.domain.clip_job import ClipJob, JobStatus, new_job
+from shared.domain.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
+from shared.domain.errors import ErrorCode, FieldProblem, operator_message
 from shared.store.action_queue import ActionItem
 from shared.store.twitch_tokens import StoredToken
 from streamlit_app import auth, charts
@@ -355,7 +355,7 @@ class _Unreachable:
 
 
 def test_finish_connect_turns_failures_into_words():
-    from shared.twitch_connect import make_state
+    from shared.connect.flow import make_state
 
     settings = connect_settings({"TWITCH_CLIENT_ID": "cid", "TWITCH_CLIENT_SECRET": "s" * 12})
     callback = Callback("code", make_state("s" * 12), None, None)

@@ -24,7 +24,7 @@ from google.cloud import firestore
 from local.functions_host import FunctionServer
 from local.scheduler_ticker import ScheduledCall, SchedulerTicker, parse_call
 from local.trigger_relay import TriggerRelay
-from shared.firestore_events import WRITTEN_TYPE, decode_document_written
+from shared.events.firestore_document import WRITTEN_TYPE, decode_document_written
 
 ROOT = Path(__file__).resolve().parent.parent
 ECHO_SOURCE = ROOT / "tests" / "fixtures_functions" / "echo_main.py"

@@ -8,11 +8,11 @@ import pytest
 import requests
 
 from local.helix_simulator import HelixSimulator
-from shared.errors import ClipUnauthorized
-from shared.helix_clips import HelixClips, TokenGrant
+from shared.connect.flow import ConnectError, authorization_url, complete, make_state
+from shared.domain.errors import ClipUnauthorized
+from shared.domain.twitch_scopes import CONNECT_SCOPES, scope_report, scopes_for
 from shared.store.twitch_tokens import StoredTokenSource, TokenRefreshBusy, TwitchTokenStore
-from shared.twitch_connect import ConnectError, authorization_url, complete, make_state
-from shared.twitch_scopes import CONNECT_SCOPES, scope_report, scopes_for
+from shared.twitch.helix_clips import HelixClips, TokenGrant
 from tests.racing import race
 
 CLIENT_ID, SECRET = "cid-tokens", "client-secret-value-123"
@@ -189,7 +189,7 @@ def test_connect_refuses_bad_answers_before_any_exchange(db, sim, twitch, kwargs
 
 
 def test_headless_cli_connects(db, sim, firestore_emulator, monkeypatch, capsys):
-    from shared.connect_cli import main
+    from shared.connect.terminal import main
 
     sim.add_user("888", "headless", client_id=CLIENT_ID, scopes=[])
     sim.authorize_as("888")

@@ -16,8 +16,8 @@ from typing import Literal
 
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.settings import ChatSettings
 from chatbot.titles import clean_title, command_title, excerpt
+from shared.domain.chat_settings import ChatSettings
 
 Status = Literal["accepted", "paused", "cooldown_user", "cooldown_global", "forbidden"]
 FORBIDDEN_NOTICE_SECONDS = 60.0

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.settings import ChatSettings
 from chatbot.titles import excerpt, keyword_title
+from shared.domain.chat_settings import ChatSettings
 
 _PUNCTUATION = "!?.,:;()[]{}\"'`~*"
 _META = frozenset({"clip", "clipit"})  # say "clip this", not what happened: never a title

@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.settings import ChatSettings
 from chatbot.titles import excerpt, spike_title
+from shared.domain.chat_settings import ChatSettings
 
 FALSE_ALARM = 1e-5
 

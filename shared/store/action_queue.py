@@ -19,8 +19,8 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict
 
-from shared.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
-from shared.errors import ActionAlreadyDecided, NotFound
+from shared.domain.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
+from shared.domain.errors import ActionAlreadyDecided, NotFound
 from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "action_queue"

@@ -15,13 +15,19 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from shared.clip_job import (
+from shared.domain.clip_job import (
     ClipJob,
     JobStatus,
     check_transition,
     manual_retry_fields,
 )
-from shared.errors import ErrorCode, LeaseLost, NotFound, RetryLimitReached, TransitionRefused
+from shared.domain.errors import (
+    ErrorCode,
+    LeaseLost,
+    NotFound,
+    RetryLimitReached,
+    TransitionRefused,
+)
 from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "clip_jobs"

@@ -14,7 +14,7 @@ from typing import Any
 
 from google.cloud import firestore
 
-from shared.control_plane import ControlPlaneConfig, apply_changes, load_config
+from shared.domain.control_plane import ControlPlaneConfig, apply_changes, load_config
 
 COLLECTION = "control_plane"
 DOC = "config"

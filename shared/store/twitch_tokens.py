@@ -16,8 +16,8 @@ from typing import Any
 from google.cloud import firestore
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.errors import ClipUnauthorized
-from shared.helix_clips import HelixClips, TokenGrant
+from shared.domain.errors import ClipUnauthorized
+from shared.domain.twitch_models import TokenGrant
 from shared.logs import register_secret
 from shared.store.exclusive import commit_led_by_create
 
@@ -45,12 +45,6 @@ class StoredToken(BaseModel):
     def model_post_init(self, context: Any) -> None:
         register_secret(self.access_token)
         register_secret(self.refresh_token)
-
-
-def twitch_refresher(twitch: HelixClips, client_secret: str) -> Callable[[str], TokenGrant]:
-    """The `refresher` every caller of `TwitchTokenStore.refresh` uses: Twitch's token
-    endpoint with our client secret."""
-    return lambda refresh_token: twitch.refresh_token(refresh_token, client_secret=client_secret)
 
 
 class TokenRefreshBusy(ClipUnauthorized):

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shared.helix_clips import HelixClips
+from shared.connect.flow import authorization_url, make_state
+from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.twitch_tokens import StoredToken
-from shared.twitch_connect import authorization_url, make_state
-from shared.twitch_scopes import CONNECT_SCOPES
+from shared.twitch.helix_clips import HelixClips
 from streamlit_app import ui
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.connect import (

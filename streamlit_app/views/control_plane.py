@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from shared.control_plane import ControlPlaneConfig
-from shared.errors import ConfigInvalid
+from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.errors import ConfigInvalid
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
 from streamlit_app.control_form import FieldSpec, changed_fields, field_specs, history_rows

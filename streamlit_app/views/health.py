@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from shared.control_plane import ControlPlaneConfig
-from shared.observability import ClipsAuthHealth
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.control_plane import ControlPlaneConfig
 from streamlit_app import charts, ui
 from streamlit_app.formatting import (
     STATUS_LABELS,

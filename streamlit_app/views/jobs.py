@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shared.clip_job import ClipJob, JobStatus
+from shared.domain.clip_job import ClipJob, JobStatus
 from streamlit_app import actions, ui
 from streamlit_app.formatting import (
     STATUS_COLORS,

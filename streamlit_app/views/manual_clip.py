@@ -11,8 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from shared.clip_candidate import MAX_DURATION, MAX_EXCERPT_CHARS, MAX_TITLE_CHARS, MIN_DURATION
-from shared.errors import CandidateInvalid
+from shared.domain.clip_candidate import (
+    MAX_DURATION,
+    MAX_EXCERPT_CHARS,
+    MAX_TITLE_CHARS,
+    MIN_DURATION,
+)
+from shared.domain.errors import CandidateInvalid
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
 from streamlit_app.manual_form import (

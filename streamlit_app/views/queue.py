@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from shared.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURATION
-from shared.control_plane import ControlPlaneConfig
+from shared.domain.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURATION
+from shared.domain.control_plane import ControlPlaneConfig
 from shared.store.action_queue import ActionItem
 from streamlit_app import actions, ui
 from streamlit_app.formatting import CandidateView, candidate_view

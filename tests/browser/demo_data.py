@@ -12,17 +12,17 @@ from typing import Any
 
 from google.cloud import firestore
 
-from shared.clip_job import JobStatus
-from shared.errors import ErrorCode
-from shared.helix_clips import TokenGrant
-from shared.observability import ClipsAuthHealth
+from shared.domain.clip_job import JobStatus
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.errors import ErrorCode
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CONNECT_SCOPES
+from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
-from shared.store.approval import approve
 from shared.store.clip_jobs import COLLECTION as JOBS
+from shared.store.clips_auth import ObservabilityStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.observability import ObservabilityStore
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CONNECT_SCOPES
 
 CHANNEL = "12345"
 LOGIN = "bytestreamer"

@@ -18,11 +18,11 @@ from google.cloud import firestore
 
 from local.firestore_emulator import FirestoreEmulator, free_port
 from local.helix_simulator import HelixSimulator
+from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_scopes import CONNECT_SCOPES
 from streamlit_app.formatting import percentile
 from tests.browser.streamlit_browser import (
     browser_missing,

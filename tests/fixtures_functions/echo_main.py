@@ -17,7 +17,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from google.cloud.firestore import GeoPoint
 
-from shared.firestore_events import decode_document_written
+from shared.events.firestore_document import decode_document_written
 
 _write_lock = threading.Lock()
 

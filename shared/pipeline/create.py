@@ -15,20 +15,27 @@ from typing import Any
 
 from google.cloud import firestore
 
-from shared.clip_confirmer import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
-from shared.clip_job import ClipJob, JobStatus
-from shared.clip_timing import live_timing
-from shared.control_plane import ControlPlaneConfig
-from shared.errors import ClipError, ErrorCode, InvalidInput, TransitionRefused, operator_message
-from shared.firestore_events import DocumentWritten
-from shared.helix_clips import Clip, HelixClips
-from shared.job_triggers import became_runnable
-from shared.retry_policy import RetryLimits
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.clip_timing import live_timing
+from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.errors import (
+    ClipError,
+    ErrorCode,
+    InvalidInput,
+    TransitionRefused,
+    operator_message,
+)
+from shared.domain.job_triggers import became_runnable
+from shared.domain.retry_policy import RetryLimits
+from shared.domain.twitch_models import Clip
+from shared.domain.twitch_scopes import scopes_for
+from shared.events.firestore_document import DocumentWritten
+from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
 from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ObservabilityStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.observability import ObservabilityStore
-from shared.store.twitch_tokens import StoredTokenSource, TwitchTokenStore, twitch_refresher
-from shared.twitch_scopes import scopes_for
+from shared.store.twitch_tokens import StoredTokenSource, TwitchTokenStore
+from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +109,7 @@ class ClipWorker:
         return StoredTokenSource(
             self._tokens,
             user_id,
-            refresher=twitch_refresher(self.twitch, self._secret),
+            refresher=self.twitch.refresher(self._secret),
             worker=self._worker,
         )
 

@@ -12,13 +12,14 @@ from datetime import UTC, datetime
 
 from google.cloud import firestore
 
-from shared.errors import ClipError
-from shared.helix_clips import HelixClips, TokenInfo
-from shared.observability import ClipsAuthHealth
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.errors import ClipError
+from shared.domain.twitch_models import TokenInfo
+from shared.domain.twitch_scopes import scope_report
+from shared.store.clips_auth import ObservabilityStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.observability import ObservabilityStore
-from shared.store.twitch_tokens import TwitchTokenStore, twitch_refresher
-from shared.twitch_scopes import scope_report
+from shared.store.twitch_tokens import TwitchTokenStore
+from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class TokenHealth:
             try:
                 token = self._tokens.refresh(
                     user_id,
-                    refresher=twitch_refresher(self._twitch, self._secret),
+                    refresher=self._twitch.refresher(self._secret),
                     worker=self._worker,
                     rejected=token.access_token,
                 )

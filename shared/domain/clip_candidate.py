@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.errors import CandidateInvalid, FieldProblem
+from shared.domain.errors import CandidateInvalid, FieldProblem
 
 SCHEMA = "clip_candidate.v1"
 MIN_DURATION = 5.0

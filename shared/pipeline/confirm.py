@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.errors import ClipError
-from shared.helix_clips import Clip, HelixClips, TokenSource
+from shared.domain.errors import ClipError
+from shared.domain.twitch_models import Clip, TokenSource
+from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 
-from shared.retry_policy import rate_limit_reset
+from shared.domain.retry_policy import rate_limit_reset
 
 Clock = Callable[[], float]
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from google.cloud import firestore
 
-from shared.clip_job import ApprovalEdits, ClipJob, new_job
+from shared.domain.clip_job import ApprovalEdits, ClipJob, new_job
 from shared.store.action_queue import ActionItem, ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 

@@ -11,8 +11,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, check_duration, check_numeric_id
-from shared.errors import ConfigInvalid, FieldProblem
+from shared.domain.clip_candidate import (
+    DEFAULT_DEDUPE_WINDOW_SECONDS,
+    check_duration,
+    check_numeric_id,
+)
+from shared.domain.errors import ConfigInvalid, FieldProblem
 
 AUDIT_FIELDS = ("updated_by", "updated_at")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from shared.errors import ErrorCode, operator_message
+from shared.domain.errors import ErrorCode, operator_message
 
 
 class RetryAction(StrEnum):

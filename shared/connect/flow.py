@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlencode
 
-from shared.errors import ByteClipsError
-from shared.helix_clips import TokenGrant
-from shared.twitch_scopes import CONNECT_SCOPES, ScopeReport, scope_report
+from shared.domain.errors import ByteClipsError
+from shared.domain.twitch_models import TokenGrant
+from shared.domain.twitch_scopes import CONNECT_SCOPES, ScopeReport, scope_report
 
 STATE_MAX_AGE_SECONDS = 600
 

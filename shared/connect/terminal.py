@@ -1,6 +1,6 @@
 """Connect Twitch from a terminal on a headless machine.
 
-    python -m shared.connect_cli [--redirect-uri URL] [--answer URL]
+    python -m shared.connect.terminal [--redirect-uri URL] [--answer URL]
 
 It prints the authorization URL; open it on any device, approve, and paste back the address
 the browser lands on (the page itself may fail to load: only its address matters).
@@ -14,13 +14,13 @@ import sys
 from collections.abc import Sequence
 from urllib.parse import parse_qs, urlsplit
 
-from shared.errors import ByteClipsError
-from shared.helix_clips import HelixClips
+from shared.connect.flow import Connected, authorization_url, complete, make_state
+from shared.domain.errors import ByteClipsError
+from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.logs import register_secret
 from shared.store.firestore_client import default_client
 from shared.store.twitch_tokens import TwitchTokenStore
-from shared.twitch_connect import Connected, authorization_url, complete, make_state
-from shared.twitch_scopes import CONNECT_SCOPES
+from shared.twitch.helix_clips import HelixClips
 
 DEFAULT_REDIRECT_URI = "http://localhost:8501/"
 
@@ -69,7 +69,7 @@ def connect_in_terminal(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.connect_cli", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m shared.connect.terminal", description=__doc__)
     parser.add_argument("--redirect-uri", default=DEFAULT_REDIRECT_URI)
     parser.add_argument("--answer", help="the address the browser landed on (else asked)")
     args = parser.parse_args(argv)

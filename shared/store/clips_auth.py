@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.cloud import firestore
 
-from shared.observability import ClipsAuthHealth
+from shared.domain.clips_auth import ClipsAuthHealth
 
 COLLECTION = "observability"
 CLIPS_AUTH = "clips_auth"

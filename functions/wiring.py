@@ -8,12 +8,12 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
-from shared.clip_sweeper import ClipSweeper
-from shared.clip_worker import ClipWorker
-from shared.helix_clips import HelixClips
 from shared.logs import configure_logging, register_secret
+from shared.pipeline.create import ClipWorker
+from shared.pipeline.sweep import ClipSweeper
+from shared.pipeline.token_health import TokenHealth
 from shared.store.firestore_client import default_client
-from shared.token_health import TokenHealth
+from shared.twitch.helix_clips import HelixClips
 
 # Longer waits (a 429 reset far away) are handed to the sweeper via next_attempt_at.
 MAX_INLINE_WAIT_SECONDS = 20.0

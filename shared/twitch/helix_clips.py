@@ -2,7 +2,7 @@
 
 Every call is checked locally before any HTTP, paced by the per-token `HelixBucket` (and the
 100-per-minute `WindowLimiter` for downloads), and retried only as `retry_policy.decide()` says.
-Failures surface as the typed `ClipError`s of `shared.errors`; tokens and secrets are
+Failures surface as the typed `ClipError`s of `shared.domain.errors`; tokens and secrets are
 registered with `shared.logs` and never appear in exception text or log lines.
 """
 
@@ -15,16 +15,16 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
 
-from shared.clip_candidate import check_duration, check_numeric_id, clean_title
-from shared.errors import (
+from shared.domain.clip_candidate import check_duration, check_numeric_id, clean_title
+from shared.domain.errors import (
     CLIP_ERRORS,
     ClipError,
     ClipUnauthorized,
@@ -33,9 +33,18 @@ from shared.errors import (
     FieldProblem,
     InvalidInput,
 )
+from shared.domain.rate_limits import Clock, HelixBucket, WindowLimiter
+from shared.domain.retry_policy import RetryAction, RetryLimits, decide, rate_limit_reset
+from shared.domain.twitch_models import (
+    Clip,
+    ClipDownload,
+    ClipPage,
+    CreatedClip,
+    TokenGrant,
+    TokenInfo,
+    TokenSource,
+)
 from shared.logs import register_secret
-from shared.rate_limits import Clock, HelixBucket, WindowLimiter
-from shared.retry_policy import RetryAction, RetryLimits, decide, rate_limit_reset
 
 DEFAULT_API_BASE = "https://api.twitch.tv/helix"
 DEFAULT_AUTH_BASE = "https://id.twitch.tv/oauth2"
@@ -49,90 +58,6 @@ logger = logging.getLogger(__name__)
 
 Sleep = Callable[[float], None]
 _Model = TypeVar("_Model", bound=BaseModel)
-
-
-class TokenSource(Protocol):
-    """Where a call gets its user or app access token, and its one refresh after a 401."""
-
-    def access_token(self) -> str:
-        """The token to use now."""
-        ...
-
-    def refreshed_access_token(self, rejected: str) -> str:
-        """A new token after Twitch refused `rejected`; called at most once per call.
-
-        Raise (e.g. ClipUnauthorized) when no refresh is possible; the error reaches the caller.
-        """
-        ...
-
-
-@dataclass(frozen=True)
-class CreatedClip:
-    """Create Clip's 202: the clip id and the edit link (valid up to 24 h)."""
-
-    id: str
-    edit_url: str
-
-
-@dataclass(frozen=True)
-class Clip:
-    """A clip as Get Clips returns it; only `id`, `url` and `broadcaster_id` are required."""
-
-    id: str
-    url: str
-    broadcaster_id: str
-    embed_url: str = ""
-    broadcaster_name: str = ""
-    creator_id: str = ""
-    creator_name: str = ""
-    video_id: str = ""
-    game_id: str = ""
-    language: str = ""
-    title: str = ""
-    view_count: int = 0
-    created_at: datetime | None = None
-    thumbnail_url: str = ""
-    duration: float | None = None
-    vod_offset: int | None = None
-    is_featured: bool = False
-
-
-@dataclass(frozen=True)
-class ClipPage:
-    """One page of a channel's clips; `cursor` is None on the last page."""
-
-    clips: list[Clip]
-    cursor: str | None
-
-
-@dataclass(frozen=True)
-class ClipDownload:
-    """Download links of one clip; either may be None until Twitch has rendered it."""
-
-    clip_id: str
-    landscape_download_url: str | None = None
-    portrait_download_url: str | None = None
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """What `/oauth2/validate` says about a token; app tokens have no login or user id."""
-
-    client_id: str
-    login: str | None
-    scopes: tuple[str, ...]
-    user_id: str | None
-    expires_in: int
-
-
-@dataclass(frozen=True)
-class TokenGrant:
-    """A new token pair; store the new refresh token, the old one may be spent."""
-
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_in: int
-    scopes: tuple[str, ...]
 
 
 class _Created(BaseModel):
@@ -473,6 +398,10 @@ class HelixClips:
             "client_secret": client_secret,
         }
         return self._grant(_Target("auth", "POST", "/token", form=form))
+
+    def refresher(self, client_secret: str) -> Callable[[str], TokenGrant]:
+        """What `TwitchTokenStore.refresh` calls: Twitch's token endpoint with our secret."""
+        return lambda refresh_token: self.refresh_token(refresh_token, client_secret=client_secret)
 
     def exchange_code(self, code: str, *, redirect_uri: str, client_secret: str) -> TokenGrant:
         """POST /oauth2/token grant_type=authorization_code, the end of the connect flow."""

@@ -1,6 +1,6 @@
 """The chat bot's live tunables: the `chat` map of `control_plane/config`, with defaults.
 
-Why here and not in `shared.control_plane.ControlPlaneConfig`: that model has no chat fields
+Why here and not in `shared.domain.control_plane.ControlPlaneConfig`: that model has no chat fields
 yet (and ignores unknown ones), so the bot reads `chat.*` from the same document itself. Until
 the shared model adopts this map, keep the two in step by hand: the field names below are the
 contract (`chat.spike_multiplier`, `chat.min_distinct_chatters`, `chat.keywords`, ...).
@@ -18,8 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from shared.clip_candidate import check_duration
-from shared.errors import FieldProblem
+from shared.domain.clip_candidate import check_duration
+from shared.domain.errors import FieldProblem
 
 CommandRole = Literal["everyone", "broadcaster", "moderator", "vip", "subscriber"]
 

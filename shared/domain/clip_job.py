@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.clip_candidate import ClipCandidate, check_duration, clean_title
-from shared.errors import (
+from shared.domain.clip_candidate import ClipCandidate, check_duration, clean_title
+from shared.domain.errors import (
     ErrorCode,
     FieldProblem,
     InvalidInput,

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 from google.cloud import firestore
 
-from shared.clip_confirmer import CONFIRM_DEADLINE_SECONDS
-from shared.clip_job import ClipJob, JobStatus
-from shared.clip_worker import ClipWorker, ready_fields
-from shared.control_plane import ControlPlaneConfig
-from shared.errors import ByteClipsError, ClipError, ErrorCode, operator_message
-from shared.helix_clips import Clip
+from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.errors import ByteClipsError, ClipError, ErrorCode, operator_message
+from shared.domain.twitch_models import Clip
+from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS
+from shared.pipeline.create import ClipWorker, ready_fields
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
 
