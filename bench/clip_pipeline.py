@@ -15,7 +15,8 @@ import random
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -78,7 +79,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
     return ordered[index]
@@ -126,7 +127,7 @@ def main() -> int:
         overheads.append(job.ready_at.timestamp() - approved[job.job_id] - (visible - created))
         to_create.append(created - approved[job.job_id])
         after_visible.append(job.ready_at.timestamp() - visible)
-    shares: Counter[str] = Counter()
+    shares: defaultdict[str, float] = defaultdict(float)
     for call in sim.calls:
         if call.path == "/helix/clips" and call.method == "GET":
             ids = call.query.get("id", [])

@@ -1,55 +1,35 @@
 """Posts the public link of a clip that came from this chat, once, when its job is `ready`.
 
-A Firestore listener on `clip_jobs` (jobs that became ready recently) feeds a worker that
-claims the announcement with `commit_led_by_create`: the batch creates
-`clip_jobs/{id}/chat_announcements/ready` and sets `chat_announced_at` on the job, so of two
-bot instances exactly one wins and posts (SPEC 7). The claim comes before the post: a crash in
-between loses one chat message, never doubles it. Old jobs (older than
-`chat.announce_max_age_seconds`) are never announced, so a restart does not replay history.
+The job store's listener (jobs that became ready recently, not yet announced) feeds a worker
+that claims the announcement through `ClipJobStore.claim_chat_announcement`, so of two bot
+instances exactly one wins and posts (docs/architecture.md §5). The claim comes
+before the post: a crash in between loses one chat message, never doubles it. Old jobs (older
+than `chat.announce_max_age_seconds`) are never announced, so a restart does not replay
+history.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from google.cloud import firestore
-from google.cloud.firestore_v1.base_query import FieldFilter
-from google.cloud.firestore_v1.watch import ChangeType
-from pydantic import ValidationError
-
-from chatbot.control import ConfigSource
+from chatbot.control import ConfigSource, Subscription
 from chatbot.detection import CHAT_SOURCES
 from chatbot.replies import ready_reply
 from shared.domain.clip_job import ClipJob, JobStatus
-from shared.store.clip_jobs import COLLECTION
-from shared.store.exclusive import commit_led_by_create
+from shared.domain.clock import Clock, utc_now
+from shared.store.clip_jobs import ClipJobStore
 
 logger = logging.getLogger(__name__)
 
-MARKERS = "chat_announcements"
-MARKER_DOC = "ready"
-ANNOUNCED_FIELD = "chat_announced_at"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
 
 def announcement(
-    data: Mapping[str, Any], *, broadcaster_id: str, now: datetime, max_age_seconds: float
+    job: ClipJob, *, broadcaster_id: str, now: datetime, max_age_seconds: float
 ) -> tuple[str, str] | None:
-    """(job id, chat text) when this job document should be announced here, else None."""
-    if data.get(ANNOUNCED_FIELD) is not None:
-        return None
-    try:
-        job = ClipJob.model_validate(dict(data))
-    except ValidationError:
-        return None
+    """(job id, chat text) when this job should be announced here, else None."""
     if (
         job.status is not JobStatus.READY
         or not job.clip_url
@@ -65,16 +45,15 @@ def announcement(
 class ReadyClipAnnouncer:
     def __init__(
         self,
-        db: firestore.Client,
+        jobs: ClipJobStore,
         *,
         broadcaster_id: str,
         post: Callable[[str], None],
         config: ConfigSource,
         instance: str,
-        clock: Callable[[], datetime] = _now,
+        clock: Clock = utc_now,
     ) -> None:
-        self._db = db
-        self._col = db.collection(COLLECTION)
+        self._jobs = jobs
         self._broadcaster_id = broadcaster_id
         self._post = post
         self._config = config
@@ -84,20 +63,19 @@ class ReadyClipAnnouncer:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._first = threading.Event()
-        self._watch: Any = None
+        self._watch: Subscription | None = None
         self.announced = 0
         self.lost = 0
 
     @property
     def listening(self) -> bool:
-        return self._watch is not None and bool(getattr(self._watch, "is_active", True))
+        return self._watch is not None and self._watch.is_active
 
     def start(self, timeout: float = 15.0) -> ReadyClipAnnouncer:
         """Listen to jobs that became ready within the announce window."""
         max_age = self._config.current().chat.announce_max_age_seconds
         since = self._clock() - timedelta(seconds=max_age)
-        query = self._col.where(filter=FieldFilter("ready_at", ">=", since))
-        self._watch = query.on_snapshot(self._on_snapshot)
+        self._watch = self._jobs.watch_unannounced_ready(since, self._on_jobs)
         if not self._first.wait(timeout):
             logger.warning("clip announcer: no snapshot yet from clip_jobs")
         return self
@@ -108,17 +86,15 @@ class ReadyClipAnnouncer:
             watch.unsubscribe()
         self._pool.shutdown(wait=True, cancel_futures=False)
 
-    def _on_snapshot(self, docs: list[Any], changes: list[Any], read_time: Any) -> None:
+    def _on_jobs(self, jobs: list[ClipJob]) -> None:
         try:
             chat = self._config.current().chat
             if not chat.announce_ready_clips:
                 return
             now = self._clock()
-            for change in changes:
-                if change.type == ChangeType.REMOVED:
-                    continue
+            for job in jobs:
                 found = announcement(
-                    change.document.to_dict() or {},
+                    job,
                     broadcaster_id=self._broadcaster_id,
                     now=now,
                     max_age_seconds=chat.announce_max_age_seconds,
@@ -136,16 +112,8 @@ class ReadyClipAnnouncer:
             self._first.set()
 
     def _claim_and_post(self, job_id: str, text: str) -> None:
-        now = self._clock()
-        job_ref = self._col.document(job_id)
-        marker = job_ref.collection(MARKERS).document(MARKER_DOC)
         try:
-            won = commit_led_by_create(
-                self._db,
-                marker,
-                {"by": self._instance, "at": now},
-                lambda batch: batch.update(job_ref, {ANNOUNCED_FIELD: now}),
-            )
+            won = self._jobs.claim_chat_announcement(job_id, by=self._instance, now=self._clock())
         except Exception:
             logger.exception(
                 "clip announcer: could not claim the announcement", extra={"job_id": job_id}

@@ -30,8 +30,21 @@ def roles_from_badges(set_ids: Iterable[str]) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Fragment:
+    """One part of a message as EventSub splits it: `kind` is text, emote, cheermote, mention
+    or gif. An emote's `owner_id` is the channel that owns it, so the detectors can tell the
+    channel's own emotes (its culture) from global ones."""
+
+    kind: str
+    text: str
+    emote_id: str = ""
+    owner_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ChatLine:
-    """A chat message in one channel; `roles` is a subset of ROLES."""
+    """A chat message in one channel; `roles` is a subset of ROLES. `fragments` is empty when
+    the source had none (an old replay log): the text alone is then read."""
 
     ts: float
     broadcaster_id: str
@@ -40,6 +53,7 @@ class ChatLine:
     text: str
     roles: frozenset[str] = frozenset()
     message_id: str = ""
+    fragments: tuple[Fragment, ...] = ()
 
     @property
     def privileged(self) -> bool:

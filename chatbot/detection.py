@@ -16,7 +16,9 @@ class Detection:
 
     `moment_ts` is when it happened (chat's reaction lag already taken off), `detected_ts`
     when chat made it visible. `window` holds recent chat for the LLM goal; `requested_by`
-    names who typed `!clip`.
+    names who typed `!clip`. `moment_key` names the moment within its channel; a request
+    inside a moment that is already a candidate carries that key in `merge_into`, and joins
+    that candidate instead of becoming a second one.
     """
 
     source: str
@@ -28,6 +30,8 @@ class Detection:
     excerpt: str
     requested_by: str | None = None
     window: tuple[ChatLine, ...] = ()
+    moment_key: str = ""
+    merge_into: str | None = None
 
     def retitled(self, *, source: str, title: str, excerpt: str, score: float) -> Detection:
         return replace(self, source=source, title=title, excerpt=excerpt, score=score)

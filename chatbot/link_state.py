@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from shared.domain.backoff import backoff_seconds
+
 State = Literal["connecting", "connected", "reconnecting", "stopped"]
 DEFAULT_GRACE_SECONDS = 300.0
 
@@ -56,8 +58,7 @@ class LinkState:
 
 
 def reconnect_delay(attempt: int, *, rand: float, base: float = 2.0, cap: float = 120.0) -> float:
-    """Exponential backoff with jitter: attempt 0 waits about `base`, never more than `cap`.
+    """The chat link's reconnect wait: attempt 0 waits about `base`, never more than `cap`.
 
-    `rand` is a number in [0, 1) from the caller, so the function stays pure."""
-    ceiling = min(cap, base * 2.0 ** max(0, attempt))
-    return ceiling / 2.0 + rand * ceiling / 2.0
+    Jittered by `rand` (in [0, 1), from the caller) so bots restarting together spread out."""
+    return backoff_seconds(attempt, base=base, cap=cap, jitter=rand)

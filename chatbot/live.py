@@ -1,8 +1,10 @@
 """`python -m chatbot`: the bot on Cloud Run — chat, detectors, Firestore, `/healthz`.
 
-Start-up order: logging and secrets, the control plane listener (so the first message runs
-on the real config), `/healthz` on `$PORT`, the clip-token validation SPEC 4 asks of every
-long-lived process (in the background), the reply sender, the clip-ready announcer, then
+Start-up order: logging and secrets, `/healthz` on `$PORT` (first, so the probe answers
+while Firestore is slow or down), the control plane listener (so the first message runs on
+the real config), the clip-token validation SPEC 4 asks of every long-lived process (in the
+background; it validates only: twitchio renews the bot's token through the store's lease,
+and the functions renew the clipping token), the reply sender, the clip-ready announcer, then
 chat. Chat start-up failures (Twitch unreachable, bot not connected yet) are retried with
 backoff while `/healthz` tells why. SIGTERM (Cloud Run's stop) closes chat first, then lets
 queued candidates reach Firestore for a few seconds, then exits 0.
@@ -38,6 +40,9 @@ from shared.domain.clip_candidate import check_numeric_id
 from shared.logs import redact, register_secret
 from shared.pipeline.token_health import TokenHealth
 from shared.store.action_queue import ActionQueue
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ClipsAuthStore
+from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import default_client
 from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch.helix_clips import HelixClips
@@ -103,8 +108,21 @@ class LiveBot:
         register_secret(env.gemini_api_key)
         self.instance = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.db = default_client()
+        self.tokens = TwitchTokenStore(self.db)
+        self.control = ControlPlaneStore(self.db)
+        twitch = HelixClips(env.client_id)
+        self.token_health = TokenHealth(
+            tokens=self.tokens,
+            config=self.control,
+            clips_auth=ClipsAuthStore(self.db),
+            twitch=twitch,
+            refresher=twitch.refresher(env.client_secret),
+            worker_id=f"chat-{self.instance}",
+            broadcaster_id=env.broadcaster_id,
+            refreshes_for=None,  # validate only: no second refresher next to twitchio's
+        )
         self.link = LinkState(time.monotonic())
-        self.watch = ControlPlaneWatch(self.db)
+        self.watch = ControlPlaneWatch(self.control)
         self.writer = make_moment_writer(env.gemini_api_key)
         self.archive = LatestArchive()
         self.sink = CandidateSink(
@@ -113,7 +131,7 @@ class LiveBot:
         self.outbox = ChatOutbox(self._send)
         self.runtime = ChatRuntime(self.watch, self.sink, self.outbox)
         self.announcer = ReadyClipAnnouncer(
-            self.db,
+            ClipJobStore(self.db),
             broadcaster_id=env.broadcaster_id,
             post=lambda text: self.outbox.post(text, urgent=False),
             config=self.watch,
@@ -136,7 +154,7 @@ class LiveBot:
             bot_id=self.env.bot_user_id,
             broadcaster_id=self.env.broadcaster_id,
             runtime=self.runtime,
-            tokens=TwitchTokenStore(self.db),
+            tokens=self.tokens,
             link=self.link,
             archive=self.archive,
         )
@@ -169,14 +187,7 @@ class LiveBot:
     def validate_clip_tokens(self) -> None:
         """SPEC 4: every long-lived process validates the clipping tokens at start-up."""
         try:
-            twitch = HelixClips(self.env.client_id)
-            checker = TokenHealth(
-                self.db,
-                twitch,
-                client_secret=self.env.client_secret,
-                worker_id=f"chat-{self.instance}",
-            )
-            health, _ = checker.run()
+            health, _ = self.token_health.run()
             logger.info(
                 "clip tokens validated at start-up",
                 extra={
@@ -214,6 +225,7 @@ class LiveBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop.set)
+        await self.health.start()
         await asyncio.to_thread(self.watch.start)
         logger.info(
             "chat bot starting",
@@ -221,7 +233,6 @@ class LiveBot:
         )
         if not self.writer.enabled:
             logger.warning("LLM goal is off", extra={"llm_goal": self.writer.status})
-        await self.health.start()
         # A daemon thread: its blocking Helix calls must never hold up a SIGTERM exit.
         threading.Thread(target=self.validate_clip_tokens, name="clip-tokens", daemon=True).start()
         self.outbox.start()

@@ -10,7 +10,8 @@ without `GEMINI_API_KEY` (heuristic titles, and the feature says it is off in th
 timeout keeps the spike with its heuristic title, so a moment is never lost to the LLM.
 
 Chat is untrusted input: it goes to the model as quoted data under a fixed instruction, the
-answer is schema-constrained JSON, and the title is cleaned and capped like a `!clip` title.
+answer is schema-constrained JSON, and the answer is untrusted too (chat can steer the model):
+its title is cleaned and capped like a `!clip` title, its context like chat text.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.titles import clean_title, shorten
+from chatbot.titles import chat_title
+from shared.domain.text import plain_excerpt
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +103,10 @@ def parse_answer(raw: Any) -> MomentProposal | None:
             answer = _Answer.model_validate(raw)
     except (ValueError, ValidationError, TypeError):
         return None
-    title = clean_title(answer.title)
+    title = chat_title(answer.title)
     if not title:
         return None
-    context = shorten(" ".join(answer.context.split()), CONTEXT_CHARS)
+    context = plain_excerpt(answer.context, CONTEXT_CHARS)
     return MomentProposal(title, context, round(answer.confidence, 3))
 
 
@@ -173,6 +175,6 @@ def apply_proposal(detection: Detection, proposal: MomentProposal) -> Detection:
     return detection.retitled(
         source="autonomy_goal",
         title=proposal.title,
-        excerpt=shorten(context, CONTEXT_CHARS * 2),
+        excerpt=plain_excerpt(context, CONTEXT_CHARS * 2),
         score=min(1.0, max(0.0, score)),
     )

@@ -8,32 +8,23 @@ own messages as they come back through EventSub, and starts at the safe (normal)
 
 from __future__ import annotations
 
-from collections import deque
+from shared.domain.sliding_window import SlidingWindow
 
 WINDOW_SECONDS = 30.0
 NORMAL_LIMIT = 20
 PRIVILEGED_LIMIT = 100
 
 
-class ChatRateLimiter:
+class ChatRateLimiter(SlidingWindow):
+    """The shared sliding window, with its limit following the bot's role."""
+
     def __init__(self, *, window: float = WINDOW_SECONDS) -> None:
-        self._window = window
-        self._sent: deque[float] = deque()
-        self.privileged = False
+        super().__init__(NORMAL_LIMIT, window)
 
     @property
-    def limit(self) -> int:
-        return PRIVILEGED_LIMIT if self.privileged else NORMAL_LIMIT
+    def privileged(self) -> bool:
+        return self.limit == PRIVILEGED_LIMIT
 
-    def wait(self, now: float) -> float:
-        """Seconds until one more message may be sent (0 when it may go now)."""
-        sent = self._sent
-        while sent and sent[0] <= now - self._window:
-            sent.popleft()
-        if len(sent) < self.limit:
-            return 0.0
-        return sent[len(sent) - self.limit] + self._window - now
-
-    def record(self, now: float) -> None:
-        """Count a message sent at `now`."""
-        self._sent.append(now)
+    @privileged.setter
+    def privileged(self, privileged: bool) -> None:
+        self.limit = PRIVILEGED_LIMIT if privileged else NORMAL_LIMIT

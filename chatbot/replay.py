@@ -28,6 +28,7 @@ from chatbot.replay_log import read_log
 from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink, SinkOutcome
 from shared.store.action_queue import ActionQueue
+from shared.store.control_plane import ControlPlaneStore
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def replay(
     speed: float = 0.0,
     gemini_api_key: str | None = None,
 ) -> ReplayReport:
-    watch = ControlPlaneWatch(db).start()
+    watch = ControlPlaneWatch(ControlPlaneStore(db)).start()
     writer = make_moment_writer(gemini_api_key)
     logger.info("LLM goal", extra={"llm_goal": writer.status})
     sink = CandidateSink(ActionQueue(db), watch, writer)

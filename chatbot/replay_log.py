@@ -2,6 +2,9 @@
 
 `ts` is ISO 8601 UTC; `badges` a list drawn from broadcaster, moderator, vip, subscriber;
 `broadcaster_id` is optional per line and otherwise the default (TWITCH_BROADCASTER_ID).
+`fragments` is optional, as EventSub's `message.fragments` carries it:
+`[{"type": "emote", "text": "KEKW", "emote": {"id": "…", "owner_id": "…"}}, …]`; lines
+without it stay valid (the detectors then read the text alone).
 A bad line stops the replay with its line number and the field at fault.
 """
 
@@ -11,7 +14,7 @@ import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from chatbot.chat_line import ROLES, ChatLine, roles_from_badges
+from chatbot.chat_line import ROLES, ChatLine, Fragment, roles_from_badges
 from shared.domain.clip_candidate import check_numeric_id, parse_timestamp
 
 
@@ -27,6 +30,36 @@ def _text(raw: dict[str, object], name: str, number: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise LogLineInvalid(number, name, "is required text")
     return value
+
+
+FRAGMENT_KINDS = ("text", "emote", "cheermote", "mention", "gif")
+
+
+def _fragments(raw: object, number: int) -> tuple[Fragment, ...]:
+    """EventSub's fragment list; only what the detectors read is kept."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise LogLineInvalid(number, "fragments", "must be a list of {type, text} objects")
+    out: list[Fragment] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise LogLineInvalid(number, "fragments", "must be a list of {type, text} objects")
+        kind, text = item.get("type"), item.get("text")
+        if kind not in FRAGMENT_KINDS:
+            raise LogLineInvalid(
+                number, "fragments", f"type must be one of {', '.join(FRAGMENT_KINDS)}"
+            )
+        if not isinstance(text, str):
+            raise LogLineInvalid(number, "fragments", "text must be text")
+        emote = item.get("emote") if kind == "emote" else None
+        if emote is not None and not isinstance(emote, dict):
+            raise LogLineInvalid(number, "fragments", "emote must be an object")
+        emote = emote or {}
+        out.append(
+            Fragment(kind, text, str(emote.get("id") or ""), str(emote.get("owner_id") or ""))
+        )
+    return tuple(out)
 
 
 def parse_line(raw_text: str, number: int, default_broadcaster: str | None) -> ChatLine:
@@ -63,6 +96,7 @@ def parse_line(raw_text: str, number: int, default_broadcaster: str | None) -> C
         text=str(raw.get("text") or ""),
         roles=roles_from_badges(badges),
         message_id=f"replay-{number}",
+        fragments=_fragments(raw.get("fragments"), number),
     )
 
 

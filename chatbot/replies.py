@@ -3,6 +3,9 @@
 Twitch shows a chat message as one paragraph; in the default chat column about 70 characters
 make a line, so "at most 4 lines" is enforced as at most 4 parts and 280 characters (well
 inside Twitch's 500-character limit for Send Chat Message).
+
+Chat links URLs (even bare `evil.com`), so nothing a chatter or the LLM wrote is repeated
+uncleaned: the only link the bot ever posts is a clip's own URL.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ import math
 from collections.abc import Sequence
 
 from chatbot.detectors.clip_command import CommandResult
-from chatbot.titles import shorten
+from chatbot.titles import chat_title
 from shared.domain.chat_settings import ChatSettings
+from shared.domain.text import shorten, visible_text
 
 MAX_PARTS = 4
 MAX_REPLY_CHARS = 280
@@ -41,9 +45,10 @@ def command_reply(user: str, result: CommandResult, settings: ChatSettings) -> s
     """The answer to a `!clip`, or None when the chatter was already told."""
     if not result.notify:
         return None
-    mention = f"@{user}"
+    mention = f"@{visible_text(user)}"
     if result.status == "accepted":
-        return compose([f"{mention} clip request sent to the streamer: “{result.title}”"])
+        title = chat_title(result.title) or "this moment"
+        return compose([f"{mention} clip request sent to the streamer: “{title}”"])
     if result.status == "paused":
         return compose([f"{mention} clipping is paused right now, nothing was queued."])
     if result.status == "cooldown_user":
@@ -59,6 +64,7 @@ def command_reply(user: str, result: CommandResult, settings: ChatSettings) -> s
 
 
 def ready_reply(title: str | None, url: str) -> str:
-    """A clip from this chat is published: its public link, once."""
-    named = f"“{shorten(title, 100)}”" if title else "this moment"
+    """A clip from this chat is published: its public link, once, and no other link."""
+    cleaned = chat_title(title)
+    named = f"“{cleaned}”" if cleaned else "this moment"
     return compose([f"Clip ready: {named}", url])

@@ -5,22 +5,22 @@ waits for Firestore or Gemini. A worker re-reads the control plane (nothing is e
 `clip_pipeline_enabled` is false, even if it was switched off after the detection), lets the
 LLM goal retitle a spike (of messages or keywords), builds the candidate fields and calls the
 shared `ActionQueue.submit` (validation + `create()` under the dedupe key). Enqueue is
-idempotent, so transient Firestore errors are retried safely: an ambiguous first try comes
-back a duplicate.
+idempotent, so transient Firestore errors are retried safely with the Firestore client's own
+`google.api_core` retry: an ambiguous first try comes back a duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry, if_exception_type
 
 from chatbot.candidates import candidate_fields
 from chatbot.control import ConfigSource
@@ -41,6 +41,23 @@ TRANSIENT = (
     gexc.ResourceExhausted,
 )
 KEEP_OUTCOMES = 1000
+MAX_PENDING = 500  # detections waiting for a worker; more are dropped, never queued unbounded
+
+
+def _log_busy(error: Exception) -> None:
+    logger.warning(
+        "chat sink: Firestore busy, retrying", extra={"error_type": type(error).__name__}
+    )
+
+
+ENQUEUE_RETRY = Retry(
+    predicate=if_exception_type(*TRANSIENT),
+    initial=0.5,
+    maximum=4.0,
+    multiplier=2.0,
+    timeout=10.0,
+    on_error=_log_busy,
+)
 
 
 class Submitter(Protocol):
@@ -74,18 +91,14 @@ class CandidateSink:
         *,
         archive: ArchiveSource | None = None,
         workers: int = 4,
-        max_pending: int = 500,
-        retries: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
+        retry: Retry = ENQUEUE_RETRY,
     ) -> None:
         self._submitter = submitter
         self._config = config
         self.writer: MomentWriter = writer or LlmOff()
         self._archive = archive
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-sink")
-        self._max_pending = max_pending
-        self._retries = retries
-        self._sleep = sleep
+        self._retry = retry
         self._lock = threading.Condition()
         self._pending = 0
         self.stats: Counter[str] = Counter()
@@ -99,7 +112,7 @@ class CandidateSink:
     def submit(self, detection: Detection) -> bool:
         """Queue one detection for the workers; never blocks. False when over capacity."""
         with self._lock:
-            if self._pending >= self._max_pending:
+            if self._pending >= MAX_PENDING:
                 self._record(SinkOutcome("dropped", detection.source, detail="sink is full"))
                 logger.error(
                     "chat sink full: a detection was dropped",
@@ -194,15 +207,4 @@ class CandidateSink:
         )
 
     def _enqueue(self, fields: dict[str, Any], window: int) -> EnqueueResult:
-        for attempt in range(self._retries):
-            try:
-                return self._submitter.submit(fields, dedupe_window_seconds=window)
-            except TRANSIENT as error:
-                if attempt == self._retries - 1:
-                    raise
-                logger.warning(
-                    "chat sink: Firestore busy, retrying",
-                    extra={"attempt": attempt + 1, "error_type": type(error).__name__},
-                )
-                self._sleep(0.5 * 2**attempt)
-        raise AssertionError("unreachable")
+        return self._retry(self._submitter.submit)(fields, dedupe_window_seconds=window)

@@ -1,43 +1,45 @@
-"""Text helpers with no I/O: cleaning `!clip` titles, heuristic titles, context excerpts.
+"""Chat-side titles and excerpts, no I/O: `!clip` and LLM titles, heuristic titles, excerpts.
 
-Titles are capped at 100 characters (SPEC 3.1) and excerpts kept short so the operator reads
-them at a glance; both are cut on a word boundary when one is near.
+Everything here is chat (or the LLM, which reads chat), so it all goes through the cleaning in
+`shared.domain.text`: links defanged, markup broken, invisible characters out, and shortened
+rather than refused, since a chatter cannot fix their message. Excerpts are kept short so the
+operator reads them at a glance; both are cut on a word boundary when one is near.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
 from chatbot.chat_line import ChatLine
-from shared.domain.clip_candidate import MAX_TITLE_CHARS
+from chatbot.detectors.reactions import is_reaction_token
+from shared.domain.text import clean_text, fit_title, plain_excerpt, shorten, visible_text
+
+__all__ = [
+    "chat_title",
+    "command_title",
+    "excerpt",
+    "keyword_title",
+    "moment_title",
+    "shorten",
+    "spike_title",
+    "top_token",
+]
 
 EXCERPT_CHARS = 300
 EXCERPT_LINES = 6
+LINE_CHARS = 80
 _STRIP = "!?.,:;()[]{}\"'`~*"
+_COMMAND_MARKS = "/.!"
 
 
-def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a space when one is in the last fifth, with '…'."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space >= limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip(" " + _STRIP) + "…"
-
-
-def clean_title(raw: str | None) -> str | None:
-    """A chatter's title made safe to show: printable, one line, trimmed, at most 100 chars."""
-    if not raw:
-        return None
-    text = unicodedata.normalize("NFKC", raw)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    text = " ".join(text.split()).lstrip("/.!")
-    text = text.strip()
-    return shorten(text, MAX_TITLE_CHARS) or None
+def chat_title(raw: str | None) -> str | None:
+    """A title typed in chat or written by the LLM: cleaned, at most 100 characters, and never
+    starting like a chat command (`/ban`, `!clip`, `.me`) when the bot repeats it."""
+    title = fit_title(raw)
+    while title and title[0] in _COMMAND_MARKS:
+        title = fit_title(title.lstrip(_COMMAND_MARKS))
+    return title
 
 
 def excerpt(lines: Sequence[ChatLine], *, limit: int = EXCERPT_CHARS) -> str:
@@ -51,8 +53,11 @@ def excerpt(lines: Sequence[ChatLine], *, limit: int = EXCERPT_CHARS) -> str:
         picked.append(line)
         if len(picked) == EXCERPT_LINES:
             break
-    parts = [f"{line.user}: {' '.join(line.text.split())[:80]}" for line in reversed(picked)]
-    return shorten(" | ".join(parts), limit)
+    parts = [
+        f"{visible_text(line.user)}: {clean_text(line.text)[:LINE_CHARS]}"
+        for line in reversed(picked)
+    ]
+    return plain_excerpt(" | ".join(parts), limit)
 
 
 def top_token(lines: Sequence[ChatLine], *, min_share: float = 0.3) -> str | None:
@@ -79,14 +84,61 @@ def top_token(lines: Sequence[ChatLine], *, min_share: float = 0.3) -> str | Non
 
 
 def spike_title(lines: Sequence[ChatLine]) -> str:
-    """A heuristic title for a spike, used when the LLM goal is off or fails."""
+    """A heuristic title for a spike, used when the LLM goal is off or fails. The token is a
+    chatter's word, so the title is cleaned like one."""
     token = top_token(lines)
-    return f"Chat erupts: {token}" if token else "Chat erupts"
+    return (fit_title(f"Chat erupts: {token}") if token else None) or "Chat erupts"
 
 
 def keyword_title(keyword: str) -> str:
-    return f"{keyword} moment"
+    return fit_title(f"{keyword} moment") or "Keyword moment"
 
 
 def command_title(user: str) -> str:
-    return f"Clip requested by {user}"
+    return fit_title(f"Clip requested by {user}") or "Clip requested in chat"
+
+
+def top_phrase(
+    lines: Sequence[ChatLine], *, skip: str | None = None, max_words: int = 6
+) -> str | None:
+    """The short message most chatters typed (as most typed it), if at least two did."""
+    users_by_phrase: dict[str, set[str]] = {}
+    spelling: dict[str, Counter[str]] = {}
+    skipped = skip.casefold() if skip else None
+    for line in lines:
+        text = " ".join(line.text.split())
+        if not text or text.startswith("!") or len(text.split()) > max_words:
+            continue
+        key = " ".join(w.strip(_STRIP) for w in text.casefold().split()).strip()
+        if not key or key == skipped or not any(ch.isalnum() for ch in key):
+            continue
+        users_by_phrase.setdefault(key, set()).add(line.user_id)
+        spelling.setdefault(key, Counter())[text] += 1
+    if not users_by_phrase:
+        return None
+    key, users = max(users_by_phrase.items(), key=lambda item: (len(item[1]), item[0]))
+    if len(users) < 2:
+        return None
+    return spelling[key].most_common(1)[0][0]
+
+
+def moment_title(lines: Sequence[ChatLine], keywords: dict[str, float]) -> str:
+    """A heuristic title from the moment itself, for when no LLM writes one: its most shared
+    emote or reaction ("KEKW moment", with the phrase chat repeated), else its most shared
+    word or phrase ("Chat erupts: no shot"), else what one chatter said. Chatters' words, so
+    cleaned like them; never one constant."""
+    usable = [line for line in lines if not line.text.lstrip().startswith("!")]
+    token = top_token(usable)
+    if token and is_reaction_token(token, keywords):
+        phrase = top_phrase(usable, skip=token)
+        titled = fit_title(f"{token} moment: “{phrase}”") if phrase else None
+        return titled or keyword_title(token)
+    if token:
+        return spike_title(usable)
+    phrase = top_phrase(usable)
+    if phrase:
+        return fit_title(f"Chat erupts: “{phrase}”") or spike_title(usable)
+    said = next((line.text for line in reversed(usable) if line.text.strip()), None)
+    return (fit_title(f"Chat reacts: “{shorten(' '.join(said.split()), 60)}”") if said else None) or (
+        spike_title(usable)
+    )

@@ -8,9 +8,13 @@ machinery (see `detectors/clip_command.py` for why), so `event_message` does not
 
 Tokens: the bot account's token comes from `twitch_tokens/{bot user id}` (never a local
 file: load/save of `.tio.tokens.json` is off). twitchio validates it when added at start-up,
-refreshes it when it expires within the hour, and re-validates it hourly in its own loop;
-every refresh is written back to Firestore. Replies use the app token when the broadcaster
-granted `channel:bot` (Twitch then shows the Chat Bot badge), else the bot's user token.
+refreshes it when it expires within the hour, and re-validates it hourly in its own loop.
+The bot owns that token's refresh (`refresh_owner: chatbot`), and every refresh twitchio
+makes goes through the store's refresh lease (`TwitchTokenStore.refresh`), so it never races
+another process for a refresh token Twitch rotates: when someone else already renewed the
+pair, twitchio gets the stored one and Twitch is not asked. Replies use the app token when
+the broadcaster granted `channel:bot` (Twitch then shows the Chat Bot badge), else the bot's
+user token.
 
 Reconnects: twitchio reconnects a dropped websocket with backoff; when a socket is gone for
 good (revoked subscription, failed reconnect) the supervisor subscribes again with its own
@@ -28,22 +32,27 @@ from collections.abc import Callable
 from typing import Any
 
 from twitchio import eventsub
+from twitchio.authentication.payloads import RefreshTokenPayload
+from twitchio.exceptions import HTTPException
 from twitchio.ext import commands
 
 from chatbot.chat_line import ChatLine, roles_from_badges
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.runtime import ChatRuntime
 from chatbot.vod import LatestArchive, StreamArchive
+from shared.domain.clock import utc_now
+from shared.domain.errors import ClipError
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CHANNEL_BOT, CHAT_BOT
 from shared.logs import register_secret
-from shared.store.twitch_tokens import TwitchTokenStore
+from shared.store.twitch_tokens import CHATBOT, TokenRefreshBusy, TwitchTokenStore
 
 logger = logging.getLogger(__name__)
 
 READ_SCOPE, WRITE_SCOPE, BOT_SCOPE = CHAT_BOT
 SUPERVISE_SECONDS = 5.0
 ARCHIVE_REFRESH_SECONDS = 60.0
+TWITCH_REFRESH_TIMEOUT = 30.0
 
 
 class BotNotConnected(RuntimeError):
@@ -105,6 +114,77 @@ class ByteChatBot(commands.Bot):
         self.reply_mode = "not checked yet"
         self.archive = archive or LatestArchive()
         self._sent_ids: deque[str] = deque(maxlen=200)
+        self._route_refresh_through_store()
+
+    # ------------------------------------------------------------------ token refresh
+
+    def _route_refresh_through_store(self) -> None:
+        """twitchio renews user tokens through one private OAuth client (on add, on a 401 and
+        in its validation loop); wrap that call so each renewal takes the store's lease."""
+        oauth = getattr(self._http, "_ManagedHTTPClient__isolated", None)
+        if oauth is None or not callable(getattr(oauth, "refresh_token", None)):
+            raise RuntimeError(
+                "this twitchio version renews tokens differently: pin the one in "
+                "requirements.txt so the bot's refreshes go through the token store"
+            )
+        twitch_refresh = oauth.refresh_token
+
+        async def refresh_token(refresh_token: str, /) -> RefreshTokenPayload:
+            return await self.refresh_under_lease(refresh_token, twitch_refresh)
+
+        oauth.refresh_token = refresh_token
+
+    async def refresh_under_lease(
+        self, spent: str, twitch_refresh: Callable[[str], Any]
+    ) -> RefreshTokenPayload:
+        """The bot token's renewal as twitchio asks for it, made by `TwitchTokenStore.refresh`:
+        Twitch is called (by twitchio's own client) only by the lease holder and only if the
+        stored pair is still the one twitchio holds. Store failures become twitchio's
+        HTTPException (5xx: try later; 4xx: the token is dropped and /healthz says so)."""
+        loop = asyncio.get_running_loop()
+
+        def renew(refresh_token: str) -> TokenGrant:
+            future = asyncio.run_coroutine_threadsafe(twitch_refresh(refresh_token), loop)
+            payload = future.result(TWITCH_REFRESH_TIMEOUT)
+            scope = payload.scope
+            scopes = tuple(scope.split() if isinstance(scope, str) else scope or ())
+            register_secret(payload.access_token)
+            register_secret(payload.refresh_token)
+            return TokenGrant(
+                payload.access_token, payload.refresh_token, payload.expires_in, scopes
+            )
+
+        try:
+            stored = await asyncio.to_thread(
+                self.tokens_store.refresh,
+                self.bot_id,
+                refresher=renew,
+                worker=f"chatbot-{self.bot_id}",
+                spent_refresh=spent,
+            )
+        except HTTPException:
+            raise
+        except ClipError as error:
+            status = 503 if isinstance(error, TokenRefreshBusy) else 400
+            raise HTTPException(error.operator_message, status=status, extra=error.code) from None
+        except Exception as error:
+            raise HTTPException(
+                f"the token store failed ({type(error).__name__})", status=503, extra="store"
+            ) from None
+        register_secret(stored.access_token)
+        register_secret(stored.refresh_token)
+        expires_in = 0
+        if stored.expires_at is not None:
+            expires_in = max(0, int((stored.expires_at - utc_now()).total_seconds()))
+        return RefreshTokenPayload(
+            {
+                "access_token": stored.access_token,
+                "refresh_token": stored.refresh_token or "",
+                "expires_in": expires_in,
+                "scope": list(stored.scopes),
+                "token_type": "bearer",
+            }
+        )
 
     # ------------------------------------------------------------------ start-up
 
@@ -124,7 +204,11 @@ class ByteChatBot(commands.Bot):
                 f"no Twitch token is stored for the bot account {self.bot_id}: "
                 "run `python -m chatbot.connect bot` and sign in as the bot"
             )
-        validated = await self.add_token(stored.access_token, stored.refresh_token)
+        register_secret(stored.access_token)
+        register_secret(stored.refresh_token)
+        if stored.refresh_owner != CHATBOT:
+            await asyncio.to_thread(self.tokens_store.claim_refresh, self.bot_id, CHATBOT)
+        validated = await self.add_token(stored.access_token, stored.refresh_token or "")
         scopes = set(validated.scopes or ())
         if validated.user_id and validated.user_id != self.bot_id:
             raise BotNotConnected(
@@ -198,24 +282,12 @@ class ByteChatBot(commands.Bot):
             self.link.lost(self._clock(), "EventSub websocket closed; reconnecting")
 
     async def event_token_refreshed(self, payload: Any) -> None:
-        """twitchio refreshed a token: store the new pair so restarts and peers get it."""
+        """twitchio took a renewed pair; `refresh_under_lease` already stored it, so nothing
+        is written here (a second write, outside the lease, could store a spent token)."""
         register_secret(payload.token)
         register_secret(payload.refresh_token)
-        if str(payload.user_id) != self.bot_id:
-            return
-        scopes = tuple(payload.scopes)
-        grant = TokenGrant(payload.token, payload.refresh_token, payload.expires_in, scopes)
-        try:
-            await asyncio.to_thread(
-                self.tokens_store.save_grant,
-                grant,
-                user_id=self.bot_id,
-                login=None,
-                client_id=self._http.client_id,
-            )
-            logger.info("bot token refreshed and stored")
-        except Exception:
-            logger.exception("bot token refreshed but could not be stored")
+        if str(payload.user_id) == self.bot_id:
+            logger.info("bot token renewed (stored under the refresh lease)")
 
     # ------------------------------------------------------------------ replies
 

@@ -1,4 +1,11 @@
-"""Cloud Functions entry points (SPEC 6). Each one decodes its event and calls the core."""
+"""Cloud Functions entry points (SPEC 6). Each one decodes its event and calls the core.
+
+None answers 500 for a condition a retry cannot fix (SPEC 4): such an event is acknowledged,
+reported once (one ERROR line with the document id and the reason) and, when it belongs to a
+job still ours, the job fails with that reason. `on_clip_job_written` is deployed with
+`--retry`, so it also drops events older than `BYTECLIPS_MAX_EVENT_AGE_SECONDS` (Google's
+"avoid infinite retries" pattern); the sweeper re-arms any job whose event was dropped.
+"""
 
 from __future__ import annotations
 
@@ -10,24 +17,75 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from functions.wiring import clip_runtime
+from functions.wiring import clip_runtime, vision_runtime
+from shared.domain.clock import utc_now
+from shared.domain.vision import CAPTURE_HEADER, MAX_FRAME_BYTES, FrameRequest
 from shared.events.firestore_document import decode_document_written
+from shared.pipeline.unprocessable import event_age_seconds, give_up, reason, retry_cannot_fix
 
 logger = logging.getLogger("functions")
+
+
+def _attribute(cloud_event: CloudEvent, name: str) -> Any:
+    try:
+        return cloud_event[name]
+    except KeyError:
+        return None
 
 
 @functions_framework.cloud_event
 def on_clip_job_written(cloud_event: CloudEvent) -> None:
     """Firestore `document.v1.written` on `clip_jobs/{job_id}` (Eventarc, protobuf)."""
-    outcome = clip_runtime().worker.on_job_written(decode_document_written(cloud_event))
+    runtime = clip_runtime()
+    subject = str(_attribute(cloud_event, "subject") or _attribute(cloud_event, "id") or "")
+    age = event_age_seconds(_attribute(cloud_event, "time"), utc_now())
+    if age is not None and age > runtime.max_event_age_seconds:
+        logger.error(
+            "event for %s dropped: %.0f s old, over the %.0f s limit; the sweeper re-arms the job",
+            subject,
+            age,
+            runtime.max_event_age_seconds,
+            extra={"event_id": _attribute(cloud_event, "id"), "document": subject},
+        )
+        return
+    try:
+        event = decode_document_written(cloud_event)
+    except ValueError as error:
+        # Only the reason's head: a parser's detail may quote the document.
+        logger.error(
+            "event for %s dropped: it cannot be decoded (%s)",
+            subject,
+            str(error).split(":")[0],
+            extra={"event_id": _attribute(cloud_event, "id"), "document": subject},
+        )
+        return
+    try:
+        outcome = runtime.worker.on_job_written(event)
+    except Exception as error:
+        if not retry_cannot_fix(error):
+            raise
+        give_up(runtime.jobs, event.document_id, error, worker=runtime.worker_id, now=utc_now())
+        return
     if outcome.result != "ignored":
         logger.info("clip job %s: %s", outcome.job_id, outcome.result, extra=asdict(outcome))
 
 
+def _unfixable(entry: str, error: Exception) -> tuple[dict[str, Any], int]:
+    """Acknowledge a scheduled call that failed on something a retry cannot fix."""
+    why = reason(error)
+    logger.error("%s gave up: %s", entry, why, extra={"error_type": type(error).__name__})
+    return {"error": why}, 200
+
+
 @functions_framework.http
 def sweep_clip_jobs(request: flask.Request) -> tuple[dict[str, Any], int]:
-    """Cloud Scheduler, every minute."""
-    report = clip_runtime().sweeper.run()
+    """Cloud Scheduler, every minute. 500 only for errors a retry may fix."""
+    try:
+        report = clip_runtime().sweeper.run()
+    except Exception as error:
+        if not retry_cannot_fix(error):
+            raise
+        return _unfixable("sweep", error)
     logger.info("sweep done", extra={"sweep": asdict(report)})
     return asdict(report), 500 if report.errors else 200
 
@@ -35,7 +93,12 @@ def sweep_clip_jobs(request: flask.Request) -> tuple[dict[str, Any], int]:
 @functions_framework.http
 def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
     """Cloud Scheduler, every hour (and long-lived processes at start-up)."""
-    health, checks = clip_runtime().token_health.run()
+    try:
+        health, checks = clip_runtime().token_health.run()
+    except Exception as error:
+        if not retry_cannot_fix(error):
+            raise
+        return _unfixable("token validation", error)
     logger.info("tokens validated", extra={"clips_auth": health.model_dump(mode="json")})
     body = {
         "clips_auth": health.model_dump(mode="json"),
@@ -44,3 +107,29 @@ def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
         ],
     }
     return body, 200
+
+
+@functions_framework.http
+def vision_ingest(request: flask.Request) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """OBS frames (SPEC 6): the raw JPEG/PNG body, `?broadcaster_id=`, `Authorization: Bearer`.
+
+    Reads at most one byte past the 4 MB limit (nothing when the declared length is over it),
+    then hands off; every check and decision is in `VisionIngest`."""
+    declared = request.content_length
+    body = b""
+    while (declared or 0) <= MAX_FRAME_BYTES and len(body) <= MAX_FRAME_BYTES:
+        chunk = request.stream.read(MAX_FRAME_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
+    answer = vision_runtime().ingest.handle(
+        FrameRequest(
+            body=body,
+            declared_length=declared,
+            content_type=request.content_type or "",
+            authorization=request.headers.get("Authorization", ""),
+            query={name: request.args.getlist(name) for name in request.args},
+            capture_time=request.headers.get(CAPTURE_HEADER),
+        )
+    )
+    return answer.body, answer.status, answer.headers

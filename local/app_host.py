@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import requests
 
 from local.firestore_emulator import free_port
-from local.functions_host import ROOT
-from local.processes import HostedProcess, LoggedProcess
+from local.processes import ROOT, HostedProcess
 
 APP = ROOT / "streamlit_app" / "app.py"
 
@@ -21,43 +17,34 @@ APP = ROOT / "streamlit_app" / "app.py"
 class StreamlitServer(HostedProcess):
     env: Mapping[str, str] = field(default_factory=dict)
     port: int = 0
-    _proc: LoggedProcess | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> StreamlitServer:
         self.port = self.port or free_port()
-        command = [
-            sys.executable,
-            "-m",
+        self._launch_module(
             "streamlit",
-            "run",
-            str(APP),
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={self.port}",
-            "--server.fileWatcherType=none",
-            "--browser.gatherUsageStats=false",
-            "--client.toolbarMode=minimal",
-            "--theme.base=light",
-        ]
-        self._proc = LoggedProcess(
-            command,
+            [
+                "run",
+                str(APP),
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={self.port}",
+                "--server.fileWatcherType=none",
+                "--browser.gatherUsageStats=false",
+                "--client.toolbarMode=minimal",
+                "--theme.base=light",
+            ],
             name="streamlit",
-            cwd=ROOT,
-            env={**os.environ, **self.env, "PYTHONUNBUFFERED": "1"},
+            env={**self.env, "PYTHONUNBUFFERED": "1"},
+            ready=self._healthy,
+            timeout=timeout,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.exit_code is not None:
-                raise RuntimeError(f"streamlit exited: {self._proc.log_tail(2000)}")
-            try:
-                if requests.get(f"{self.url}/_stcore/health", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s")
+        return self
+
+    def _healthy(self) -> bool:
+        """The health endpoint answers, and from the process we started: a stale app left on
+        the port by a crashed stack answers too, and must not pass for this one."""
+        try:
+            answered = requests.get(f"{self.url}/_stcore/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+        return answered and self._ours_on_port()

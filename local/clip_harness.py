@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -20,7 +20,6 @@ from google.cloud import firestore
 
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
-from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CONNECT_SCOPES
@@ -31,6 +30,11 @@ from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
 
 CLIENT_ID = "byteclips-e2e"
+# A candidate exists only once chat has reacted, so its moment is already a few seconds old
+# (and its post-roll has aired): the worker creates at once instead of waiting for it.
+MOMENT_AGE = timedelta(seconds=6)
+# A live channel has been on air (and recording its archive) for a while before its moments.
+LIVE_FOR = timedelta(hours=1)
 CLIENT_SECRET = "e2e-client-secret-value"
 TERMINAL = {JobStatus.READY, JobStatus.FAILED}
 
@@ -88,9 +92,13 @@ def connect_channel(
     live: bool = True,
     scopes: tuple[str, ...] = CONNECT_SCOPES,
 ) -> str:
-    """A channel on the simulator with its tokens stored as Connect Twitch would."""
+    """A channel on the simulator with its tokens stored as Connect Twitch would; a live one
+    has been broadcasting for LIVE_FOR, its archive recording."""
     access, refresh = sim.add_user(user_id, f"user{user_id}", client_id=CLIENT_ID, scopes=scopes)
-    sim.set_live(user_id, live)
+    if live:
+        sim.start_broadcast(user_id, started_ago=LIVE_FOR.total_seconds())
+    else:
+        sim.set_live(user_id, False)
     grant = TokenGrant(access_token=access, refresh_token=refresh, expires_in=14400, scopes=scopes)
     TwitchTokenStore(db).save_grant(
         grant, user_id=user_id, login=f"user{user_id}", client_id=CLIENT_ID
@@ -99,18 +107,19 @@ def connect_channel(
 
 
 def approve_moment(db: firestore.Client, broadcaster_id: str, **fields: Any) -> ClipJob:
-    """Enqueue a candidate for a moment that just happened and approve it."""
+    """Enqueue a candidate for a moment that just happened (MOMENT_AGE ago) and approve it."""
     candidate = {
         "broadcaster_id": broadcaster_id,
         "mode": "live",
         "suggested_duration": 30.0,
         "suggested_title": f"moment {time.monotonic_ns()}",
         "source": "manual",
-        "source_ts": datetime.now(UTC).isoformat(),
+        "source_ts": (datetime.now(UTC) - MOMENT_AGE).isoformat(),
         "score": 1.0,
     } | fields
-    action = ActionQueue(db).submit(candidate)
-    return approve(db, action.action_id, by="e2e@example.com")
+    queue = ActionQueue(db)
+    action = queue.submit(candidate)
+    return approve(queue, ClipJobStore(db), action.action_id, by="e2e@example.com")
 
 
 def wait_for_job(
@@ -128,8 +137,3 @@ def wait_for_job(
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} stuck: {job.status} {job.error_code} {job.error_detail}")
-
-
-def relay_to(db: firestore.Client, server: FunctionServer) -> TriggerRelay:
-    """A relay (use it as a context manager) that feeds `clip_jobs` writes to `server`."""
-    return TriggerRelay(db, server.url, skip_existing=True)

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
-import signal
 import socket
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local.lifecycle import serve_until_signal
 from local.processes import HostedProcess, LoggedProcess
 
 NPM_DIR = Path(__file__).resolve().parent / "npm_firestore"
@@ -60,11 +58,6 @@ class FirestoreEmulator(HostedProcess):
     start_timeout: float = 60.0
     port: int = 0
     control_port: int = 0
-    _proc: LoggedProcess | None = None
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
 
     @property
     def _control_base(self) -> str:
@@ -91,22 +84,13 @@ class FirestoreEmulator(HostedProcess):
     def start(self) -> FirestoreEmulator:
         self.port = self.port or free_port()
         self.control_port = self.port if self.kind == "gcloud" else free_port()
-        self._proc = LoggedProcess(self._command(), name=f"firestore-emulator-{self.kind}")
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self._proc.exit_code is not None:
-                raise EmulatorError(
-                    f"{self.kind} Firestore emulator exited with {self._proc.exit_code}: "
-                    f"{self.log_tail()}"
-                )
-            if self._answers():
-                return self
-            time.sleep(0.2)
-        self.stop()
-        raise EmulatorError(
-            f"{self.kind} Firestore emulator did not answer on {self.host} within "
-            f"{self.start_timeout:.0f} s: {self.log_tail()}"
+        self._launch(
+            LoggedProcess(self._command(), name=f"firestore-emulator-{self.kind}"),
+            ready=self._answers,
+            timeout=self.start_timeout,
+            error=EmulatorError,
         )
+        return self
 
     def _answers(self) -> bool:
         try:
@@ -136,20 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", default="byte-clips-local")
     args = parser.parse_args(argv)
     emulator = FirestoreEmulator(kind=choose_kind(args.kind), project=args.project, port=args.port)
-    emulator.start()
-    print(json.dumps({"FIRESTORE_EMULATOR_HOST": emulator.host, "kind": emulator.kind}), flush=True)
-    stop = {"now": False}
-
-    def _stop(*_: object) -> None:
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        while not stop["now"] and emulator._proc and emulator._proc.exit_code is None:
-            time.sleep(0.5)
-    finally:
-        emulator.stop()
+    with emulator:
+        serve_until_signal(
+            {"FIRESTORE_EMULATOR_HOST": emulator.host, "kind": emulator.kind},
+            alive=lambda: emulator.running,
+        )
     return 0
 
 

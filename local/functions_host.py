@@ -9,16 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from local.firestore_emulator import free_port
-from local.processes import HostedProcess, LoggedProcess
+from local.processes import ROOT, HostedProcess
 
-ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_SOURCE = ROOT / "functions" / "main.py"
 
 
@@ -33,48 +31,30 @@ class FunctionServer(HostedProcess):
     source: Path = FUNCTIONS_SOURCE
     signature_type: str | None = None
     port: int = 0
-    _proc: LoggedProcess | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+    url_path: ClassVar[str] = "/"
 
     def start(self, timeout: float = 30.0) -> FunctionServer:
         self.port = self.port or free_port()
-        command = [
-            sys.executable,
-            "-m",
-            "functions_framework",
-            "--source",
-            str(self.source),
-            "--target",
-            self.target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-        ]
+        args = ["--source", str(self.source), "--target", self.target]
+        args += ["--host", "127.0.0.1", "--port", str(self.port)]
         if self.signature_type:
-            command += ["--signature-type", self.signature_type]
+            args += ["--signature-type", self.signature_type]
         path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-        self._proc = LoggedProcess(
-            command,
+        self._launch_module(
+            "functions_framework",
+            args,
             name=f"function-{self.target}",
-            cwd=ROOT,
-            env={**os.environ, **self.env, "PYTHONPATH": path},
+            env={**self.env, "PYTHONPATH": path},
+            ready=self._listening,
+            timeout=timeout,
+            error=FunctionStartError,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.exit_code is not None:
-                raise FunctionStartError(f"{self.target} exited: {self.log_tail()}")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.5),
-            ):
-                return self
-            time.sleep(0.1)
-        self.stop()
-        raise FunctionStartError(f"{self.target} did not listen within {timeout:.0f} s")
+        return self
+
+    def _listening(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+            return self._ours_on_port()
+        return False
 
     def kill(self) -> None:
         """Die at once, as a crashed instance would (for tests of the sweeper)."""

@@ -16,19 +16,19 @@ overlaps itself: a tick that comes due while the previous call is still running 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import FrameType, TracebackType
+from typing import Self
 
 import requests
+
+from local.lifecycle import Lifecycle, serve_until_signal
 
 logger = logging.getLogger("local.scheduler_ticker")
 
@@ -42,7 +42,6 @@ class ScheduledCall:
     name: str
     url: str
     every_seconds: float
-    method: str = "POST"
     initial_delay: float = 0.0
     timeout_seconds: float = 60.0
 
@@ -53,11 +52,9 @@ class ScheduledCall:
             raise ValueError(f"{self.name}: every_seconds must be positive")
         if self.initial_delay < 0:
             raise ValueError(f"{self.name}: initial_delay cannot be negative")
-        if self.method.upper() not in {"POST", "GET", "PUT", "PATCH", "DELETE"}:
-            raise ValueError(f"{self.name}: unsupported method {self.method!r}")
 
 
-class SchedulerTicker:
+class SchedulerTicker(Lifecycle):
     """Run several ScheduledCalls until stopped; counts calls, failures and skipped ticks."""
 
     def __init__(self, calls: Iterable[ScheduledCall]) -> None:
@@ -90,7 +87,7 @@ class SchedulerTicker:
         with self._lock:
             return dict(self._skipped)
 
-    def start(self) -> SchedulerTicker:
+    def start(self) -> Self:
         if self._threads:
             raise RuntimeError("SchedulerTicker already started")
         self._stop.clear()
@@ -112,17 +109,6 @@ class SchedulerTicker:
                     "scheduler ticker job still running at stop", extra={"thread": thread.name}
                 )
         self._threads = []
-
-    def __enter__(self) -> SchedulerTicker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _run(self, job: ScheduledCall) -> None:
         origin = time.monotonic() + job.initial_delay
@@ -148,19 +134,16 @@ class SchedulerTicker:
         schedule_time = datetime.now(UTC)
         headers = {
             "User-Agent": USER_AGENT,
+            "Content-Type": "application/json",
             "X-CloudScheduler-JobName": job.name,
             "X-CloudScheduler-ScheduleTime": schedule_time.isoformat().replace("+00:00", "Z"),
         }
-        body: bytes | None = None
-        if job.method.upper() != "GET":
-            headers["Content-Type"] = "application/json"
-            body = b"{}"
         started = time.monotonic()
-        context = {"job": job.name, "url": job.url}
+        context: dict[str, object] = {"job": job.name, "url": job.url}
         ok = False
         try:
-            response = session.request(
-                job.method.upper(), job.url, headers=headers, data=body, timeout=job.timeout_seconds
+            response = session.post(
+                job.url, headers=headers, data=b"{}", timeout=job.timeout_seconds
             )
             ok = 200 <= response.status_code < 300
             context["status"] = response.status_code
@@ -214,30 +197,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     configure_logging()
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    ticker.start()
-    print(
-        json.dumps(
+    with ticker:
+        serve_until_signal(
             {
                 "ticker": [
                     {"name": j.name, "url": j.url, "every_seconds": j.every_seconds} for j in jobs
                 ]
             }
-        ),
-        flush=True,
-    )
-    try:
-        while not stop.wait(0.5):
-            pass
-    finally:
-        ticker.stop()
+        )
     return 0
 
 

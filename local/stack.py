@@ -5,6 +5,10 @@ seeded demo channel (its tokens stored as if Connect Twitch had run), the three 
 functions under functions-framework, the trigger relay that turns `clip_jobs` writes into
 Eventarc's CloudEvents, and the ticker that calls the scheduled functions like Cloud
 Scheduler. The operations app and the chat bot join as their issues land.
+
+Crash safety (`local.crash_safety`): the children die with the stack, what a killed stack
+left behind is stopped at the next start, a taken app port is reported with its owner and a
+free one is used, and the app counts as up only when our own process answers on its port.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from datetime import UTC, datetime
 
 from local.app_host import StreamlitServer
 from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
+from local.crash_safety import RunRecord, port_free, port_owner, recording, sweep_dead_stacks
 from local.firestore_emulator import FirestoreEmulator, free_port
-from local.functions_host import ROOT
 from local.helix_simulator import HelixSimulator
-from local.processes import LoggedProcess
+from local.processes import ROOT, LoggedProcess
 from local.scheduler_ticker import ScheduledCall, SchedulerTicker
 from local.trigger_relay import TriggerRelay
+from local.vision_demo import running_vision, vision_env
 from shared.domain.clip_job import JobStatus
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CONNECT_SCOPES
@@ -35,7 +40,6 @@ from shared.store.twitch_tokens import TwitchTokenStore
 NOT_YET = [
     "the live chat bot (python -m chatbot): twitchio talks to Twitch itself, so locally the "
     "demo chat log is replayed through the same pipeline instead",
-    "vision_ingest function (OBS frames) - no issue yet",
 ]
 DEMO_CHAT = ROOT / "chatbot" / "demo_chat.jsonl"
 
@@ -70,6 +74,20 @@ def check(demo: dict[str, str]) -> int:
     return 0 if done.status is JobStatus.READY else 1
 
 
+def app_port_for(requested: int) -> int:
+    """The requested port when free; else say who holds it and take a free one."""
+    if requested and port_free(requested):
+        return requested
+    chosen = free_port()
+    if requested:
+        print(
+            f"Port {requested} is taken by {port_owner(requested)}; the operations app uses "
+            f"{chosen} instead (stop that process, or pass --app-port).",
+            flush=True,
+        )
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack", description=__doc__)
     parser.add_argument("--check", action="store_true", help="start, clip once, stop")
@@ -79,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    left = sweep_dead_stacks()
+    if left:
+        print(f"Stopped what an earlier stack left running: {', '.join(left)}", flush=True)
     with ExitStack() as stack:
+        stack.enter_context(recording(RunRecord()))
         emulator = stack.enter_context(FirestoreEmulator(project=LOCAL_PROJECT))
         sim = stack.enter_context(HelixSimulator(port=0))
         demo = sim.seed_demo()
@@ -103,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
         )
+        vision_token = secrets.token_urlsafe(18)
+        vision = stack.enter_context(running_vision(vision_env(emulator.host, vision_token)))
         print(f"Byte Clips local stack, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         print("Running now:")
         print(f"  Firestore emulator ({emulator.kind})   FIRESTORE_EMULATOR_HOST={emulator.host}")
@@ -111,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  on_clip_job_written             {worker.url} (fed by the trigger relay)")
         print(f"  sweep_clip_jobs                 {sweeper.url} (every {args.sweep_every:g} s)")
         print(f"  validate_tokens                 {tokens.url} (at start, then hourly)")
+        print(f"  vision_ingest (FAKE classifier) {vision.url}")
+        print(f"      VISION_INGEST_TOKEN={vision_token}  (the FAKE classifier reads frame labels)")
         print(
             f"  demo channel: {demo['login']} (id {demo['broadcaster_id']}), live, VOD "
             f"{demo['vod_id']}, client id {demo['client_id']}; connected (tokens stored)"
@@ -120,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             f"GOOGLE_CLOUD_PROJECT={LOCAL_PROJECT}"
         )
         password = secrets.token_urlsafe(9)
-        app_port = free_port() if args.check or not args.app_port else args.app_port
+        app_port = free_port() if args.check else app_port_for(args.app_port)
         app = stack.enter_context(
             StreamlitServer(
                 env={
@@ -152,6 +178,17 @@ def main(argv: list[str] | None = None) -> int:
             f"  chat bot replaying {DEMO_CHAT.name} in real time (15 min; first moments after "
             "about 4 min land in the approval queue)"
         )
+        vision_demo = LoggedProcess(
+            [
+                *(sys.executable, "-m", "local.vision_demo", "--url", vision.url),
+                *("--broadcaster-id", demo["broadcaster_id"], "--spacing", "3"),
+            ],
+            name="vision-demo",
+            cwd=ROOT,
+            env={**os.environ, "VISION_INGEST_TOKEN": vision_token},
+        )
+        stack.callback(vision_demo.stop)
+        print("  vision demo: 6 labelled frames to vision_ingest; one victory becomes a candidate")
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):
             pass

@@ -6,9 +6,10 @@ listener and POSTs the same binary-mode `google.cloud.firestore.document.v1.writ
 (built by shared.events.firestore_document) to a running functions-framework.
 
 Delivery semantics, kept close to what production promises and no stronger:
-- at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried with
-  exponential backoff, with the same `ce-id`; after `max_attempts` the event is logged at ERROR
-  and counted in `failed`. A 2xx counts in `delivered`; other 4xx are not retried.
+- at least once: a failed POST (connection error, timeout, 408, 429, 5xx) is retried by
+  urllib3's `Retry` with exponential backoff, with the same `ce-id`; after `max_attempts` the
+  event is logged at ERROR and counted in `failed`. A 2xx counts in `delivered`; other 4xx are
+  not retried. A backoff waits on the relay's stop, so `stop()` never sits out a retry.
 - concurrent across documents, in order per document: each document with events waiting gets
   one sender (up to `lanes` documents at once) that delivers its events one after the other,
   so one slow invocation (a worker confirming a clip for 15 s) does not hold up other jobs,
@@ -30,29 +31,86 @@ Delivery semantics, kept close to what production promises and no stronger:
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
-import signal
 import sys
 import threading
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
-import requests
+import urllib3
 from google.cloud import firestore
 from google.cloud.firestore import DocumentSnapshot
 from google.cloud.firestore_v1.watch import ChangeType
+from urllib3 import BaseHTTPResponse
+from urllib3.exceptions import HTTPError
+from urllib3.util.retry import Retry
 
 from local.eventarc_encoder import encode_document_written
+from local.lifecycle import Lifecycle, serve_until_signal
 
 logger = logging.getLogger("local.trigger_relay")
 
-RETRYABLE_STATUSES = frozenset({408, 429})
+RETRYABLE_STATUSES = frozenset({408, 429, *range(500, 600)})
+
+
+class _Stopped(Exception):
+    """The relay is stopping: a delivery waiting to retry gives up at once."""
+
+
+class _RelayRetry(Retry):
+    """urllib3's `Retry` that logs each failed try and waits on the relay's stop event."""
+
+    def __init__(
+        self,
+        *args: Any,
+        abort: threading.Event | None = None,
+        context: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.abort = abort or threading.Event()
+        self.context = dict(context or {})
+
+    def new(self, **kw: Any) -> Self:
+        retry = super().new(**kw)
+        retry.abort, retry.context = self.abort, self.context
+        return retry
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        logger.warning(
+            "trigger delivery failed; will retry",
+            extra={
+                **self.context,
+                "attempt": len(retry.history),
+                "error": _describe(response, error),
+            },
+        )
+        return retry
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        after = self.get_retry_after(response) if response is not None else None
+        if self.abort.wait(self.get_backoff_time() if after is None else after):
+            raise _Stopped
+
+
+def _describe(response: BaseHTTPResponse | None, error: Exception | None = None) -> str:
+    if response is None:
+        return f"{type(error).__name__}: {error}"
+    return f"HTTP {response.status}: {response.data[:200].decode('utf-8', 'replace')}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +123,7 @@ class _Change:
     observed_at: datetime
 
 
-class TriggerRelay:
+class TriggerRelay(Lifecycle):
     """Watch one collection and POST a Firestore `written` CloudEvent per change to a URL."""
 
     def __init__(
@@ -104,7 +162,7 @@ class TriggerRelay:
         self._pending = 0
         self._lanes = lanes
         self._per_document: dict[str, deque[_Change]] = {}
-        self._sessions = threading.local()
+        self._http = urllib3.PoolManager(maxsize=lanes)
         self._last: dict[str, DocumentSnapshot] = {}
         self._initial = threading.Event()
         self._abort = threading.Event()
@@ -113,7 +171,7 @@ class TriggerRelay:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 15.0) -> TriggerRelay:
+    def start(self, timeout: float = 15.0) -> Self:
         """Subscribe and return once the listener's first snapshot arrived (so later writes
         are never mistaken for pre-existing documents)."""
         if self._executor is not None:
@@ -159,17 +217,6 @@ class TriggerRelay:
                 extra={"collection": self.collection, "abandoned": abandoned},
             )
         self._initial.clear()
-
-    def __enter__(self) -> TriggerRelay:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def listening(self) -> bool:
@@ -230,9 +277,6 @@ class TriggerRelay:
 
     def _drain(self, path: str) -> None:
         """Deliver one document's events in order until none are left."""
-        session = getattr(self._sessions, "session", None)
-        if session is None:
-            session = self._sessions.session = requests.Session()
         while True:
             with self._lock:
                 waiting = self._per_document.get(path)
@@ -245,13 +289,13 @@ class TriggerRelay:
                     with self._lock:
                         self.abandoned += 1
                 else:
-                    self._deliver(session, change)
+                    self._deliver(change)
             finally:
                 with self._lock:
                     self._pending -= 1
                     self._lock.notify_all()
 
-    def _deliver(self, session: requests.Session, change: _Change) -> None:
+    def _deliver(self, change: _Change) -> None:
         try:
             headers, body = self._encode(change)
         except (TypeError, ValueError) as exc:
@@ -262,23 +306,42 @@ class TriggerRelay:
             )
             return
         context = {"path": change.path, "event_id": headers["ce-id"], "target": self.target_url}
-        for attempt in range(1, self.max_attempts + 1):
-            error, retryable = self._post(session, headers, body)
-            if error is None:
-                self._count(delivered=True)
-                logger.info("trigger delivered", extra={**context, "attempt": attempt})
-                return
-            last = attempt == self.max_attempts or not retryable
-            logger.log(
-                logging.ERROR if last else logging.WARNING,
-                "trigger delivery failed" + ("; giving up" if last else "; will retry"),
-                extra={**context, "attempt": attempt, "error": error},
+        retry = _RelayRetry(
+            total=self.max_attempts - 1,
+            redirect=False,
+            allowed_methods=None,
+            status_forcelist=RETRYABLE_STATUSES,
+            backoff_factor=self.backoff_seconds,
+            backoff_max=self.max_backoff_seconds,
+            raise_on_status=False,
+            abort=self._abort,
+            context=context,
+        )
+        try:
+            response = self._http.request(
+                "POST",
+                self.target_url,
+                body=body,
+                headers=headers,
+                retries=retry,
+                timeout=self.request_timeout,
             )
-            if last:
-                break
-            delay = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
-            if self._abort.wait(delay):
-                break
+        except _Stopped:
+            self._count(delivered=False)
+            return
+        except HTTPError as exc:
+            attempts, error = self.max_attempts, _describe(None, exc)
+        else:
+            attempts = len(response.retries.history) + 1 if response.retries else 1
+            if 200 <= response.status < 300:
+                self._count(delivered=True)
+                logger.info("trigger delivered", extra={**context, "attempt": attempts})
+                return
+            error = _describe(response)
+        logger.error(
+            "trigger delivery failed; giving up",
+            extra={**context, "attempt": attempts, "error": error},
+        )
         self._count(delivered=False)
 
     def _encode(self, change: _Change) -> tuple[dict[str, str], bytes]:
@@ -295,21 +358,6 @@ class TriggerRelay:
             before_update_time=None if change.before is None else change.before.update_time,
             time=change.observed_at if change.after is None else None,
         )
-
-    def _post(
-        self, session: requests.Session, headers: dict[str, str], body: bytes
-    ) -> tuple[str | None, bool]:
-        """(None, False) on 2xx, else (what went wrong, whether a retry may help)."""
-        try:
-            response = session.post(
-                self.target_url, headers=headers, data=body, timeout=self.request_timeout
-            )
-        except requests.RequestException as exc:
-            return f"{type(exc).__name__}: {exc}", True
-        if 200 <= response.status_code < 300:
-            return None, False
-        retryable = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
-        return f"HTTP {response.status_code}: {response.text[:200]}", retryable
 
     def _count(self, *, delivered: bool) -> None:
         with self._lock:
@@ -336,28 +384,14 @@ def main(argv: list[str] | None = None) -> int:
     if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
         parser.error("FIRESTORE_EMULATOR_HOST is not set: in production Eventarc does this job")
     configure_logging()
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
     relay = TriggerRelay(
         make_client(), args.target, collection=args.collection, skip_existing=args.skip_existing
     ).start()
-    print(
-        json.dumps({"relay": args.collection, "target": args.target, "project": relay.project}),
-        flush=True,
-    )
+    announce = {"relay": args.collection, "target": args.target, "project": relay.project}
     try:
-        while not stop.wait(0.5):
-            if not relay.listening:
-                logger.error(
-                    "trigger relay listener stopped", extra={"collection": args.collection}
-                )
-                return 1
+        if not serve_until_signal(announce, alive=lambda: relay.listening):
+            logger.error("trigger relay listener stopped", extra={"collection": args.collection})
+            return 1
     finally:
         relay.stop(timeout=5.0)
     return 0

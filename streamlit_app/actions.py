@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
-from google.cloud import firestore
-
 from shared.domain.clip_job import ApprovalEdits
+from shared.domain.clock import utc_now
 from shared.domain.errors import (
     ActionAlreadyDecided,
     InvalidInput,
@@ -25,7 +24,7 @@ from shared.domain.errors import (
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
-from streamlit_app.formatting import ago, timing_check
+from streamlit_app.formatting import ago
 
 logger = logging.getLogger("streamlit_app")
 
@@ -46,10 +45,6 @@ class Outcome:
         return self.level in ("success", "info")
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 def _decided_message(queue: ActionQueue, action_id: str, now: datetime) -> str:
     item = queue.get(action_id)
     if item is None:
@@ -63,37 +58,25 @@ def _decided_message(queue: ActionQueue, action_id: str, now: datetime) -> str:
 
 
 def approve_candidate(
-    db: firestore.Client,
+    queue: ActionQueue,
+    jobs: ClipJobStore,
     action_id: str,
     *,
     by: str,
     title: str | None,
     duration: float,
-    has_delay: bool = False,
-    approve_old: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
-    """Approve through `shared.pipeline.approve.approve` (exactly one job), after the live
-    timing check: a live clip that cannot contain its moment needs `approve_old`."""
-    now = _now(now)
-    queue = ActionQueue(db)
+    """Approve through `shared.pipeline.approve.approve` (exactly one job). However old the
+    moment, the worker's plan picks the clip that holds it (live, longer live, or VOD)."""
+    now = now or utc_now()
     item = queue.get(action_id)
     if item is None:
         return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
     duration = round(float(duration), 1)
-    timing = None
-    if item.payload.mode == "live":
-        timing = timing_check(item.payload.source_ts, now, duration)
-        if timing.blocks_approval and not approve_old:
-            return Outcome(
-                "warning",
-                f"Not approved. {timing.note} To create the live clip anyway, tick "
-                "'Approve even though the moment is too old' and approve again; or reject it "
-                "and make a VOD clip on the Manual clip page.",
-            )
-    edits = ApprovalEdits(title=title, duration=duration, has_delay=has_delay)
+    edits = ApprovalEdits(title=title, duration=duration)
     try:
-        job = approve(db, action_id, by=by, edits=edits, now=now)
+        job = approve(queue, jobs, action_id, by=by, edits=edits, now=now)
     except InvalidInput as error:
         errors: dict[str, list[str]] = {}
         for problem in error.problems:
@@ -107,23 +90,15 @@ def approve_candidate(
         "candidate approved", extra={"action_id": action_id, "job_id": job.job_id, "by": by}
     )
     message = f"Approved. Job {job.job_id} is queued; follow it on the Jobs page."
-    if timing is not None and timing.level == "edit":
-        return Outcome("warning", f"{message} {timing.note}", job_id=job.job_id)
     return Outcome("success", message, job_id=job.job_id)
 
 
 def reject_candidate(
-    db: firestore.Client,
-    action_id: str,
-    *,
-    by: str,
-    reason: str | None = None,
-    now: datetime | None = None,
+    queue: ActionQueue, action_id: str, *, by: str, now: datetime | None = None
 ) -> Outcome:
-    now = _now(now)
-    queue = ActionQueue(db)
+    now = now or utc_now()
     try:
-        queue.reject(action_id, by=by, reason=reason or None, now=now)
+        queue.reject(action_id, by=by, now=now)
     except ActionAlreadyDecided:
         return Outcome("warning", _decided_message(queue, action_id, now))
     except NotFound:
@@ -133,7 +108,7 @@ def reject_candidate(
 
 
 def reject_many(
-    db: firestore.Client,
+    queue: ActionQueue,
     action_ids: Iterable[str],
     *,
     by: str,
@@ -141,8 +116,7 @@ def reject_many(
     now: datetime | None = None,
 ) -> Outcome:
     """Bulk reject: each item on its own, so one already decided does not stop the rest."""
-    now = _now(now)
-    queue = ActionQueue(db)
+    now = now or utc_now()
     rejected: list[str] = []
     skipped: list[str] = []
     for action_id in action_ids:
@@ -166,7 +140,7 @@ def reject_many(
 
 
 def retry_job(
-    db: firestore.Client,
+    jobs: ClipJobStore,
     job_id: str,
     *,
     by: str,
@@ -175,7 +149,7 @@ def retry_job(
 ) -> Outcome:
     """The manual retry, within the control plane's `max_manual_retries`."""
     try:
-        job = ClipJobStore(db).retry(job_id, by=by, limit=limit, now=_now(now))
+        job = jobs.retry(job_id, by=by, limit=limit, now=now or utc_now())
     except RetryLimitReached:
         return Outcome(
             "warning",

@@ -18,6 +18,8 @@ from typing import Any
 
 import streamlit as st
 
+from shared.domain.text import markdown_literal, visible_text
+
 PASSWORD_ENV = "DASHBOARD_PASSWORD"
 MAX_NAME_CHARS = 60
 WRONG_PASSWORD_DELAY_SECONDS = 1.0
@@ -51,7 +53,8 @@ def password_tag(password: str) -> str:
 
 
 def clean_operator_name(name: str) -> str:
-    name = " ".join(name.split())
+    """The typed name as recorded: no control, bidi or invisible characters to spoof it."""
+    name = visible_text(name)
     if not name:
         raise ValueError("Enter your name: it is recorded with every approval and change.")
     if len(name) > MAX_NAME_CHARS:
@@ -71,11 +74,12 @@ def oidc_provider(auth_section: Mapping[str, Any]) -> str | None:
 
 
 def operator_from_user(user: Mapping[str, Any]) -> str:
-    """The identity recorded as `by=`: email, else name, else the subject id."""
+    """The identity recorded as `by=`: email, else name, else the subject id. The provider's
+    claims are someone else's text: control, bidi and invisible characters go."""
     for key in ("email", "name", "preferred_username", "sub"):
-        value = user.get(key)
+        value = visible_text(str(user.get(key) or ""))
         if value:
-            return str(value)
+            return value
     return "oidc-user"
 
 
@@ -195,7 +199,7 @@ def require_operator() -> str:
 def logout_button(operator: str) -> None:
     """Sidebar: who is logged in, and the way out."""
     with st.sidebar:
-        st.caption(f"Logged in as **{operator}**")
+        st.caption(f"Logged in as **{markdown_literal(operator)}**")
         if st.button("Log out", key="logout"):
             if _auth_section():
                 st.logout()

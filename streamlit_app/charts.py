@@ -15,7 +15,7 @@ import altair as alt
 import pandas as pd
 
 from shared.domain.clip_job import ClipJob, JobStatus
-from shared.domain.clip_timing import CAPTURE_BEFORE_SECONDS
+from shared.domain.moment_plan import live_reach
 from streamlit_app.formatting import as_utc, percentile
 
 OUTCOMES: tuple[str, ...] = ("ready", "failed", "in progress")
@@ -152,8 +152,9 @@ def timing_chart(frame: pd.DataFrame) -> alt.LayerChart:
         .transform_calculate(end="datum.start + datum.seconds")
     )
     limit = (
-        alt.Chart(pd.DataFrame({"x": [CAPTURE_BEFORE_SECONDS]}))
+        alt.Chart(pd.DataFrame({"x": [live_reach()]}))
         .mark_rule(strokeDash=[4, 4], color="#e0453a")
         .encode(x="x:Q", tooltip=[alt.Tooltip("x:Q", title="live clip reach (s)")])
     )
-    return alt.layer(bars, limit)
+    # LayerChart itself, not alt.layer(): nothing here is faceted, so no FacetChart comes back.
+    return alt.LayerChart(layer=[bars, limit])

@@ -1,34 +1,72 @@
 """The Control plane page's form, derived from `ControlPlaneConfig` (pure, no Streamlit).
 
-Widgets follow the model: a new flag or tunable added to the config shows up on the page
-without touching it; labels and help fill in where the model has no description.
+Widgets follow the model: a new flag, tunable or chat setting added to the config shows up
+on the page without touching it; labels, help and chat groups fill in where the model has
+none. Every setting is named flat, as the store's write takes it (`chat.spike_multiplier`).
 """
 
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Union, get_args, get_origin
 
+from pydantic.fields import FieldInfo
+
+from shared.domain.chat_settings import ChatSettings, fold_token
 from shared.domain.clip_candidate import MAX_DURATION, MIN_DURATION
-from shared.domain.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
+from shared.domain.control_plane import (
+    CHAT_PREFIX,
+    EDITABLE_FIELDS,
+    ControlPlaneConfig,
+    setting_value,
+)
 from streamlit_app.formatting import ago, utc_text
 
-Kind = Literal["flag", "choice", "int", "seconds", "text"]
+Kind = Literal[
+    "flag", "choice", "int", "seconds", "seconds_or_unset", "number", "text", "multi", "weights"
+]
+
+# Clip lengths: checked like Twitch's Create Clip (5 to 60 s, 0.1 steps), not by model bounds.
+DURATIONS = frozenset({"clip_default_duration", "chat.clip_duration_seconds"})
 
 LABELS: dict[str, str] = {
     "clip_pipeline_enabled": "Clip pipeline on",
     "clip_api_enabled": "Twitch clip API on",
     "clip_mode_default": "Default clip mode",
     "clip_editor_user_id": "Clip editor user id",
-    "clip_has_delay": "Send has_delay on live clips",
     "clip_default_duration": "Default clip duration (s)",
     "dedupe_window_seconds": "Dedupe window (s)",
     "action_ttl_minutes": "Candidate expiry (min)",
     "max_manual_retries": "Manual retries per job",
     "max_rate_limit_retries": "Retries after Twitch rate limits",
+    "chat.spike_window_seconds": "Spike window (s)",
+    "chat.spike_multiplier": "Spike multiplier",
+    "chat.baseline_seconds": "Baseline span (s)",
+    "chat.baseline_floor_per_minute": "Baseline floor (messages/min)",
+    "chat.warmup_seconds": "Warm-up (s)",
+    "chat.min_distinct_chatters": "Chatters for a spike",
+    "chat.per_chatter_cap": "Messages counted per chatter",
+    "chat.refractory_seconds": "Quiet time after a detection (s)",
+    "chat.reaction_lag_seconds": "Reaction lag (s)",
+    "chat.moment_merge_seconds": "Same moment within (s)",
+    "chat.keywords": "Keywords and weights",
+    "chat.keyword_window_seconds": "Keyword window (s)",
+    "chat.keyword_burst_weight": "Keyword burst weight",
+    "chat.keyword_min_chatters": "Chatters for a keyword burst",
+    "chat.clip_command": "Clip command",
+    "chat.clip_command_roles": "Who may use the clip command",
+    "chat.clip_user_cooldown_seconds": "Cooldown per chatter (s)",
+    "chat.clip_global_cooldown_seconds": "Cooldown for everyone (s)",
+    "chat.clip_duration_seconds": "Chat clip duration (s)",
+    "chat.replies_enabled": "Replies in chat",
+    "chat.announce_ready_clips": "Announce ready clips",
+    "chat.announce_max_age_seconds": "Announce clips ready within (s)",
+    "chat.llm_enabled": "LLM titles",
+    "chat.llm_model": "LLM model",
+    "chat.llm_timeout_seconds": "LLM timeout (s)",
 }
 
 EXTRA_HELP: dict[str, str] = {
@@ -38,12 +76,46 @@ EXTRA_HELP: dict[str, str] = {
     "action_ttl_minutes": "A candidate nobody decides within this time expires.",
     "max_manual_retries": "How often an operator may send one failed job back to the queue.",
     "max_rate_limit_retries": "How often a job waits out a Twitch 429 before it fails.",
+    "chat.keywords": "One per line: `word = weight` (a word alone weighs 1). Case is ignored.",
+    "chat.clip_duration_seconds": "5 to 60 s; leave empty to use the default clip duration.",
 }
+
+# The chat settings' sections on the page; a setting not listed lands in "Other".
+CHAT_GROUPS: dict[str, tuple[str, ...]] = {
+    "Chat spikes": (
+        "spike_window_seconds",
+        "spike_multiplier",
+        "baseline_seconds",
+        "baseline_floor_per_minute",
+        "warmup_seconds",
+        "min_distinct_chatters",
+        "per_chatter_cap",
+        "refractory_seconds",
+        "reaction_lag_seconds",
+        "moment_merge_seconds",
+    ),
+    "Keywords and emotes": (
+        "keywords",
+        "keyword_window_seconds",
+        "keyword_burst_weight",
+        "keyword_min_chatters",
+    ),
+    "!clip command": (
+        "clip_command",
+        "clip_command_roles",
+        "clip_user_cooldown_seconds",
+        "clip_global_cooldown_seconds",
+        "clip_duration_seconds",
+    ),
+    "Talking back": ("replies_enabled", "announce_ready_clips", "announce_max_age_seconds"),
+    "LLM titles": ("llm_enabled", "llm_model", "llm_timeout_seconds"),
+}
+OTHER_GROUP = "Other"
 
 
 @dataclass(frozen=True)
 class FieldSpec:
-    """How one config field is edited: widget kind, label, help and bounds."""
+    """How one setting is edited: widget kind, label, help, bounds and page section."""
 
     name: str
     kind: Kind
@@ -52,65 +124,139 @@ class FieldSpec:
     options: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    optional: bool = False
+    group: str = ""
 
 
-def _bounds(name: str) -> tuple[float | None, float | None]:
+def _bounds(field: FieldInfo) -> tuple[float | None, float | None]:
     low = high = None
-    for item in ControlPlaneConfig.model_fields[name].metadata:
+    for item in field.metadata:
         low = getattr(item, "ge", low)
         high = getattr(item, "le", high)
     return low, high
 
 
-def _kind(annotation: Any) -> tuple[Kind, tuple[str, ...]]:
-    if annotation is bool:
-        return "flag", ()
-    if get_origin(annotation) is Literal:
-        return "choice", tuple(str(option) for option in get_args(annotation))
-    if annotation is int:
-        return "int", ()
-    if annotation is float:
-        return "seconds", ()
-    if get_origin(annotation) in (Union, types.UnionType) and str in get_args(annotation):
-        return "text", ()
-    raise TypeError(f"no widget for a control-plane field of type {annotation!r}")
+def _kind(name: str, annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
+    """Widget kind, its options, and whether the setting may be unset."""
+    args = get_args(annotation)
+    optional = get_origin(annotation) in (Union, types.UnionType) and type(None) in args
+    inner = next((a for a in args if a is not type(None)), None) if optional else annotation
+    if inner is bool:
+        return "flag", (), False
+    if get_origin(inner) is Literal:
+        return "choice", tuple(str(option) for option in get_args(inner)), False
+    if inner is int:
+        return "int", (), False
+    if inner is float and name in DURATIONS:
+        return ("seconds_or_unset" if optional else "seconds"), (), optional
+    if inner is float and not optional:
+        return "number", (), False
+    if inner is str:
+        return "text", (), optional
+    if get_origin(inner) is tuple and get_origin(get_args(inner)[0]) is Literal:
+        return "multi", tuple(str(option) for option in get_args(get_args(inner)[0])), False
+    if get_origin(inner) is dict:
+        return "weights", (), False
+    raise TypeError(f"no widget for the control-plane setting {name} of type {annotation!r}")
+
+
+def _spec(name: str, field: FieldInfo, group: str = "") -> FieldSpec:
+    kind, options, optional = _kind(name, field.annotation)
+    low, high = _bounds(field)
+    if kind in ("seconds", "seconds_or_unset"):
+        low, high = MIN_DURATION, MAX_DURATION
+    help_text = " ".join(part for part in (field.description, EXTRA_HELP.get(name)) if part)
+    short = name.removeprefix(CHAT_PREFIX)
+    label = LABELS.get(name, short.replace("_", " ").capitalize())
+    return FieldSpec(name, kind, label, help_text, options, low, high, optional, group)
 
 
 def field_specs() -> list[FieldSpec]:
-    specs = []
-    for name in EDITABLE_FIELDS:
-        field = ControlPlaneConfig.model_fields[name]
-        kind, options = _kind(field.annotation)
-        low, high = _bounds(name)
-        if kind == "seconds":
-            low, high = MIN_DURATION, MAX_DURATION
-        help_text = " ".join(part for part in (field.description, EXTRA_HELP.get(name)) if part)
-        label = LABELS.get(name, name.replace("_", " ").capitalize())
-        specs.append(FieldSpec(name, kind, label, help_text, options, low, high))
-    return specs
+    """The shared flags and tunables (the top of the document)."""
+    fields = ControlPlaneConfig.model_fields
+    return [_spec(name, fields[name]) for name in EDITABLE_FIELDS]
+
+
+def chat_field_specs() -> list[FieldSpec]:
+    """The chat bot's settings, section by section (`chat.<name>`)."""
+    fields = ChatSettings.model_fields
+    listed = {name for names in CHAT_GROUPS.values() for name in names}
+    groups = dict(CHAT_GROUPS) | {OTHER_GROUP: tuple(n for n in fields if n not in listed)}
+    return [
+        _spec(f"{CHAT_PREFIX}{name}", fields[name], group)
+        for group, names in groups.items()
+        for name in names
+        if name in fields
+    ]
+
+
+def all_specs() -> list[FieldSpec]:
+    return field_specs() + chat_field_specs()
+
+
+def widget_value(spec: FieldSpec, value: Any) -> Any:
+    """A stored value as its widget shows it."""
+    if spec.kind == "weights":
+        return "\n".join(f"{word} = {weight:g}" for word, weight in dict(value).items())
+    if spec.kind == "seconds_or_unset":
+        return "" if value is None else f"{value:g}"
+    if spec.kind == "multi":
+        return [option for option in spec.options if option in value]
+    if spec.kind == "text":
+        return value or ""
+    return value
+
+
+def _number_or_text(text: str) -> Any:
+    """A number when it reads as one; otherwise the text, for validation to name."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _weights(text: str) -> dict[str, Any]:
+    """`word = weight` per line or comma; a word alone weighs 1."""
+    weights: dict[str, Any] = {}
+    for entry in text.replace(",", "\n").splitlines():
+        parts = entry.replace("=", " ").split()
+        if not parts:
+            continue
+        word = " ".join(parts[:-1]) if len(parts) > 1 else parts[0]
+        weights[fold_token(word)] = _number_or_text(parts[-1]) if len(parts) > 1 else 1.0
+    return weights
 
 
 def normalise(spec: FieldSpec, value: Any) -> Any:
-    """A widget's value as the config stores it ('' text means unset)."""
+    """A widget's value as the config stores it ('' text means unset where that is allowed)."""
     if spec.kind == "text":
         text = str(value or "").strip()
-        return text or None
+        return None if spec.optional and not text else text
     if spec.kind == "int":
         return int(value)
     if spec.kind == "seconds":
         return round(float(value), 1)
+    if spec.kind == "number":
+        return float(value)
+    if spec.kind == "seconds_or_unset":
+        text = str(value or "").strip()
+        return _number_or_text(text) if text else None
+    if spec.kind == "multi":
+        return [option for option in spec.options if option in value]
+    if spec.kind == "weights":
+        return _weights(str(value or ""))
     return value
 
 
 def changed_fields(before: ControlPlaneConfig, values: Mapping[str, Any]) -> dict[str, Any]:
     """Only what the operator changed against the config they saw, so nobody else's save
     made in the meantime is undone by this one."""
-    specs = {spec.name: spec for spec in field_specs()}
-    shown = before.model_dump()
+    specs = {spec.name: spec for spec in all_specs()}
     changes = {}
     for name, value in values.items():
-        new = normalise(specs[name], value)
-        if new != shown[name]:
+        spec = specs[name]
+        new = normalise(spec, value)
+        if new != normalise(spec, widget_value(spec, setting_value(before, name))):
             changes[name] = new
     return changes
 
@@ -120,10 +266,14 @@ def value_text(value: Any) -> str:
         return "(unset)"
     if isinstance(value, bool):
         return "on" if value else "off"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key} {item}" for key, item in value.items()) or "(none)"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "(none)"
     return str(value)
 
 
-def history_rows(entries: list[Mapping[str, Any]], now: datetime) -> list[dict[str, str]]:
+def history_rows(entries: Sequence[Mapping[str, Any]], now: datetime) -> list[dict[str, str]]:
     """Change history as a table: when, who, and each field's before -> after."""
     rows = []
     for entry in entries:

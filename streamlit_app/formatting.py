@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from shared.domain.clip_job import ClipJob, JobStatus
-from shared.domain.clip_timing import LiveTiming, live_timing
 from shared.domain.errors import ErrorCode, operator_message
 from shared.store.action_queue import ActionItem
 
@@ -119,35 +118,6 @@ def short_text(text: str, limit: int = 280) -> str:
 
 
 @dataclass(frozen=True)
-class TimingCheck:
-    """What the queue shows about a live candidate's age, and whether approving is safe.
-
-    `level`: 'ok' (the published clip contains the moment), 'edit' (it is captured but the
-    edit link must move the clip onto it), 'too_old' (a live clip cannot contain it).
-    """
-
-    age_seconds: float
-    level: str
-    note: str
-
-    @property
-    def blocks_approval(self) -> bool:
-        return self.level == "too_old"
-
-
-def timing_check(source_ts: datetime | None, now: datetime, duration: float) -> TimingCheck:
-    """Wrap `live_timing` with a level the page can colour."""
-    timing: LiveTiming = live_timing(source_ts, now, duration)
-    if not timing.clippable:
-        level = "too_old"
-    elif not timing.in_published_window:
-        level = "edit"
-    else:
-        level = "ok"
-    return TimingCheck(timing.age_seconds, level, timing.note)
-
-
-@dataclass(frozen=True)
 class CandidateView:
     """One pending candidate as the queue shows it."""
 
@@ -161,7 +131,6 @@ class CandidateView:
     title: str
     duration: float
     vod: str | None
-    timing: TimingCheck | None
 
     @property
     def heading(self) -> str:
@@ -171,11 +140,8 @@ class CandidateView:
 def candidate_view(item: ActionItem, now: datetime) -> CandidateView:
     payload = item.payload
     vod = None
-    timing = None
     if payload.mode == "vod":
         vod = f"VOD {payload.vod_id}, clip ends at {clock_text(payload.vod_offset or 0.0)}"
-    else:
-        timing = timing_check(payload.source_ts, now, payload.suggested_duration)
     return CandidateView(
         action_id=item.action_id,
         source=source_label(payload.source),
@@ -187,7 +153,6 @@ def candidate_view(item: ActionItem, now: datetime) -> CandidateView:
         title=payload.suggested_title or "",
         duration=payload.suggested_duration,
         vod=vod,
-        timing=timing,
     )
 
 

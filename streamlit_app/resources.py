@@ -18,7 +18,7 @@ from shared.domain.errors import ConfigInvalid
 from shared.logs import configure_logging
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import default_client
 from shared.store.twitch_tokens import TwitchTokenStore
@@ -34,7 +34,7 @@ class Stores:
     queue: ActionQueue
     jobs: ClipJobStore
     control: ControlPlaneStore
-    observability: ObservabilityStore
+    observability: ClipsAuthStore
     tokens: TwitchTokenStore
 
 
@@ -52,7 +52,7 @@ def _stores() -> Stores:
         queue=ActionQueue(client),
         jobs=ClipJobStore(client),
         control=ControlPlaneStore(client),
-        observability=ObservabilityStore(client),
+        observability=ClipsAuthStore(client),
         tokens=TwitchTokenStore(client),
     )
 

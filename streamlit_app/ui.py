@@ -1,4 +1,13 @@
-"""Small Streamlit pieces every page uses: outcome messages that survive a rerun, banners."""
+"""Small Streamlit pieces every page uses: untrusted text shown as text, outcome messages
+that survive a rerun, banners.
+
+Streamlit renders the body of `st.markdown`, `st.caption`, `st.error` and friends (and many
+widget labels) as Markdown. Titles and excerpts come from chat, the LLM and vision; error
+details from Twitch; names from an OIDC provider. Any of them can hold `![t](http://x/p.png)`,
+which would make the operator's browser fetch it, or a link that looks like ours. So every
+text we did not write goes through `literal` before it meets Markdown; `unsafe_allow_html`
+stays off everywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
 
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.text import markdown_literal
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable
@@ -20,13 +30,19 @@ _SHOW: dict[Level, Callable[..., object]] = {
 }
 
 
+def literal(value: object) -> str:
+    """Markdown that shows `value` exactly as written: no link, image, HTML or formatting."""
+    return "" if value is None else markdown_literal(str(value))
+
+
 def operator() -> str:
     """The logged-in operator, recorded as `by=` on every write."""
     return session_operator() or ""
 
 
 def show(outcome: Outcome) -> None:
-    _SHOW[outcome.level](outcome.message)
+    """Outcome messages quote names, ids and Twitch's answers, so they are shown as text."""
+    _SHOW[outcome.level](literal(outcome.message))
 
 
 def flash(key: str, outcome: Outcome) -> None:

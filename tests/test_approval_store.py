@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from google.cloud import firestore
 
 from shared.domain.clip_job import ApprovalEdits, ClipJob, JobStatus, job_id_for
 from shared.domain.errors import ActionAlreadyDecided, InvalidInput, NotFound
-from shared.pipeline.approve import approve
+from shared.pipeline import approve as approval
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import COLLECTION as JOBS
+from shared.store.clip_jobs import ClipJobStore
 from tests.factories import live_fields, vod_fields
 from tests.racing import race
 
 T0 = datetime(2026, 11, 24, 20, 0, 10, tzinfo=UTC)
+
+
+def approve(db: firestore.Client, action_id: str, **kwargs: Any) -> ClipJob:
+    """`approve` over the stores of one client (each racer brings its own)."""
+    return approval.approve(ActionQueue(db), ClipJobStore(db), action_id, **kwargs)
 
 
 def test_approve_creates_one_queued_job_and_marks_action(db):

@@ -7,7 +7,7 @@ import pytest
 from chatbot.brain import ChatBrain
 from chatbot.detectors.clip_command import ClipCommandGate, parse_clip_command
 from chatbot.replies import MAX_REPLY_CHARS, command_reply, compose
-from chatbot.titles import clean_title
+from chatbot.titles import chat_title
 from shared.domain.chat_settings import DEFAULTS, load_chat_settings
 from tests.fixtures_chat.synth import T0, line
 
@@ -35,10 +35,10 @@ def test_parse(text, expected):
 
 
 def test_title_is_cleaned_and_limited_to_100_characters():
-    assert clean_title("  what\x00 a\n\nsave \u200b ") == "what a save"
-    assert clean_title("/ban everyone") == "ban everyone"
-    assert clean_title("   ") is None
-    long = clean_title("word " * 60)
+    assert chat_title("  what\x00 a\n\nsave \u200b ") == "what a save"
+    assert chat_title("/ban everyone") == "ban everyone"
+    assert chat_title("   ") is None
+    long = chat_title("word " * 60)
     assert long is not None and len(long) <= 100 and long.endswith("…")
 
 

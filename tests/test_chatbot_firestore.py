@@ -8,16 +8,24 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from google.api_core.exceptions import ServiceUnavailable
+from google.api_core.retry import Retry, if_exception_type
 
-from chatbot.announcer import ANNOUNCED_FIELD, MARKER_DOC, MARKERS, ReadyClipAnnouncer
-from chatbot.control import ControlPlaneWatch, LiveConfig, StaticConfig, save_chat_settings
+from chatbot.announcer import ReadyClipAnnouncer
+from chatbot.control import ControlPlaneWatch, LiveConfig, StaticConfig
 from chatbot.detection import Detection
 from chatbot.outbox import LogOutbox
 from chatbot.runtime import ChatRuntime
-from chatbot.sink import CandidateSink
+from chatbot.sink import TRANSIENT, CandidateSink
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.errors import ConfigInvalid
 from shared.store.action_queue import ActionQueue
+from shared.store.clip_jobs import (
+    ANNOUNCED_FIELD,
+    ANNOUNCEMENT_DOC,
+    ANNOUNCEMENTS,
+    ClipJobStore,
+)
 from shared.store.control_plane import ControlPlaneStore
 from tests.fixtures_chat.synth import T0, burst, line, merged, quiet
 
@@ -35,7 +43,7 @@ def queued(db) -> list[dict]:
 
 @pytest.fixture
 def watch(db):
-    w = ControlPlaneWatch(db).start()
+    w = ControlPlaneWatch(ControlPlaneStore(db)).start()
     yield w
     w.stop()
 
@@ -47,7 +55,7 @@ def make_runtime(db, config) -> tuple[ChatRuntime, CandidateSink, LogOutbox]:
 
 
 def test_thresholds_changed_in_the_control_plane_apply_without_restart(db, watch):
-    save_chat_settings(db, {"min_distinct_chatters": 40}, by="test")
+    ControlPlaneStore(db).write({"chat.min_distinct_chatters": 40}, by="test")
     wait_until(lambda: watch.current().chat.min_distinct_chatters == 40)
     runtime, sink, _ = make_runtime(db, watch)
     words = ["hey", "yo", "what"]
@@ -56,7 +64,7 @@ def test_thresholds_changed_in_the_control_plane_apply_without_restart(db, watch
         runtime.handle(item)
     assert sink.drain(10) and queued(db) == []
 
-    save_chat_settings(db, {"min_distinct_chatters": 10}, by="test")
+    ControlPlaneStore(db).write({"chat.min_distinct_chatters": 10}, by="test")
     wait_until(lambda: watch.current().chat.min_distinct_chatters == 10)
     second = merged(quiet(300, 600, seed=23), burst(450, chatters=25, seed=24, words=words))
     for item in second:
@@ -70,9 +78,9 @@ def test_thresholds_changed_in_the_control_plane_apply_without_restart(db, watch
 
 def test_bad_chat_settings_are_refused_by_the_writer_and_ignored_by_the_reader(db, watch):
     with pytest.raises(ConfigInvalid, match=r"chat\.spike_multiplier"):
-        save_chat_settings(db, {"spike_multiplier": 0.1}, by="test")
+        ControlPlaneStore(db).write({"chat.spike_multiplier": 0.1}, by="test")
     with pytest.raises(ConfigInvalid, match="not a chat setting"):
-        save_chat_settings(db, {"spike_multipler": 4}, by="test")
+        ControlPlaneStore(db).write({"chat.spike_multipler": 4}, by="test")
     db.document("control_plane/config").set(
         {"chat": {"spike_multiplier": "big", "per_chatter_cap": 3}}
     )
@@ -83,13 +91,25 @@ def test_bad_chat_settings_are_refused_by_the_writer_and_ignored_by_the_reader(d
 
 
 def test_a_whole_document_write_of_the_shared_flags_keeps_the_chat_settings(db, watch):
-    save_chat_settings(db, {"spike_multiplier": 5}, by="test")
+    ControlPlaneStore(db).write({"chat.spike_multiplier": 5}, by="test")
     wait_until(lambda: watch.current().chat.spike_multiplier == 5)
     ControlPlaneStore(db).write({"clip_mode_default": "vod"}, by="test")
     wait_until(lambda: watch.current().clips.clip_mode_default == "vod")
     assert watch.current().chat.spike_multiplier == 5
-    save_chat_settings(db, {"spike_multiplier": 4}, by="test")
+    ControlPlaneStore(db).write({"chat.spike_multiplier": 4}, by="test")
     wait_until(lambda: watch.current().chat.spike_multiplier == 4)
+
+
+def test_a_document_with_a_wrong_type_keeps_the_last_good_settings(db, watch):
+    ControlPlaneStore(db).write({"clip_mode_default": "vod", "chat.spike_multiplier": 5}, by="test")
+    wait_until(lambda: watch.current().chat.spike_multiplier == 5)
+    db.document("control_plane/config").set(
+        {"clip_mode_default": 7, "chat": {"spike_multiplier": 8}}
+    )
+    wait_until(lambda: watch.current().problems)
+    live = watch.current()
+    assert (live.clips.clip_mode_default, live.chat.spike_multiplier) == ("vod", 5)
+    assert any("clip_mode_default" in p and "last good value" in p for p in live.problems)
 
 
 def test_nothing_is_enqueued_while_the_pipeline_is_off(db, watch):
@@ -129,6 +149,27 @@ def test_a_switch_after_detection_still_stops_the_write(db):
     assert sink.close(10)
     assert (sink.stats["enqueued"], sink.stats["paused"]) == (1, 1)
     assert [i["payload"]["suggested_title"] for i in queued(db)] == ["first"]
+
+
+def test_a_busy_firestore_is_retried_and_the_moment_lands_once(db):
+    """The Firestore client's own retry, not a loop of ours: a transient error, then success."""
+
+    class BusyOnce(ActionQueue):
+        tries = 0
+
+        def submit(self, fields, **kwargs):
+            self.tries += 1
+            if self.tries == 1:
+                raise ServiceUnavailable("Firestore is busy")
+            return super().submit(fields, **kwargs)
+
+    queue = BusyOnce(db)
+    fast = Retry(predicate=if_exception_type(*TRANSIENT), initial=0.01, maximum=0.05, timeout=5)
+    sink = CandidateSink(queue, StaticConfig(), retry=fast)
+    sink.submit(Detection("command", "12345", T0 + 5, T0 + 9, 0.9, "busy moment", ""))
+    assert sink.close(10)
+    assert queue.tries == 2 and sink.stats["enqueued"] == 1
+    assert [i["payload"]["suggested_title"] for i in queued(db)] == ["busy moment"]
 
 
 def test_two_bot_instances_enqueue_the_same_moment_once(db, new_client):
@@ -174,7 +215,7 @@ def ready_job(job_id: str, *, source: str = "command", age: float = 5.0, **extra
 
 def make_announcer(client, posted: list[str], instance: str) -> ReadyClipAnnouncer:
     return ReadyClipAnnouncer(
-        client,
+        ClipJobStore(client),
         broadcaster_id="12345",
         post=posted.append,
         config=StaticConfig(),
@@ -200,7 +241,7 @@ def test_a_ready_clip_from_chat_is_announced_once_by_one_of_two_instances(db, ne
     assert sum(a.announced for a in announcers) == 1
     job = db.document("clip_jobs/job_a").get().to_dict()
     assert job[ANNOUNCED_FIELD] is not None and job["status"] == "ready"
-    marker = db.document(f"clip_jobs/job_a/{MARKERS}/{MARKER_DOC}").get().to_dict()
+    marker = db.document(f"clip_jobs/job_a/{ANNOUNCEMENTS}/{ANNOUNCEMENT_DOC}").get().to_dict()
     assert marker["by"] in {"bot-0", "bot-1"}
 
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,18 +25,25 @@ from shared.store.firestore_client import LOCAL_PROJECT
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def get_health(port: int, timeout: float = 20.0) -> tuple[int, dict]:
+def get_health(
+    port: int, timeout: float = 20.0, until: Callable[[dict], bool] = lambda body: True
+) -> tuple[int, dict]:
+    """The first `/healthz` answer for which `until(body)` holds (the last one at timeout)."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                return r.status, json.loads(r.read())
+                status, body = r.status, json.loads(r.read())
         except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
+            status, body = error.code, json.loads(error.read())
         except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+            continue
+        if until(body) or time.monotonic() > deadline:
+            return status, body
+        time.sleep(0.1)
 
 
 def test_live_process_serves_healthz_and_stops_cleanly_on_sigterm(firestore_emulator, db):
@@ -62,7 +70,8 @@ def test_live_process_serves_healthz_and_stops_cleanly_on_sigterm(firestore_emul
         text=True,
     )
     try:
-        status, body = get_health(port)
+        # /healthz answers before the control plane listener is up; wait for it.
+        status, body = get_health(port, until=lambda body: body["control_plane_listening"])
         assert status == 200 and body["ok"] is True
         assert body["chat"] == "connecting"
         assert body["llm_goal"].startswith("off: GEMINI_API_KEY is not set")
@@ -79,6 +88,37 @@ def test_live_process_serves_healthz_and_stops_cleanly_on_sigterm(firestore_emul
     messages = [entry["message"] for entry in logs]
     assert "chat bot stopped" in messages and "LLM goal is off" in messages
     assert "local-secret-value" not in out
+
+
+def test_healthz_answers_before_firestore_does():
+    """Cloud Run probes `/healthz` from the start: it must answer while Firestore is slow or
+    unreachable (here: nothing listens where the emulator should be)."""
+    port = free_port()
+    env = os.environ | {
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "TWITCH_CLIENT_ID": "local-client",
+        "TWITCH_CLIENT_SECRET": "local-secret-value",
+        "TWITCH_BROADCASTER_ID": "12345",
+        "TWITCH_BOT_USER_ID": "777001",
+        "PORT": str(port),
+    }
+    env.pop("GEMINI_API_KEY", None)
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chatbot"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        status, body = get_health(port, timeout=12)
+        assert time.monotonic() - started < 12
+        assert status in (200, 503) and body["control_plane_listening"] in (True, False)
+    finally:
+        process.kill()
+        process.wait(10)
 
 
 def test_live_env_names_every_problem():

@@ -52,12 +52,16 @@ class FakeTokens:
     def __init__(self, stored: dict[str, SimpleNamespace]) -> None:
         self.stored = stored
         self.saved: list[tuple] = []
+        self.owners: dict[str, str] = {}
 
     def get(self, user_id: str):
         return self.stored.get(user_id)
 
     def save_grant(self, grant, *, user_id, login, client_id):
         self.saved.append((grant, user_id, client_id))
+
+    def claim_refresh(self, user_id: str, owner: str) -> None:
+        self.owners[user_id] = owner
 
 
 def make_bot(tokens: FakeTokens | None = None):
@@ -157,7 +161,9 @@ def test_the_bots_own_message_sets_the_send_limit_and_is_not_counted():
 def tokens_for(bot_scopes, broadcaster_scopes):
     return FakeTokens(
         {
-            BOT_ID: SimpleNamespace(access_token="bot-access", refresh_token="bot-refresh"),
+            BOT_ID: SimpleNamespace(
+                access_token="bot-access", refresh_token="bot-refresh", refresh_owner=None
+            ),
             CHANNEL: SimpleNamespace(scopes=broadcaster_scopes),
         }
     ), SimpleNamespace(scopes=bot_scopes, user_id=BOT_ID, login="bytebot", expires_in=14000)
@@ -186,6 +192,7 @@ def test_bot_token_is_validated_by_twitchio_and_picks_the_reply_token(
     bot.add_token = add_token
     asyncio.run(bot.load_bot_token())
     assert added == [("bot-access", "bot-refresh")]
+    assert tokens.owners == {BOT_ID: "chatbot"}
     assert bot._reply_token_for == token_for and bot.reply_mode.startswith(mode)
     assert bot.replies_ok
     assert bot.token_status().startswith("dropped")  # the fake add_token stored nothing
@@ -208,7 +215,9 @@ def test_bot_token_problems_are_named():
         asyncio.run(bot.load_bot_token())
 
 
-def test_refreshed_bot_tokens_are_stored_back():
+def test_refreshed_bot_tokens_are_not_saved_outside_the_lease():
+    """twitchio's renewal is stored by `refresh_under_lease` (tests/test_token_refreshers.py);
+    the event that follows must not write the pair a second time, outside the lease."""
     tokens = FakeTokens({})
     bot, _, _ = make_bot(tokens)
     payload = SimpleNamespace(
@@ -219,11 +228,7 @@ def test_refreshed_bot_tokens_are_stored_back():
         scopes=["user:read:chat"],
     )
     asyncio.run(bot.event_token_refreshed(payload))
-    other = SimpleNamespace(user_id="someone-else", token="other-access", refresh_token="r2")
-    asyncio.run(bot.event_token_refreshed(other))
-    assert len(tokens.saved) == 1
-    grant, user_id, client_id = tokens.saved[0]
-    assert (grant.access_token, user_id, client_id) == ("new-access", BOT_ID, "client-abc")
+    assert tokens.saved == []
 
 
 def test_send_reply_goes_to_the_channel_as_the_bot():

@@ -25,8 +25,9 @@ T0 = datetime(2026, 11, 24, 20, 0, 10, tzinfo=UTC)
 
 @pytest.fixture
 def job_id(db) -> str:
-    action_id = ActionQueue(db).submit(live_fields(), now=T0).action_id
-    return approve(db, action_id, by="op", now=T0).job_id
+    queue = ActionQueue(db)
+    action_id = queue.submit(live_fields(), now=T0).action_id
+    return approve(queue, ClipJobStore(db), action_id, by="op", now=T0).job_id
 
 
 def claim(store: ClipJobStore, job_id: str, worker: str, now: datetime) -> Claim | None:

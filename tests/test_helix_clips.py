@@ -43,12 +43,11 @@ from shared.twitch.helix_clips import (
     TokenGrant,
     TokenInfo,
 )
+from tests.consent_page import visit_consent
 
 CLIENT_ID = "clipsclient"
 CLIENT_SECRET = "clipsclientsecret-xyz"
-BROADCASTER = "2001"
-EDITOR = "2002"
-VIEWER = "2003"
+BROADCASTER, EDITOR, VIEWER = "2001", "2002", "2003"
 VOD_ID = "910001"
 CLIP_SCOPES = ("clips:edit", "editor:manage:clips", "channel:manage:clips")
 T0 = 1_800_000_000.0
@@ -223,6 +222,21 @@ CODES: dict[type[ClipError], ErrorCode] = {
 }
 
 
+@pytest.fixture(params=sorted(OPERATIONS))
+def operation(request: pytest.FixtureRequest) -> str:
+    """Each of the client's operations in turn (a key of OPERATIONS)."""
+    return str(request.param)
+
+
+def failing(
+    world: World, operation: str, status: int, times: int
+) -> tuple[Operation, tuple[str, str]]:
+    """`operation` and its call, its next `times` calls answering HTTP `status`."""
+    run, call = OPERATIONS[operation]
+    world.sim.inject_fault(f"{call[0]} {call[1]}", "status", status=status, times=times)
+    return run, call
+
+
 def assert_clip_error(error: ClipError, cls: type[ClipError], status: int | None) -> None:
     """The error's class, SPEC 3.2 code, operator sentence and Twitch's HTTP status."""
     assert type(error) is cls
@@ -248,7 +262,7 @@ def test_live_clip_sends_only_what_was_given_with_bearer_and_client_id(world: Wo
     assert isinstance(created, CreatedClip)
     assert created.edit_url == f"https://clips.twitch.tv/{created.id}/edit"
     world.client.create_clip(
-        tokens, broadcaster_id=BROADCASTER, title="  big   play ", duration=12.3, has_delay=True
+        tokens, broadcaster_id=BROADCASTER, title="  big   play ", duration=12.3
     )
     plain, full = world.sim.calls
     assert plain.query == {"broadcaster_id": [BROADCASTER]}
@@ -256,11 +270,17 @@ def test_live_clip_sends_only_what_was_given_with_bearer_and_client_id(world: Wo
         "broadcaster_id": [BROADCASTER],
         "title": ["big play"],
         "duration": ["12.3"],
-        "has_delay": ["true"],
     }
     assert {(c.client_id, c.user_id, c.status) for c in world.sim.calls} == {
         (CLIENT_ID, BROADCASTER, 202)
     }
+
+
+def test_has_delay_is_never_sent_nor_accepted(world: World) -> None:
+    """Twitch removed has_delay from Create Clip (SPEC 5): the client cannot send it."""
+    with pytest.raises(TypeError, match="has_delay"):
+        world.client.create_clip(world.tokens(), broadcaster_id=BROADCASTER, has_delay=True)  # type: ignore[call-arg]
+    assert world.sim.calls == []
 
 
 def test_created_clip_is_confirmed_by_get_clips_with_its_fields(world: World) -> None:
@@ -368,12 +388,10 @@ def test_small_download_limiter_shared_by_calls_of_one_client(fake: FakeTime) ->
 
 
 @pytest.mark.parametrize("status", sorted(STATUS_ROWS))
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_every_error_status_maps_to_its_code_with_one_call_when_not_retrying(
     world: World, operation: str, status: int
 ) -> None:
-    run, call = OPERATIONS[operation]
-    world.sim.inject_fault(f"{call[0]} {call[1]}", "status", status=status, times=2)
+    run, call = failing(world, operation, status, times=2)
     tokens = world.tokens(refresh=lambda rejected: rejected)
     with pytest.raises(ClipError) as caught:
         run(world, tokens, False)
@@ -391,12 +409,10 @@ def test_every_error_status_maps_to_its_code_with_one_call_when_not_retrying(
 
 
 @pytest.mark.parametrize("status", [400, 403, 404])
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_400_403_404_are_final_even_when_retrying(
     world: World, operation: str, status: int
 ) -> None:
-    run, call = OPERATIONS[operation]
-    world.sim.inject_fault(f"{call[0]} {call[1]}", "status", status=status, times=5)
+    run, call = failing(world, operation, status, times=5)
     with pytest.raises(ClipError) as caught:
         run(world, world.tokens(), True)
     assert_clip_error(caught.value, STATUS_ROWS[status], status)
@@ -405,10 +421,8 @@ def test_400_403_404_are_final_even_when_retrying(
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_5xx_gets_at_most_3_tries_with_backoff(world: World, operation: str, status: int) -> None:
-    run, call = OPERATIONS[operation]
-    world.sim.inject_fault(f"{call[0]} {call[1]}", "status", status=status, times=10)
+    run, call = failing(world, operation, status, times=10)
     with pytest.raises(ClipUnknown) as caught:
         run(world, world.tokens(), True)
     assert_clip_error(caught.value, ClipUnknown, status)
@@ -423,35 +437,25 @@ def test_5xx_then_success_returns_the_answer(world: World) -> None:
     assert world.statuses(HELIX_CLIPS) == [503, 503, 202]
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_timeouts_get_at_most_3_tries_and_map_to_unknown(fake: FakeTime, operation: str) -> None:
+@pytest.mark.parametrize(("retry", "tries"), [(True, 3), (False, 1)])
+def test_timeouts_get_at_most_3_tries_and_map_to_unknown(
+    fake: FakeTime, operation: str, retry: bool, tries: int
+) -> None:
+    """With retry, 3 tries and backoff; without (a timeout without retry), one call."""
     with HelixSimulator(clock=fake.clock) as sim:
         world = build_world(sim, fake, read_timeout=0.1)
         run, call = OPERATIONS[operation]
         sim.inject_fault(call[1], "slow", delay=0.25, times=5)
         with pytest.raises(ClipUnknown) as caught:
-            run(world, world.tokens(), True)
+            run(world, world.tokens(), retry)
         assert_clip_error(caught.value, ClipUnknown, None)
-        assert any("timed out" in note for note in caught.value.__notes__)
-        assert world.time.sleeps == [1.0, 2.0]
-        wait_for_count(world, call, 3)
-        assert world.count(call) == 3
+        if retry:
+            assert any("timed out" in note for note in caught.value.__notes__)
+            assert world.time.sleeps == [1.0, 2.0]
+        wait_for_count(world, call, tries)
+        assert world.count(call) == tries
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_timeout_without_retry_is_one_call(fake: FakeTime, operation: str) -> None:
-    with HelixSimulator(clock=fake.clock) as sim:
-        world = build_world(sim, fake, read_timeout=0.1)
-        run, call = OPERATIONS[operation]
-        sim.inject_fault(call[1], "slow", delay=0.25, times=5)
-        with pytest.raises(ClipUnknown) as caught:
-            run(world, world.tokens(), False)
-        assert_clip_error(caught.value, ClipUnknown, None)
-        wait_for_count(world, call, 1)
-        assert world.count(call) == 1
-
-
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_dropped_connection_is_retried_like_a_timeout(world: World, operation: str) -> None:
     run, call = OPERATIONS[operation]
     world.sim.inject_fault(call[1], "drop", times=2)
@@ -514,7 +518,6 @@ def exhaust_bucket(world: World) -> int:
     return reset
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_429_is_retried_only_after_ratelimit_reset(fake: FakeTime, operation: str) -> None:
     with HelixSimulator(clock=fake.clock, bucket_size=5) as sim:
         world = build_world(sim, fake)
@@ -561,7 +564,6 @@ def test_bucket_slows_the_client_down_before_twitch_answers_429(fake: FakeTime) 
 # ------------------------------------------------------------------------------- 401
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_401_refreshes_once_then_retries_once(world: World, operation: str) -> None:
     run, call = OPERATIONS[operation]
     world.sim.expire_token(world.access)
@@ -572,7 +574,6 @@ def test_401_refreshes_once_then_retries_once(world: World, operation: str) -> N
     assert world.count(("POST", "/oauth2/token")) == 1
 
 
-@pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_401_after_the_refresh_is_final_never_a_loop(world: World, operation: str) -> None:
     run, call = OPERATIONS[operation]
     world.sim.expire_token(world.access)
@@ -597,6 +598,13 @@ def test_missing_scope_refreshes_once_then_stops(world: World) -> None:
 # ------------------------------------------------------------------- local validation
 
 
+def vod_call(**changes: Any) -> Callable[[HelixClips, MemoryTokens], object]:
+    """A Create Clip From VOD call with valid arguments but for `changes`."""
+    args: dict[str, Any] = {"editor_id": "1", "broadcaster_id": "1", "vod_id": "2"}
+    args |= {"vod_offset": 60, "title": "t", "duration": 30} | changes
+    return lambda c, t: c.create_clip_from_vod(t, **args)
+
+
 BAD_CALLS: dict[str, tuple[Callable[[HelixClips, MemoryTokens], object], set[str]]] = {
     "login name": (lambda c, t: c.create_clip(t, broadcaster_id="streamer"), {"broadcaster_id"}),
     "empty id": (lambda c, t: c.create_clip(t, broadcaster_id=""), {"broadcaster_id"}),
@@ -604,31 +612,10 @@ BAD_CALLS: dict[str, tuple[Callable[[HelixClips, MemoryTokens], object], set[str
     "long": (lambda c, t: c.create_clip(t, broadcaster_id="1", duration=60.1), {"duration"}),
     "precision": (lambda c, t: c.create_clip(t, broadcaster_id="1", duration=9.25), {"duration"}),
     "long title": (lambda c, t: c.create_clip(t, broadcaster_id="1", title="x" * 101), {"title"}),
-    "delay": (
-        lambda c, t: c.create_clip(t, broadcaster_id="1", has_delay="yes"),  # type: ignore[arg-type]
-        {"has_delay"},
-    ),
-    "vod offset": (
-        lambda c, t: c.create_clip_from_vod(
-            t,
-            editor_id="1",
-            broadcaster_id="1",
-            vod_id="2",
-            vod_offset=29.9,
-            title="t",
-            duration=30,
-        ),
-        {"vod_offset"},
-    ),
+    "vod offset": (vod_call(vod_offset=29.9), {"vod_offset"}),
     "vod everything": (
-        lambda c, t: c.create_clip_from_vod(
-            t,
-            editor_id="",
-            broadcaster_id="x",
-            vod_id="v1",
-            vod_offset=-1,
-            title="  ",
-            duration=61,
+        vod_call(
+            editor_id="", broadcaster_id="x", vod_id="v1", vod_offset=-1, title="  ", duration=61
         ),
         {"editor_id", "broadcaster_id", "vod_id", "vod_offset", "title", "duration"},
     ),
@@ -707,17 +694,7 @@ def test_refresh_token_rotates_and_refusals_are_unauthorized(world: World) -> No
 def test_exchange_code_ends_the_connect_flow(world: World) -> None:
     world.sim.authorize_as(EDITOR)
     redirect = "http://localhost:8501/callback"
-    consent = requests.get(
-        world.sim.auth_base + "/authorize",
-        params={
-            "client_id": CLIENT_ID,
-            "redirect_uri": redirect,
-            "response_type": "code",
-            "scope": "editor:manage:clips",
-        },
-        allow_redirects=False,
-        timeout=5,
-    )
+    consent = visit_consent(world.sim.auth_base, CLIENT_ID, redirect, ["editor:manage:clips"])
     [code] = world.sim.authorize_url_codes
     assert consent.status_code == 302
     grant = world.client.exchange_code(code, redirect_uri=redirect, client_secret=CLIENT_SECRET)

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from local.helix_simulator import HelixSimulator
+from tests.consent_page import visit_consent
 
 CLIENT_ID = "testclient"
 CLIENT_SECRET = "testsecret"
@@ -75,14 +76,12 @@ class Env:
     app_token: str
 
     def call(
-        self,
-        method: str,
-        path: str,
-        token: str | None = None,
-        client_id: str | None = CLIENT_ID,
-        timeout: float = 5.0,
-        **params: Any,
+        self, method: str, path: str, token: str | None = None, **params: Any
     ) -> requests.Response:
+        """A Helix call with `params` as its query; `client_id` (None: no header) and `timeout`
+        are taken out of them."""
+        client_id: str | None = params.pop("client_id", CLIENT_ID)
+        timeout: float = params.pop("timeout", 5.0)
         headers = {}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -520,18 +519,8 @@ def test_refresh_rotates_both_tokens(env: Env) -> None:
 def test_authorization_code_flow_and_client_credentials(env: Env) -> None:
     env.sim.authorize_as(EDITOR)
     redirect_uri = "http://localhost:8501/callback"
-    consent = requests.get(
-        env.sim.auth_base + "/authorize",
-        params={
-            "client_id": CLIENT_ID,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": "clips:edit editor:manage:clips",
-            "state": "xyz",
-        },
-        allow_redirects=False,
-        timeout=5,
-    )
+    scopes = ["clips:edit", "editor:manage:clips"]
+    consent = visit_consent(env.sim.auth_base, CLIENT_ID, redirect_uri, scopes, state="xyz")
     assert consent.status_code == 302
     location = urlsplit(consent.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from shared.domain.clips_auth import ClipsAuthHealth
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clips_auth import ClipsAuthStore
 
 
 def test_missing_then_written(db):
-    store = ObservabilityStore(db)
+    store = ClipsAuthStore(db)
     assert store.read_clips_auth() is None
     health = ClipsAuthHealth(
         clips_token_valid=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -25,6 +26,24 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+def reserve_from_threads(reserve: Callable[[], float], threads: int, each: int) -> list[float]:
+    """Every wait that `threads` threads got, each reserving `each` times at once."""
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        mine = [reserve() for _ in range(each)]
+        with lock:
+            waits.extend(mine)
+
+    started = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join()
+    return waits
 
 
 def headers(limit: int, remaining: int, reset: float) -> dict[str, str]:
@@ -118,19 +137,7 @@ def test_bucket_reads_header_names_in_any_case_and_ignores_garbled_ones(
 def test_bucket_counts_concurrent_reservations_exactly_once(clock: FakeClock) -> None:
     bucket = HelixBucket(clock, low_water_fraction=0.0)
     bucket.observe(headers(1000, 400, T0 + 60))
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        mine = [bucket.reserve() for _ in range(50)]
-        with lock:
-            waits.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    waits = reserve_from_threads(bucket.reserve, threads=8, each=50)
     assert len(waits) == 400
     assert sorted(waits)[-2:] == [0.0, 30.0]
     assert bucket.reserve() == 60.0
@@ -177,19 +184,7 @@ def test_window_never_lets_more_than_n_calls_into_any_minute(clock: FakeClock) -
 
 def test_window_reservations_from_many_threads_stay_in_their_minutes(clock: FakeClock) -> None:
     limiter = WindowLimiter(50, clock=clock)
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        mine = [limiter.reserve() for _ in range(10)]
-        with lock:
-            waits.extend(mine)
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    waits = reserve_from_threads(limiter.reserve, threads=20, each=10)
     assert sorted(waits) == [0.0] * 50 + [60.0] * 50 + [120.0] * 50 + [180.0] * 50
 
 

@@ -7,6 +7,7 @@ disconnect with the Helix simulator, manual clip validation, and a Firestore out
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
 from streamlit_app import actions, auth
@@ -231,31 +232,51 @@ def test_approve_with_edits_creates_exactly_one_job(open_app, db):
     assert ActionQueue(db).require(action_id).status is ActionStatus.APPROVED
     assert f"title_{action_id}" not in [t.key for t in at.text_input]
 
-    again = actions.approve_candidate(db, action_id, by="Ben", title=None, duration=30.0)
+    queue, jobs = ActionQueue(db), ClipJobStore(db)
+    again = actions.approve_candidate(queue, jobs, action_id, by="Ben", title=None, duration=30.0)
     assert again.level == "warning" and f"already approved by {OPERATOR}" in again.message
     assert job_count(db) == 1
 
 
-def test_a_live_moment_too_old_for_a_live_clip_needs_confirmation(open_app, db):
-    action_id = enqueue(db, age=200)
-    at = open_app()
-    assert any("Clip it from the VOD instead" in e.value for e in at.error)
-    at.button(key=f"approve_{action_id}").click().run()
-    assert "Not approved" in page_text(at)
-    assert job_count(db) == 0
+def connect_factory_channel(db: firestore.Client, sim: HelixSimulator) -> str:
+    """The factories' channel (12345) on the simulator, its token stored; returns the token."""
+    access, refresh = sim.add_user("12345", "streamer", client_id=CLIENT_ID, scopes=CONNECT_SCOPES)
+    grant = TokenGrant(access_token=access, refresh_token=refresh, expires_in=14400, scopes=())
+    TwitchTokenStore(db).save_grant(grant, user_id="12345", login="streamer", client_id=CLIENT_ID)
+    st.cache_data.clear()
+    return access
 
-    at.checkbox(key=f"old_{action_id}").check()
-    at.button(key=f"approve_{action_id}").click().run()
+
+def test_each_live_candidate_shows_what_approving_now_makes(open_app, db, twitch_env):
+    connect_factory_channel(db, twitch_env)
+    twitch_env.start_broadcast("12345", started_ago=3600)
+    enqueue(db, age=5, suggested_title="Fresh")
+    enqueue(db, age=40, suggested_title="Late")
+    old = enqueue(db, age=200, suggested_title="Old")
+    at = open_app()
+    text = page_text(at)
+    assert "Approving now makes: **live 30 s**" in text
+    assert re.search(r"Approving now makes: \*\*live extended to 5[2-7] s\*\*", text)
+    assert "Approving now makes: **VOD at 0:56:" in text
+    assert not [box for box in at.checkbox if box.key.startswith("old_")]
+    at.button(key=f"approve_{old}").click().run()
     assert "Approved. Job" in page_text(at)
     assert job_count(db) == 1
 
 
-def test_a_moment_before_the_published_window_warns_to_use_the_edit_link(open_app, db):
-    action_id = enqueue(db, age=40)
+def test_a_candidate_no_clip_can_hold_says_so(open_app, db, twitch_env):
+    access = connect_factory_channel(db, twitch_env)
+    enqueue(db, age=5)
     at = open_app()
-    assert any("open the edit link" in w.value for w in at.warning)
-    at.button(key=f"approve_{action_id}").click().run()
-    assert any("Approved. Job" in w.value and "edit link" in w.value for w in at.warning)
+    assert any("cannot contain the moment: the channel is not live" in e.value for e in at.error)
+    assert access not in page_text(at)
+
+
+def test_without_twitch_settings_the_queue_says_it_cannot_tell(open_app, db):
+    st.cache_data.clear()
+    enqueue(db, age=5)
+    at = open_app()
+    assert any("cannot tell yet" in w.value and "TWITCH_CLIENT_ID" in w.value for w in at.warning)
 
 
 def test_bad_approval_edits_show_the_fields_error_and_create_nothing(open_app, db):
@@ -316,7 +337,7 @@ def test_queue_says_when_a_switch_is_off(open_app, db):
 
 def make_job(db: firestore.Client, status: JobStatus, **fields: Any) -> str:
     action_id = enqueue(db, suggested_title=f"{status.value} clip {len(fields)}")
-    job = approve(db, action_id, by="Ben")
+    job = approve(ActionQueue(db), ClipJobStore(db), action_id, by="Ben")
     if status is not JobStatus.QUEUED or fields:
         db.collection("clip_jobs").document(job.job_id).update({"status": status.value, **fields})
     return job.job_id
@@ -356,6 +377,14 @@ def test_jobs_page_shows_every_status_ids_and_links(open_app, db):
     assert f"Job id: `{ready}`" in page_text(at) and f"Job id: `{queued}`" not in page_text(at)
 
 
+def test_jobs_page_says_when_the_rollback_switch_holds_download_links(open_app, db):
+    make_job(db, JobStatus.READY, twitch_clip_id="Clip3", ready_at=datetime.now(UTC))
+    held = "clip_api_enabled is off: 1 ready clip waits for download links"
+    assert not [w for w in open_app(JOBS).warning if held in w.value]
+    ControlPlaneStore(db).write({"clip_api_enabled": False}, by="Ben")
+    assert [w for w in open_app(JOBS).warning if held in w.value]
+
+
 def test_failed_job_explains_itself_and_retry_respects_the_limit(open_app, db):
     ControlPlaneStore(db).write({"max_manual_retries": 1}, by="Ben")
     job_id = make_job(
@@ -381,7 +410,7 @@ def test_failed_job_explains_itself_and_retry_respects_the_limit(open_app, db):
     at.run()
     assert f"retry_{job_id}" not in [b.key for b in at.button]
     assert "The retry limit is reached (1 of 1 manual retries used)" in page_text(at)
-    refused = actions.retry_job(db, job_id, by=OPERATOR, limit=1)
+    refused = actions.retry_job(ClipJobStore(db), job_id, by=OPERATOR, limit=1)
     assert refused.level == "warning" and "already used all 1 manual retries" in refused.message
     assert ClipJobStore(db).require(job_id).status is JobStatus.FAILED
 
@@ -421,12 +450,60 @@ def test_an_invalid_setting_is_shown_at_its_field_and_nothing_is_saved(open_app,
     assert not db.collection("control_plane").document("config").get().exists
 
 
+def test_a_chat_setting_is_saved_with_who_and_when(open_app, db):
+    at = open_app(CONTROL)
+    at.number_input(key="cp_chat.spike_multiplier_defaults").set_value(4.5)
+    at.multiselect(key="cp_chat.clip_command_roles_defaults").unselect("subscriber")
+    at.button(key="cp_save").click().run()
+    saved = next(line for line in page_text(at).splitlines() if line.startswith("Saved "))
+    assert "spike_multiplier" in saved and "clip_command_roles" in saved
+
+    config = ControlPlaneStore(db).read(fresh=True)
+    assert config.chat.spike_multiplier == 4.5
+    assert config.chat.clip_command_roles == ("moderator", "vip")
+    assert config.updated_by == OPERATOR and config.updated_at is not None
+    history = at.dataframe[0].value
+    assert list(history["who"]) == [OPERATOR]
+    assert "UTC" in history["when"][0]
+    assert "Spike multiplier: 3.0 → 4.5" in history["what changed"][0]
+    assert "moderator, vip, subscriber → moderator, vip" in history["what changed"][0]
+
+    fresh = open_app(CONTROL)
+    key = f"cp_chat.spike_multiplier_{config.updated_at.isoformat()}"
+    assert fresh.number_input(key=key).value == 4.5
+
+
+def test_a_stored_has_delay_is_ignored_with_a_note_and_offered_nowhere(open_app, db):
+    note = "clip_has_delay is stored but ignored: Twitch removed has_delay from Create Clip"
+    assert note not in page_text(open_app(CONTROL))
+    db.collection("control_plane").document("config").set({"clip_has_delay": True})
+    at = open_app(CONTROL)
+    assert note in [i.value for i in at.info]
+    assert not [t for t in at.toggle if "has_delay" in (t.key or "")]
+    enqueue(db, suggested_title="Delay check")
+    queue = open_app(QUEUE)
+    assert "has_delay" not in page_text(queue)
+    assert not [c for c in queue.checkbox if "has_delay" in c.label]
+
+
+def test_a_bad_chat_setting_is_refused_at_its_field_and_nothing_is_saved(open_app, db):
+    at = open_app(CONTROL)
+    at.text_area(key="cp_chat.keywords_defaults").input("pog = 20\nkekw")
+    at.button(key="cp_save").click().run()
+    assert "Not saved" in page_text(at)
+    assert any(
+        e.value.startswith("Keywords and weights: the weight of 'pog' must be above 0")
+        for e in at.error
+    )
+    assert not db.collection("control_plane").document("config").get().exists
+
+
 # -------------------------------------------------------------------------------- health
 
 
 def test_health_shows_auth_switches_counts_and_charts(open_app, db):
     now = datetime.now(UTC)
-    ObservabilityStore(db).write_clips_auth(
+    ClipsAuthStore(db).write_clips_auth(
         ClipsAuthHealth(
             clips_token_valid=True,
             clips_scope_ok=False,

@@ -11,7 +11,12 @@ import requests
 
 from shared.domain.clip_candidate import new_candidate
 from shared.domain.clip_job import ClipJob, JobStatus, new_job
-from shared.domain.control_plane import EDITABLE_FIELDS, ControlPlaneConfig
+from shared.domain.control_plane import (
+    CHAT_FIELDS,
+    EDITABLE_FIELDS,
+    ControlPlaneConfig,
+    setting_value,
+)
 from shared.domain.errors import ErrorCode, FieldProblem, operator_message
 from shared.store.action_queue import ActionItem
 from shared.store.twitch_tokens import StoredToken
@@ -24,7 +29,13 @@ from streamlit_app.connect import (
     connect_settings,
     finish_connect,
 )
-from streamlit_app.control_form import changed_fields, field_specs, history_rows
+from streamlit_app.control_form import (
+    changed_fields,
+    chat_field_specs,
+    field_specs,
+    history_rows,
+    widget_value,
+)
 from streamlit_app.formatting import (
     ago,
     candidate_view,
@@ -34,7 +45,6 @@ from streamlit_app.formatting import (
     failure_view,
     percentile,
     retry_state,
-    timing_check,
 )
 from streamlit_app.manual_form import (
     GENERAL,
@@ -89,17 +99,6 @@ def test_clock_text_and_percentile():
     assert math.isnan(percentile([], 0.5))
 
 
-@pytest.mark.parametrize(
-    ("age", "duration", "level"),
-    [(10, 30, "ok"), (40, 30, "edit"), (100, 30, "too_old"), (20, 20, "edit")],
-)
-def test_timing_check_levels_follow_live_timing(age, duration, level):
-    check = timing_check(NOW - timedelta(seconds=age), NOW, duration)
-    assert check.level == level
-    assert check.blocks_approval is (level == "too_old")
-    assert (check.note == "") is (level == "ok")
-
-
 def test_candidate_view_for_live_and_vod():
     candidate = new_candidate(live_fields(source_ts=(NOW - timedelta(seconds=12)).isoformat()))
     item = ActionItem(action_id="cc_1", payload=candidate, created_at=NOW, updated_at=NOW)
@@ -110,11 +109,11 @@ def test_candidate_view_for_live_and_vod():
         "12 s ago",
         "What a save",
     )
-    assert view.timing is not None and view.timing.level == "ok" and view.vod is None
+    assert view.vod is None
     vod = new_candidate(vod_fields(vod_offset=3723.0, suggested_title=None))
     view = candidate_view(item.model_copy(update={"payload": vod}), NOW)
     assert view.vod == "VOD 900001, clip ends at 1:02:03"
-    assert view.timing is None and view.heading == "(no title yet)"
+    assert view.heading == "(no title yet)"
 
 
 def test_failure_view_uses_the_canonical_operator_message():
@@ -208,6 +207,39 @@ def test_changed_fields_only_what_the_operator_changed():
     assert changed_fields(shown, values) == {"clip_api_enabled": False, "max_manual_retries": 4}
     values["clip_editor_user_id"] = " 777 "
     assert changed_fields(shown, values)["clip_editor_user_id"] == "777"
+
+
+def test_chat_settings_have_widgets_grouped_with_bounds():
+    specs = {spec.name: spec for spec in chat_field_specs()}
+    assert set(specs) == set(CHAT_FIELDS)
+    multiplier = specs["chat.spike_multiplier"]
+    assert (multiplier.kind, multiplier.minimum, multiplier.maximum) == ("number", 1.2, 50.0)
+    assert multiplier.group == "Chat spikes" and multiplier.label == "Spike multiplier"
+    assert specs["chat.clip_command_roles"].kind == "multi"
+    assert "everyone" in specs["chat.clip_command_roles"].options
+    assert specs["chat.keywords"].kind == "weights"
+    assert specs["chat.clip_duration_seconds"].kind == "seconds_or_unset"
+    assert specs["chat.clip_command"].kind == "text" and not specs["chat.clip_command"].optional
+
+
+def test_changed_chat_fields_parse_what_the_operator_typed():
+    shown = ControlPlaneConfig()
+    specs = chat_field_specs()
+    values = {s.name: widget_value(s, setting_value(shown, s.name)) for s in specs}
+    assert changed_fields(shown, values) == {}
+    values |= {
+        "chat.keywords": "POG = 2\nkekw, x y = 1",
+        "chat.clip_command_roles": ["vip", "moderator"],
+        "chat.clip_duration_seconds": " 20 ",
+        "chat.spike_multiplier": 3.0,
+    }
+    assert changed_fields(shown, values) == {
+        "chat.keywords": {"pog": 2.0, "kekw": 1.0, "x y": 1.0},
+        "chat.clip_command_roles": ["moderator", "vip"],
+        "chat.clip_duration_seconds": 20.0,
+    }
+    values["chat.clip_duration_seconds"] = "soon"
+    assert changed_fields(shown, values)["chat.clip_duration_seconds"] == "soon"
 
 
 def test_history_rows_say_who_when_and_what():

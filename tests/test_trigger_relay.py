@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import socket
 import threading
 import time
@@ -315,6 +316,38 @@ def test_failed_posts_are_retried_with_the_same_event_and_order_is_kept(
     assert a[0][0] == a[1][0] != a[2][0] == a[3][0]
     assert len(by_doc["broken"]) == 3 and len({ce_id for ce_id, _ in by_doc["broken"]}) == 1
     assert len(by_doc["rejected"]) == 1
+
+
+def test_each_failed_try_is_a_warning_and_giving_up_an_error(
+    db: firestore.Client, recorder: Callable[..., Recorder], caplog: pytest.LogCaptureFixture
+) -> None:
+    server = recorder(lambda _: (503, 0.0))
+    caplog.set_level(logging.INFO, logger="local.trigger_relay")
+    with TriggerRelay(db, server.url, max_attempts=3, backoff_seconds=0.01) as relay:
+        db.collection("clip_jobs").document("down").set({"n": 1})
+        assert wait_for(lambda: relay.failed == 1)
+    tries = [r for r in caplog.records if "trigger delivery failed" in r.getMessage()]
+    assert [(r.levelname, getattr(r, "attempt", None)) for r in tries] == [
+        ("WARNING", 1),
+        ("WARNING", 2),
+        ("ERROR", 3),
+    ]
+    assert len({r.headers["ce-id"] for r in server.snapshot()}) == 1
+
+
+def test_stop_does_not_sit_out_a_retry_backoff(
+    db: firestore.Client, recorder: Callable[..., Recorder]
+) -> None:
+    server = recorder(lambda _: (503, 0.0))
+    relay = TriggerRelay(db, server.url, max_attempts=5, backoff_seconds=30.0).start()
+    try:
+        db.collection("clip_jobs").document("down").set({"n": 1})
+        assert wait_for(lambda: len(server.snapshot()) == 2)
+    finally:
+        started = time.monotonic()
+        relay.stop(timeout=0.1)
+    assert time.monotonic() - started < 1.5
+    assert (relay.delivered, relay.failed, len(server.snapshot())) == (0, 1, 2)
 
 
 def test_an_unreachable_target_is_counted_not_fatal(db: firestore.Client) -> None:

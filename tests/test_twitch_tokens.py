@@ -9,9 +9,15 @@ import requests
 
 from local.helix_simulator import HelixSimulator
 from shared.connect.flow import ConnectError, authorization_url, complete, make_state
-from shared.domain.errors import ClipUnauthorized
+from shared.domain.errors import ClipUnauthorized, StoredTokenUnreadable
 from shared.domain.twitch_scopes import CONNECT_SCOPES, scope_report, scopes_for
-from shared.store.twitch_tokens import StoredTokenSource, TokenRefreshBusy, TwitchTokenStore
+from shared.logs import redact
+from shared.store.twitch_tokens import (
+    StoredToken,
+    StoredTokenSource,
+    TokenRefreshBusy,
+    TwitchTokenStore,
+)
 from shared.twitch.helix_clips import HelixClips, TokenGrant
 from tests.racing import race
 
@@ -58,6 +64,44 @@ def test_saved_token_round_trips_without_showing_secrets(db, stored):
     assert token.login == "bytestreamer"
     assert stored[0] not in repr(token) and stored[1] not in repr(token)
     assert TwitchTokenStore(db).user_ids() == [USER]
+
+
+@pytest.mark.parametrize(
+    ("broken", "field"),
+    [
+        ({"refresh_token": ["refresh-secret"]}, "refresh_token"),
+        ({"access_token": ["access-secret"]}, "access_token"),
+    ],
+)
+def test_malformed_token_document_errors_without_the_tokens(db, broken, field):
+    # Short token values last in the document: pydantic would show them in its error text.
+    document = {
+        "user_id": "4242",
+        "scopes": ["clips:edit"],
+        "obtained_at": datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
+        "access_token": "access-secret",
+        "refresh_token": "refresh-secret",
+    }
+    document = {k: v for k, v in (document | broken).items() if v is not None}
+    db.collection("twitch_tokens").document("4242").set(document)
+    with pytest.raises(StoredTokenUnreadable) as caught:
+        TwitchTokenStore(db).get("4242")
+    text = f"{caught.value} {caught.value!r} {caught.value.operator_message}"
+    assert field in text
+    assert "The stored Twitch token for user 4242 is unreadable" in text
+    assert "reconnect Twitch" in text
+    assert "access-secret" not in text and "refresh-secret" not in text
+
+
+def test_building_a_stored_token_registers_no_secret():
+    StoredToken(
+        user_id="4243",
+        access_token="built-access-unregistered",
+        refresh_token="built-refresh-unregistered",
+        obtained_at=datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
+    )
+    said = "saw built-access-unregistered and built-refresh-unregistered"
+    assert redact(said) == said
 
 
 def test_refresh_rotates_and_stores_the_new_refresh_token(db, sim, twitch, stored):

@@ -1,5 +1,8 @@
 """`!clip [title]`: who may use it, the per-user and global cooldowns, the cleaned title.
 
+The title is a chatter's text: `chat_title` defangs links and drops markup and invisible
+characters before it is queued, repeated in chat or sent to Twitch.
+
 Pure code rather than twitchio's `commands.cooldown` and guards, on purpose: those read the
 wall clock and are fixed when the command is decorated, while here the rules must change live
 from the control plane and a replay at any speed must get the same answers, so every check
@@ -16,7 +19,7 @@ from typing import Literal
 
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.titles import clean_title, command_title, excerpt
+from chatbot.titles import chat_title, command_title, excerpt
 from shared.domain.chat_settings import ChatSettings
 
 Status = Literal["accepted", "paused", "cooldown_user", "cooldown_global", "forbidden"]
@@ -75,7 +78,7 @@ class ClipCommandGate:
         recent: Sequence[ChatLine],
     ) -> CommandResult:
         ts = line.ts
-        title = clean_title(argument)
+        title = chat_title(argument)
         if not settings.allows(line.roles):
             return self._refuse(line, "forbidden", title, FORBIDDEN_NOTICE_SECONDS)
         if not pipeline_enabled:

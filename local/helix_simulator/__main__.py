@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import signal
-import threading
-from types import FrameType
 
 from local.helix_simulator.server import HelixSimulator
+from local.lifecycle import serve_until_signal
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,27 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--downloads-per-minute", type=int, default=100)
     parser.add_argument("--seed-demo", action="store_true", help="seed the local demo channel")
     args = parser.parse_args(argv)
-
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    sim = HelixSimulator(
+    with HelixSimulator(
         args.port, args.bucket_size, args.downloads_per_minute, host=args.host
-    ).start()
-    try:
+    ) as sim:
         info: dict[str, str] = {"api_base": sim.api_base, "auth_base": sim.auth_base}
         if args.seed_demo:
             info.update(sim.seed_demo())
-        print(json.dumps(info), flush=True)
-        while not stop.wait(0.5):
-            pass
-    finally:
-        sim.stop()
+        serve_until_signal(info)
     return 0
 
 

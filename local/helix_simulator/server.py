@@ -6,21 +6,12 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-from local.helix_simulator.state import (
-    ALL_CLIP_SCOPES,
-    DEFAULT_GAME_ID,
-    USER_TOKEN_TTL,
-    Call,
-    Clock,
-    HelixState,
-    Request,
-)
+from local.helix_simulator.state import ALL_CLIP_SCOPES, Clock, HelixState, Request
+from local.lifecycle import Lifecycle
 
 DEMO_CLIENT_ID = "byteclips-local"
 DEMO_CLIENT_SECRET = "local-secret"
@@ -106,8 +97,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Silenced: request lines may carry codes or tokens, which must never reach a log."""
 
 
-class HelixSimulator:
-    """Twitch Helix + OAuth simulator on a loopback port; see SPEC.md section 5."""
+class HelixSimulator(HelixState, Lifecycle):
+    """Twitch Helix + OAuth simulator on a loopback port; see SPEC.md section 5.
+
+    It is the `HelixState` itself (set up and inspected directly), plus the HTTP lifecycle.
+    """
 
     def __init__(
         self,
@@ -118,20 +112,21 @@ class HelixSimulator:
         host: str = "127.0.0.1",
         clock: Clock = time.time,
     ) -> None:
-        self.state = HelixState(
+        super().__init__(
             bucket_size=bucket_size, downloads_per_minute=downloads_per_minute, clock=clock
         )
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        # Known once started (port 0 picks a free port): what TWITCH_API_BASE and
+        # TWITCH_AUTH_BASE should be set to.
+        self.api_base = self.auth_base = ""
 
-    # ------------------------------------------------------------------- lifecycle
-
-    def start(self) -> HelixSimulator:
+    def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self for chaining."""
         if self._server is not None:
             return self
-        self._server = _Server(self._address, self.state)
+        self._server = _Server(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -139,6 +134,8 @@ class HelixSimulator:
             daemon=True,
         )
         self._thread.start()
+        base = f"http://{self._address[0]}:{self.port}"
+        self.api_base, self.auth_base = f"{base}/helix", f"{base}/oauth2"
         return self
 
     def stop(self) -> None:
@@ -152,159 +149,12 @@ class HelixSimulator:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> HelixSimulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     @property
     def port(self) -> int:
         """The bound port (known only once started, since port 0 picks a free one)."""
         if self._server is None:
             raise RuntimeError("HelixSimulator is not started")
         return int(self._server.server_address[1])
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self._address[0]}:{self.port}"
-
-    @property
-    def api_base(self) -> str:
-        """What ``TWITCH_API_BASE`` should be set to."""
-        return f"{self.base_url}/helix"
-
-    @property
-    def auth_base(self) -> str:
-        """What ``TWITCH_AUTH_BASE`` should be set to."""
-        return f"{self.base_url}/oauth2"
-
-    # -------------------------------------------------------------- configuration
-
-    def add_app(self, client_id: str, client_secret: str) -> None:
-        self.state.add_app(client_id, client_secret)
-
-    def add_user(
-        self,
-        user_id: str,
-        login: str,
-        *,
-        client_id: str,
-        scopes: Iterable[str],
-        access_token: str | None = None,
-        refresh_token: str | None = None,
-        expires_in: int = USER_TOKEN_TTL,
-    ) -> tuple[str, str]:
-        return self.state.add_user(
-            user_id,
-            login,
-            client_id=client_id,
-            scopes=scopes,
-            access_token=access_token,
-            refresh_token=refresh_token,
-            expires_in=expires_in,
-        )
-
-    def add_app_token(self, client_id: str, access_token: str | None = None) -> str:
-        return self.state.add_app_token(client_id, access_token)
-
-    def set_live(
-        self, broadcaster_id: str, live: bool, *, stream_id: str | None = None
-    ) -> str | None:
-        return self.state.set_live(broadcaster_id, live, stream_id=stream_id)
-
-    def add_vod(
-        self,
-        vod_id: str,
-        broadcaster_id: str,
-        *,
-        duration_seconds: int,
-        stream_id: str | None = None,
-    ) -> None:
-        self.state.add_vod(
-            vod_id, broadcaster_id, duration_seconds=duration_seconds, stream_id=stream_id
-        )
-
-    def configure_channel(
-        self,
-        broadcaster_id: str,
-        *,
-        clips_disabled: bool = False,
-        category_clippable: bool = True,
-        automod_words: Iterable[str] = (),
-        banned_user_ids: Iterable[str] = (),
-        editor_user_ids: Iterable[str] = (),
-        game_id: str = DEFAULT_GAME_ID,
-    ) -> None:
-        self.state.configure_channel(
-            broadcaster_id,
-            clips_disabled=clips_disabled,
-            category_clippable=category_clippable,
-            automod_words=automod_words,
-            banned_user_ids=banned_user_ids,
-            editor_user_ids=editor_user_ids,
-            game_id=game_id,
-        )
-
-    @property
-    def clip_visible_after(self) -> float | None:
-        """Seconds before a new clip shows in Get Clips; None means it never does."""
-        return self.state.clip_visible_after
-
-    @clip_visible_after.setter
-    def clip_visible_after(self, value: float | None) -> None:
-        self.state.clip_visible_after = value
-
-    @property
-    def download_urls_null_for(self) -> float:
-        """Seconds after creation during which Get Clips Download returns null URLs."""
-        return self.state.download_urls_null_for
-
-    @download_urls_null_for.setter
-    def download_urls_null_for(self, value: float) -> None:
-        self.state.download_urls_null_for = value
-
-    def next_clip_visible_after(self, values: float | Iterable[float | None] | None) -> None:
-        self.state.next_clip_visible_after(values)
-
-    def inject_fault(
-        self,
-        path: str,
-        kind: str,
-        *,
-        status: int = 503,
-        delay: float = 0.0,
-        times: int = 1,
-        reset_after: float | None = None,
-    ) -> None:
-        self.state.inject_fault(
-            path, kind, status=status, delay=delay, times=times, reset_after=reset_after
-        )
-
-    def expire_token(self, access_token: str) -> None:
-        self.state.expire_token(access_token)
-
-    def authorize_as(self, user_id: str) -> None:
-        self.state.authorize_as(user_id)
-
-    @property
-    def authorize_url_codes(self) -> list[str]:
-        return self.state.authorize_url_codes
-
-    @property
-    def calls(self) -> list[Call]:
-        return self.state.calls
-
-    def count(self, method: str, path: str) -> int:
-        return self.state.count(method, path)
-
-    def clip_timeline(self, clip_id: str) -> tuple[float, float | None] | None:
-        return self.state.clip_timeline(clip_id)
 
     def seed_demo(self) -> dict[str, str]:
         """Seed the local demo channel used by ``python -m local.helix_simulator --seed-demo``."""

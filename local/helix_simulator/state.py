@@ -126,11 +126,18 @@ class _Stream:
 
 @dataclass
 class _Vod:
+    """An archive; while `recording` it grows with its broadcast, listed from `listed_at`."""
+
     vod_id: str
     broadcaster_id: str
     duration_seconds: int
     stream_id: str | None
     created_at: float
+    listed_at: float = 0.0
+    recording: bool = False
+
+    def seconds(self, now: float) -> int:
+        return int(now - self.created_at) if self.recording else self.duration_seconds
 
 
 @dataclass
@@ -143,11 +150,13 @@ class ChannelConfig:
     banned_user_ids: frozenset[str] = frozenset()
     editor_user_ids: frozenset[str] = frozenset()
     game_id: str = DEFAULT_GAME_ID
+    archives_disabled: bool = False
 
 
 @dataclass
 class _Clip:
-    clip_id: str
+    """A clip as made; `_publish` decides when Get Clips and its downloads show it."""
+
     broadcaster_id: str
     creator_id: str
     title: str
@@ -155,8 +164,9 @@ class _Clip:
     video_id: str
     vod_offset: int | None
     created_at: float
-    visible_at: float | None
-    downloads_at: float
+    visible_at: float | None = None
+    downloads_at: float = 0.0
+    clip_id: str = field(default_factory=lambda: _new_clip_id())
 
 
 @dataclass
@@ -251,33 +261,51 @@ def _parse_duration(raw: str | None) -> float | str | None:
     return round(value, 1)
 
 
-def _parse_first(query: Mapping[str, list[str]]) -> int | None:
+def _parse_first(query: Mapping[str, list[str]]) -> int | Response:
     raw = _first(query, "first")
     if raw is None:
         return 20
     if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        return None
+        return _helix_error(400, "The first query parameter must be between 1 and 100.")
     return int(raw)
 
 
+def _list_query(
+    query: Mapping[str, list[str]], owner: str
+) -> tuple[list[str], str | None, str | None, int] | Response:
+    """Get Clips and Get Videos: exactly one of ``id``, ``owner`` or ``game_id``, and ``first``."""
+    ids = [value for value in query.get("id", []) if value]
+    owner_id, game_id = _first(query, owner), _first(query, "game_id")
+    if sum(1 for present in (ids, owner_id, game_id) if present) != 1:
+        return _helix_error(
+            400, f"Specify exactly one of the id, {owner} or game_id query parameters."
+        )
+    if len(ids) > 100:
+        return _helix_error(400, "You may specify at most 100 id query parameters.")
+    first = _parse_first(query)
+    if isinstance(first, Response):
+        return first
+    return ids, owner_id, game_id, first
+
+
 def _page(
-    items: list[Any], query: Mapping[str, list[str]], first: int
-) -> tuple[list[Any], dict[str, str]] | None:
-    """Slice one page using ``after``/``before`` cursors; None when a cursor is malformed."""
+    items: list[Any], query: Mapping[str, list[str]], first: int, render: Callable[[Any], Any]
+) -> Response:
+    """One page using ``after``/``before`` cursors; 400 when a cursor is malformed."""
     after, before = _first(query, "after"), _first(query, "before")
     start, end = 0, first
     if after or before:
         decoded = _decode_cursor(after or before or "")
         if decoded is None:
-            return None
+            return _helix_error(400, "The pagination cursor is not valid.")
         if after:
             start, end = decoded[1], decoded[1] + first
         else:
             start, end = max(0, decoded[0] - first), decoded[0]
     end = min(len(items), end)
-    page = items[start:end]
     pagination = {"cursor": _encode_cursor(start, end)} if end < len(items) else {}
-    return page, pagination
+    data = [render(item) for item in items[start:end]]
+    return Response(200, {"data": data, "pagination": pagination})
 
 
 class HelixState:
@@ -315,13 +343,14 @@ class HelixState:
         self._downloads: dict[tuple[str, str | None], deque[float]] = {}
         self._faults: list[tuple[str | None, str, Fault, int]] = []
         self._calls: list[Call] = []
+        helix = self._helix
         self._routes: dict[tuple[str, str], Callable[[Request, float], Response]] = {
-            ("POST", "/helix/clips"): self._create_clip,
-            ("GET", "/helix/clips"): self._get_clips,
-            ("POST", "/helix/videos/clips"): self._create_clip_from_vod,
-            ("GET", "/helix/clips/downloads"): self._get_clips_download,
-            ("GET", "/helix/streams"): self._get_streams,
-            ("GET", "/helix/videos"): self._get_videos,
+            ("POST", "/helix/clips"): helix(self._create_clip),
+            ("GET", "/helix/clips"): helix(self._get_clips),
+            ("POST", "/helix/videos/clips"): helix(self._create_clip_from_vod),
+            ("GET", "/helix/clips/downloads"): helix(self._get_clips_download),
+            ("GET", "/helix/streams"): helix(self._get_streams),
+            ("GET", "/helix/videos"): helix(self._get_videos),
             ("GET", "/oauth2/validate"): self._validate,
             ("POST", "/oauth2/token"): self._token,
             ("GET", "/oauth2/authorize"): self._authorize,
@@ -368,7 +397,11 @@ class HelixState:
         with self._lock:
             self._require_user(broadcaster_id)
             if not live:
-                self._streams.pop(broadcaster_id, None)
+                ended = self._streams.pop(broadcaster_id, None)
+                now = self._clock()
+                for vod in self._vods.values():
+                    if ended is not None and vod.recording and vod.stream_id == ended.stream_id:
+                        vod.duration_seconds, vod.recording = vod.seconds(now), False
                 return None
             current = self._streams.get(broadcaster_id)
             if current is None or (stream_id is not None and current.stream_id != stream_id):
@@ -383,8 +416,10 @@ class HelixState:
         *,
         duration_seconds: int,
         stream_id: str | None = None,
+        ended_ago: float = 0.0,
     ) -> None:
-        """Add an archive VOD; ``stream_id`` links it to the broadcast it records."""
+        """Add a finished archive VOD that ended ``ended_ago`` seconds ago; ``stream_id`` links
+        it to the broadcast it records."""
         with self._lock:
             self._require_user(broadcaster_id)
             self._vods[vod_id] = _Vod(
@@ -392,8 +427,43 @@ class HelixState:
                 broadcaster_id,
                 int(duration_seconds),
                 stream_id,
-                self._clock() - int(duration_seconds),
+                self._clock() - ended_ago - int(duration_seconds),
             )
+
+    def start_broadcast(
+        self,
+        broadcaster_id: str,
+        *,
+        started_ago: float = 0.0,
+        stream_id: str | None = None,
+        vod_id: str | None = None,
+        archive_after: float = 0.0,
+    ) -> tuple[str, str | None]:
+        """Go live as of ``started_ago`` seconds ago, with the broadcast's archive recording.
+
+        As on Twitch, the archive starts with the stream (``created_at`` = ``started_at``),
+        carries its ``stream_id`` and grows until the stream ends; Get Videos lists it only
+        ``archive_after`` seconds after the start. A channel configured with
+        ``archives_disabled`` gets no archive. Returns the stream id and the archive's id.
+        """
+        with self._lock:
+            self._require_user(broadcaster_id)
+            started_at = self._clock() - started_ago
+            stream = _Stream(stream_id or _new_numeric_id(), started_at)
+            self._streams[broadcaster_id] = stream
+            if self._channels.get(broadcaster_id, ChannelConfig()).archives_disabled:
+                return stream.stream_id, None
+            archive = _Vod(
+                vod_id or _new_numeric_id(),
+                broadcaster_id,
+                0,
+                stream.stream_id,
+                started_at,
+                listed_at=started_at + archive_after,
+                recording=True,
+            )
+            self._vods[archive.vod_id] = archive
+            return stream.stream_id, archive.vod_id
 
     def configure_channel(
         self,
@@ -405,8 +475,9 @@ class HelixState:
         banned_user_ids: Iterable[str] = (),
         editor_user_ids: Iterable[str] = (),
         game_id: str = DEFAULT_GAME_ID,
+        archives_disabled: bool = False,
     ) -> None:
-        """Replace the channel's clip settings."""
+        """Replace the channel's clip settings (``archives_disabled``: no past broadcasts)."""
         with self._lock:
             self._require_user(broadcaster_id)
             self._channels[broadcaster_id] = ChannelConfig(
@@ -416,6 +487,7 @@ class HelixState:
                 banned_user_ids=frozenset(banned_user_ids),
                 editor_user_ids=frozenset(editor_user_ids),
                 game_id=game_id,
+                archives_disabled=archives_disabled,
             )
 
     def next_clip_visible_after(self, values: float | Iterable[float | None] | None) -> None:
@@ -661,6 +733,20 @@ class HelixState:
             response.headers.setdefault(name, value)
         return response
 
+    def _editor_and_broadcaster(
+        self, query: Mapping[str, list[str]], token: _Token
+    ) -> tuple[str, str | None] | Response:
+        """An editor endpoint's ``editor_id``, when the token may act for that editor, and its
+        ``broadcaster_id`` (None when missing or not numeric)."""
+        editor_id = _numeric_id(query, "editor_id")
+        if editor_id is None:
+            return _helix_error(400, "The editor_id query parameter is required.")
+        if not self._has_manage_scope(token, editor_id):
+            return _helix_error(401, "Missing scope: editor:manage:clips or channel:manage:clips")
+        if token.user_id is not None and token.user_id != editor_id:
+            return _helix_error(401, "The editor_id must match the user in the access token.")
+        return editor_id, _numeric_id(query, "broadcaster_id")
+
     def _has_manage_scope(self, token: _Token, editor_id: str) -> bool:
         """User tokens carry their scopes; app tokens rely on what the editor granted the app."""
         if token.user_id is not None:
@@ -671,17 +757,19 @@ class HelixState:
     # ------------------------------------------------------------------------ Helix
 
     def _helix(
-        self, request: Request, now: float, handler: Callable[[Request, _Token, float], Response]
-    ) -> Response:
-        auth = self._helix_auth(request, now)
-        if isinstance(auth, Response):
-            return auth
-        return self._with_rate_headers(auth, handler(request, auth, now), now)
+        self, handler: Callable[[Request, _Token, float], Response]
+    ) -> Callable[[Request, float], Response]:
+        """A Helix route: token, Client-Id and one bucket point checked first, rate headers on."""
 
-    def _create_clip(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._create_clip_authed)
+        def route(request: Request, now: float) -> Response:
+            auth = self._helix_auth(request, now)
+            if isinstance(auth, Response):
+                return auth
+            return self._with_rate_headers(auth, handler(request, auth, now), now)
 
-    def _create_clip_authed(self, request: Request, token: _Token, now: float) -> Response:
+        return route
+
+    def _create_clip(self, request: Request, token: _Token, now: float) -> Response:
         if token.user_id is None:
             return _helix_error(401, "A user access token is required")
         if CLIPS_EDIT not in token.scopes:
@@ -713,31 +801,19 @@ class HelixState:
             (v for v in self._vods.values() if v.stream_id == stream.stream_id),
             None,
         )
-        clip = self._new_clip(
-            broadcaster_id=broadcaster_id,
-            creator_id=token.user_id,
-            title=title,
-            duration=duration if duration is not None else 30.0,
-            video_id=video.vod_id if video else "",
-            vod_offset=None,
-            now=now,
+        duration = 30.0 if duration is None else duration
+        video_id = video.vod_id if video else ""
+        return self._publish(
+            _Clip(broadcaster_id, token.user_id, title, duration, video_id, None, created_at=now)
         )
-        return Response(202, {"data": [self._created(clip)]})
 
-    def _create_clip_from_vod(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._create_clip_from_vod_authed)
-
-    def _create_clip_from_vod_authed(self, request: Request, token: _Token, now: float) -> Response:
+    def _create_clip_from_vod(self, request: Request, token: _Token, now: float) -> Response:
         query = request.query
-        editor_id = _numeric_id(query, "editor_id")
-        broadcaster_id = _numeric_id(query, "broadcaster_id")
+        ids = self._editor_and_broadcaster(query, token)
+        if isinstance(ids, Response):
+            return ids
+        editor_id, broadcaster_id = ids
         vod_id = _first(query, "vod_id")
-        if editor_id is None:
-            return _helix_error(400, "The editor_id query parameter is required.")
-        if not self._has_manage_scope(token, editor_id):
-            return _helix_error(401, "Missing scope: editor:manage:clips or channel:manage:clips")
-        if token.user_id is not None and token.user_id != editor_id:
-            return _helix_error(401, "The editor_id must match the user in the access token.")
         if broadcaster_id is None:
             return _helix_error(400, "The broadcaster_id query parameter is required.")
         if not vod_id:
@@ -758,7 +834,7 @@ class HelixState:
                 400, "The vod_offset must be greater than or equal to the duration."
             )
         vod = self._vods.get(vod_id)
-        if vod is None or vod.broadcaster_id != broadcaster_id:
+        if vod is None or vod.broadcaster_id != broadcaster_id or now < vod.listed_at:
             return _helix_error(404, "The VOD was not found.")
         channel = self._channels.get(broadcaster_id, ChannelConfig())
         if editor_id != broadcaster_id and editor_id not in channel.editor_user_ids:
@@ -769,52 +845,24 @@ class HelixState:
             return _helix_error(403, _BANNED)
         if self._automod_hit(channel, title):
             return _helix_error(400, "The title was rejected by AutoMod.")
-        clip = self._new_clip(
-            broadcaster_id=broadcaster_id,
-            creator_id=editor_id,
-            title=title,
-            duration=duration,
-            video_id=vod.vod_id,
-            vod_offset=max(0, math.floor(vod_offset - duration)),
-            now=now,
+        start = max(0, math.floor(vod_offset - duration))
+        return self._publish(
+            _Clip(broadcaster_id, editor_id, title, duration, vod.vod_id, start, created_at=now)
         )
-        return Response(202, {"data": [self._created(clip)]})
 
     @staticmethod
     def _automod_hit(channel: ChannelConfig, title: str) -> bool:
         lowered = title.lower()
         return any(word and word in lowered for word in channel.automod_words)
 
-    def _new_clip(
-        self,
-        *,
-        broadcaster_id: str,
-        creator_id: str,
-        title: str,
-        duration: float,
-        video_id: str,
-        vod_offset: int | None,
-        now: float,
-    ) -> _Clip:
+    def _publish(self, clip: _Clip) -> Response:
+        """Keep a new clip, scheduled to show in Get Clips and its downloads; Twitch's 202."""
         delay = self._visible_queue.popleft() if self._visible_queue else self.clip_visible_after
-        clip = _Clip(
-            clip_id=_new_clip_id(),
-            broadcaster_id=broadcaster_id,
-            creator_id=creator_id,
-            title=title,
-            duration=duration,
-            video_id=video_id,
-            vod_offset=vod_offset,
-            created_at=now,
-            visible_at=None if delay is None else now + delay,
-            downloads_at=now + self.download_urls_null_for,
-        )
+        clip.visible_at = None if delay is None else clip.created_at + delay
+        clip.downloads_at = clip.created_at + self.download_urls_null_for
         self._clips[clip.clip_id] = clip
-        return clip
-
-    @staticmethod
-    def _created(clip: _Clip) -> dict[str, str]:
-        return {"id": clip.clip_id, "edit_url": f"https://clips.twitch.tv/{clip.clip_id}/edit"}
+        edit_url = f"https://clips.twitch.tv/{clip.clip_id}/edit"
+        return Response(202, {"data": [{"id": clip.clip_id, "edit_url": edit_url}]})
 
     def _clip_json(self, clip: _Clip) -> dict[str, Any]:
         broadcaster = self._users.get(clip.broadcaster_id)
@@ -842,24 +890,11 @@ class HelixState:
             "is_featured": False,
         }
 
-    def _get_clips(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._get_clips_authed)
-
-    def _get_clips_authed(self, request: Request, token: _Token, now: float) -> Response:
-        query = request.query
-        ids = [value for value in query.get("id", []) if value]
-        broadcaster_id = _first(query, "broadcaster_id")
-        game_id = _first(query, "game_id")
-        given = sum(1 for present in (ids, broadcaster_id, game_id) if present)
-        if given != 1:
-            return _helix_error(
-                400, "Specify exactly one of the id, broadcaster_id or game_id query parameters."
-            )
-        if len(ids) > 100:
-            return _helix_error(400, "You may specify at most 100 id query parameters.")
-        first = _parse_first(query)
-        if first is None:
-            return _helix_error(400, "The first query parameter must be between 1 and 100.")
+    def _get_clips(self, request: Request, token: _Token, now: float) -> Response:
+        parsed = _list_query(request.query, "broadcaster_id")
+        if isinstance(parsed, Response):
+            return parsed
+        ids, broadcaster_id, game_id, first = parsed
 
         def visible(clip: _Clip) -> bool:
             return clip.visible_at is not None and now >= clip.visible_at
@@ -879,27 +914,15 @@ class HelixState:
                 if visible(c)
                 and self._channels.get(c.broadcaster_id, ChannelConfig()).game_id == game_id
             ]
-        paged = _page(matches, query, first)
-        if paged is None:
-            return _helix_error(400, "The pagination cursor is not valid.")
-        page, pagination = paged
-        return Response(200, {"data": [self._clip_json(c) for c in page], "pagination": pagination})
+        return _page(matches, request.query, first, self._clip_json)
 
-    def _get_clips_download(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._get_clips_download_authed)
-
-    def _get_clips_download_authed(self, request: Request, token: _Token, now: float) -> Response:
+    def _get_clips_download(self, request: Request, token: _Token, now: float) -> Response:
         """Its 429 carries headers of the 100-per-minute window, the limit that was hit."""
-        query = request.query
-        editor_id = _numeric_id(query, "editor_id")
-        broadcaster_id = _numeric_id(query, "broadcaster_id")
-        clip_ids = [value for value in query.get("clip_id", []) if value]
-        if editor_id is None:
-            return _helix_error(400, "The editor_id query parameter is required.")
-        if not self._has_manage_scope(token, editor_id):
-            return _helix_error(401, "Missing scope: editor:manage:clips or channel:manage:clips")
-        if token.user_id is not None and token.user_id != editor_id:
-            return _helix_error(401, "The editor_id must match the user in the access token.")
+        clip_ids = [value for value in request.query.get("clip_id", []) if value]
+        ids = self._editor_and_broadcaster(request.query, token)
+        if isinstance(ids, Response):
+            return ids
+        editor_id, broadcaster_id = ids
         window = self._downloads.setdefault((token.client_id, token.user_id), deque())
         while window and window[0] <= now - 60.0:
             window.popleft()
@@ -937,18 +960,15 @@ class HelixState:
             )
         return Response(200, {"data": data})
 
-    def _get_streams(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._get_streams_authed)
-
-    def _get_streams_authed(self, request: Request, token: _Token, now: float) -> Response:
+    def _get_streams(self, request: Request, token: _Token, now: float) -> Response:
         query = request.query
         user_ids = [value for value in query.get("user_id", []) if value]
         logins = {value.lower() for value in query.get("user_login", []) if value}
         if len(user_ids) + len(logins) > 100:
             return _helix_error(400, "You may specify at most 100 users.")
         first = _parse_first(query)
-        if first is None:
-            return _helix_error(400, "The first query parameter must be between 1 and 100.")
+        if isinstance(first, Response):
+            return first
         data = []
         for broadcaster_id, stream in self._streams.items():
             user = self._users[broadcaster_id]
@@ -981,26 +1001,20 @@ class HelixState:
             )
         return Response(200, {"data": data[:first], "pagination": {}})
 
-    def _get_videos(self, request: Request, now: float) -> Response:
-        return self._helix(request, now, self._get_videos_authed)
-
-    def _get_videos_authed(self, request: Request, token: _Token, now: float) -> Response:
-        query = request.query
-        ids = [value for value in query.get("id", []) if value]
-        user_id = _first(query, "user_id")
-        game_id = _first(query, "game_id")
-        if sum(1 for present in (ids, user_id, game_id) if present) != 1:
-            return _helix_error(
-                400, "Specify exactly one of the id, user_id or game_id query parameters."
-            )
-        video_type = (_first(query, "type") or "all").lower()
+    def _get_videos(self, request: Request, token: _Token, now: float) -> Response:
+        parsed = _list_query(request.query, "user_id")
+        if isinstance(parsed, Response):
+            return parsed
+        ids, user_id, game_id, first = parsed
+        video_type = (_first(request.query, "type") or "all").lower()
         if video_type not in ("all", "archive", "highlight", "upload"):
             return _helix_error(400, "The type query parameter is not valid.")
-        first = _parse_first(query)
-        if first is None:
-            return _helix_error(400, "The first query parameter must be between 1 and 100.")
         if ids:
-            vods = [self._vods[i] for i in dict.fromkeys(ids) if i in self._vods]
+            vods = [
+                self._vods[i]
+                for i in dict.fromkeys(ids)
+                if i in self._vods and now >= self._vods[i].listed_at
+            ]
             if not vods:
                 return _helix_error(404, "The videos were not found.")
             return Response(200, {"data": [self._video_json(v) for v in vods], "pagination": {}})
@@ -1009,6 +1023,7 @@ class HelixState:
                 v
                 for v in self._vods.values()
                 if video_type in ("all", "archive")
+                and now >= v.listed_at
                 and (
                     v.broadcaster_id == user_id
                     if user_id
@@ -1018,13 +1033,7 @@ class HelixState:
             key=lambda v: v.created_at,
             reverse=True,
         )
-        paged = _page(vods, query, first)
-        if paged is None:
-            return _helix_error(400, "The pagination cursor is not valid.")
-        page, pagination = paged
-        return Response(
-            200, {"data": [self._video_json(v) for v in page], "pagination": pagination}
-        )
+        return _page(vods, request.query, first, self._video_json)
 
     def _video_json(self, vod: _Vod) -> dict[str, Any]:
         user = self._users.get(vod.broadcaster_id)
@@ -1045,7 +1054,7 @@ class HelixState:
             "view_count": 0,
             "language": "en",
             "type": "archive",
-            "duration": _twitch_duration(vod.duration_seconds),
+            "duration": _twitch_duration(vod.seconds(self._clock())),
             "muted_segments": None,
         }
 

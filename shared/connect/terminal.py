@@ -32,6 +32,11 @@ def _env(name: str) -> str:
     return value
 
 
+def _first(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values else None
+
+
 def connect_in_terminal(
     *, who: str, scopes: Sequence[str], redirect_uri: str, answer: str | None
 ) -> Connected | None:
@@ -54,9 +59,9 @@ def connect_in_terminal(
         connected = complete(
             twitch,
             TwitchTokenStore(default_client()),
-            code=(query.get("code") or [None])[0],
-            state=(query.get("state") or [None])[0],
-            error=(query.get("error") or [None])[0],
+            code=_first(query, "code"),
+            state=_first(query, "state"),
+            error=_first(query, "error"),
             redirect_uri=redirect_uri,
             client_secret=client_secret,
         )

@@ -1,12 +1,11 @@
 """The chat bot's live tunables: the `chat` map of `control_plane/config`, with defaults.
 
-Why here and not in `shared.domain.control_plane.ControlPlaneConfig`: that model has no chat fields
-yet (and ignores unknown ones), so the bot reads `chat.*` from the same document itself. Until
-the shared model adopts this map, keep the two in step by hand: the field names below are the
-contract (`chat.spike_multiplier`, `chat.min_distinct_chatters`, `chat.keywords`, ...).
+`shared.domain.control_plane.ControlPlaneConfig.chat` holds them, so the document has one
+model, one load path and one audited write path; the field names below are the contract
+(`chat.spike_multiplier`, `chat.min_distinct_chatters`, `chat.keywords`, ...).
 
-A bad value never stops the bot: the offending fields fall back to their defaults and are
-reported, the good ones apply.
+A bad stored value never stops the bot: the offending fields fall back to their defaults and
+are reported, the good ones apply. A bad value in a change is refused, naming the field.
 """
 
 from __future__ import annotations
@@ -14,14 +13,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.domain.chat_tuning import DEFAULT_WEIGHTS, SIGNALS
 from shared.domain.clip_candidate import check_duration
 from shared.domain.errors import FieldProblem
+from shared.domain.validation import field_problems
 
 CommandRole = Literal["everyone", "broadcaster", "moderator", "vip", "subscriber"]
+COMMAND_ROLES: tuple[str, ...] = get_args(CommandRole)
+SECTION = "chat"
 
 # Weighted words and emotes; matching is case-insensitive on whole tokens. Weights say how
 # strongly one chatter using the token signals a clip-worthy moment.
@@ -55,37 +58,118 @@ class ChatSettings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    # chat spike: message rate against a rolling baseline, counted per distinct chatter
-    spike_window_seconds: float = Field(10.0, ge=2.0, le=120.0)
-    spike_multiplier: float = Field(3.0, ge=1.2, le=50.0)
-    baseline_seconds: float = Field(120.0, ge=30.0, le=3600.0)
-    baseline_floor_per_minute: float = Field(20.0, ge=0.0, le=6000.0)
-    warmup_seconds: float = Field(30.0, ge=0.0, le=900.0)
-    min_distinct_chatters: int = Field(5, ge=2, le=1000)
-    per_chatter_cap: int = Field(2, ge=1, le=20)
-    refractory_seconds: float = Field(45.0, ge=5.0, le=3600.0)
-    reaction_lag_seconds: float = Field(7.0, ge=0.0, le=30.0)
-    # keyword and emote bursts
-    keywords: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
-    keyword_window_seconds: float = Field(8.0, ge=2.0, le=120.0)
-    keyword_burst_weight: float = Field(4.0, ge=0.5, le=1000.0)
-    keyword_min_chatters: int = Field(4, ge=2, le=1000)
-    # one moment, one candidate: reaction detections this close to the last one are merged
-    moment_merge_seconds: float = Field(30.0, ge=0.0, le=600.0)
+    # moments: every window scored against the channel's own history, within a budget
+    candidates_per_hour: float = Field(
+        4.0,
+        ge=0.25,
+        le=60.0,
+        description="Attention budget: chat moments proposed in any rolling hour, at most "
+        "(a !clip from an allowed role is never held back).",
+    )
+    signal_weights: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_WEIGHTS),
+        description="How much each signal counts: surge (distinct chatters), reactions "
+        "(laughter, hype, emotes), repetition (one token across chatters), clip_calls.",
+    )
+    score_threshold: float = Field(
+        9.0,
+        ge=1.0,
+        le=200.0,
+        description="The least score a moment needs; the detector raises its bar above this "
+        "to stay within the budget.",
+    )
+    spike_window_seconds: float = Field(
+        10.0, ge=2.0, le=120.0, description="How much chat one scored window holds."
+    )
+    spike_multiplier: float = Field(
+        3.0,
+        ge=1.2,
+        le=50.0,
+        description="Before the channel has its own history, a moment needs this many times "
+        "the floor level of chatters.",
+    )
+    baseline_seconds: float = Field(
+        900.0,
+        ge=30.0,
+        le=3600.0,
+        description="How far back the channel's usual level is measured (a trailing median "
+        "that leaves out the last 90 s).",
+    )
+    baseline_floor_per_minute: float = Field(
+        20.0,
+        ge=0.0,
+        le=6000.0,
+        description="Until the channel has its own history, its usual chat is taken as at "
+        "least this many messages a minute.",
+    )
+    warmup_seconds: float = Field(
+        30.0, ge=0.0, le=900.0, description="No moment is reported this soon after start-up."
+    )
+    min_distinct_chatters: int = Field(
+        5, ge=2, le=1000, description="A moment needs at least this many different chatters."
+    )
+    per_chatter_cap: int = Field(
+        1,
+        ge=1,
+        le=20,
+        description="How often one chatter counts in a window (1: distinct chatters).",
+    )
+    refractory_seconds: float = Field(
+        45.0, ge=5.0, le=3600.0, description="Quiet time after a detection before the next one."
+    )
+    reaction_lag_seconds: float = Field(
+        7.0,
+        ge=0.0,
+        le=30.0,
+        description="Chat starts reacting this long after the moment it clips.",
+    )
+    # reaction words and emotes of this channel, on top of the built-in ones of every language
+    keywords: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_KEYWORDS),
+        description="Words and emotes with a weight above 0 and at most 10.",
+    )
+    keyword_min_chatters: int = Field(
+        4,
+        ge=2,
+        le=1000,
+        description="A moment is told as a keyword moment when at least this many chatters "
+        "react with words or emotes.",
+    )
+    moment_merge_seconds: float = Field(
+        30.0,
+        ge=0.0,
+        le=600.0,
+        description="Reaction detections this close to the last one are the same moment.",
+    )
     # !clip [title]
-    clip_command: str = Field("clip", min_length=1, max_length=25, pattern=r"^[a-z0-9_]+$")
-    clip_command_roles: tuple[CommandRole, ...] = ("moderator", "vip", "subscriber")
-    clip_user_cooldown_seconds: float = Field(120.0, ge=0.0, le=86400.0)
-    clip_global_cooldown_seconds: float = Field(30.0, ge=0.0, le=86400.0)
+    clip_command: str = Field(
+        "clip",
+        min_length=1,
+        max_length=25,
+        pattern=r"^[a-z0-9_]+$",
+        description="The chat command, without '!': lowercase letters, digits, underscore.",
+    )
+    clip_command_roles: tuple[CommandRole, ...] = Field(
+        ("moderator", "vip", "subscriber"),
+        description="Who may use the command (the broadcaster always may).",
+    )
+    clip_user_cooldown_seconds: float = Field(
+        120.0, ge=0.0, le=86400.0, description="How often one chatter may use the command."
+    )
+    clip_global_cooldown_seconds: float = Field(
+        30.0, ge=0.0, le=86400.0, description="How often anyone may use the command."
+    )
     clip_duration_seconds: float | None = Field(
         None, description="Unset: the control plane's clip_default_duration."
     )
     # talking back
-    replies_enabled: bool = True
-    announce_ready_clips: bool = True
-    announce_max_age_seconds: float = Field(900.0, ge=30.0, le=86400.0)
+    replies_enabled: bool = Field(True, description="Answer `!clip` in chat.")
+    announce_ready_clips: bool = Field(True, description="Post the link when a clip is ready.")
+    announce_max_age_seconds: float = Field(
+        900.0, ge=30.0, le=86400.0, description="Clips ready longer ago are never announced."
+    )
     # the LLM goal (also needs GEMINI_API_KEY)
-    llm_enabled: bool = True
+    llm_enabled: bool = Field(True, description="Write titles with the LLM (needs its key).")
     llm_model: str = Field("gemini-2.5-flash", min_length=1, max_length=80)
     llm_timeout_seconds: float = Field(4.0, ge=0.5, le=30.0)
 
@@ -109,6 +193,25 @@ class ChatSettings(BaseModel):
             folded[fold_token(word.strip())] = float(weight)
         return folded
 
+    @field_validator("signal_weights", mode="before")
+    @classmethod
+    def _weights(cls, value: Any) -> dict[str, float]:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"must be a map of signal to weight, with signals {SIGNALS}")
+        weights: dict[str, float] = {}
+        for name, weight in value.items():
+            key = str(name).strip().casefold()
+            if key not in SIGNALS:
+                raise ValueError(f"{name!r} is not a signal; choose from {', '.join(SIGNALS)}")
+            if isinstance(weight, bool) or not isinstance(weight, int | float):
+                raise ValueError(f"the weight of {name!r} must be a number")
+            if not 0.0 <= weight <= 5.0:
+                raise ValueError(f"the weight of {name!r} must be from 0 to 5")
+            weights[key] = float(weight)
+        if not any(weights.values()):
+            raise ValueError("at least one signal needs a weight above 0")
+        return {name: weights.get(name, 0.0) for name in SIGNALS}
+
     @field_validator("clip_command", mode="before")
     @classmethod
     def _command(cls, value: Any) -> Any:
@@ -119,8 +222,14 @@ class ChatSettings(BaseModel):
     def _roles(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [value]
-        if isinstance(value, list | tuple) and not value:
-            raise ValueError("must name at least one role (or 'everyone')")
+        if isinstance(value, list | tuple):
+            if not value:
+                raise ValueError("must name at least one role (or 'everyone')")
+            unknown = [role for role in value if role not in COMMAND_ROLES]
+            if unknown:
+                raise ValueError(
+                    f"{unknown[0]!r} is not a role; choose from {', '.join(COMMAND_ROLES)}"
+                )
         return value
 
     @field_validator("clip_duration_seconds", mode="before")
@@ -137,24 +246,26 @@ class ChatSettings(BaseModel):
 DEFAULTS = ChatSettings()
 
 
+def chat_problems(error: ValidationError) -> list[FieldProblem]:
+    """Pydantic's errors about the chat map, each named as the setting (`chat.keywords`)."""
+    return field_problems(error, prefix=f"{SECTION}.", default_field=SECTION)
+
+
 def load_chat_settings(raw: Any) -> tuple[ChatSettings, list[FieldProblem]]:
     """The `chat` map with defaults; bad fields fall back to defaults and are reported."""
     if raw is None:
         return DEFAULTS, []
     if not isinstance(raw, Mapping):
-        return DEFAULTS, [FieldProblem("chat", "must be a map of settings; defaults apply")]
+        return DEFAULTS, [FieldProblem(SECTION, "must be a map of settings; defaults apply")]
     data = dict(raw)
     problems: list[FieldProblem] = []
     for _ in range(len(data) + 1):
         try:
             return ChatSettings.model_validate(data), problems
         except ValidationError as error:
-            bad = set()
-            for item in error.errors():
-                name = str(item["loc"][0]) if item["loc"] else "chat"
-                bad.add(name)
-                message = str(item["msg"]).removeprefix("Value error, ")
-                problems.append(FieldProblem(f"chat.{name}", f"{message}; the default applies"))
+            found = chat_problems(error)
+            problems += [FieldProblem(p.field, f"{p.message}; the default applies") for p in found]
+            bad = {p.field.removeprefix(f"{SECTION}.").split(".")[0] for p in found}
             if not bad.intersection(data):
                 break
             for name in bad:

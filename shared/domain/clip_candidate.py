@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from shared.domain.errors import CandidateInvalid, FieldProblem
+from shared.domain.text import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from shared.domain.text import clean_title as clean_title
+from shared.domain.validation import field_problems
 
 SCHEMA = "clip_candidate.v1"
 MIN_DURATION = 5.0
 MAX_DURATION = 60.0
-MAX_TITLE_CHARS = 100
 MAX_EXCERPT_CHARS = 500
 DEFAULT_DEDUPE_WINDOW_SECONDS = 30
 
@@ -64,20 +67,6 @@ def check_duration(value: float) -> float:
     if abs(value * 10 - round(value * 10)) > 1e-6:
         raise ValueError(f"must have at most one decimal (0.1 s precision), got {value:g}")
     return round(float(value), 1)
-
-
-def clean_title(value: Any) -> str | None:
-    """Trim a title; an empty one means 'no title'. Over 100 characters is refused."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be text")
-    title = " ".join(value.split())
-    if not title:
-        return None
-    if len(title) > MAX_TITLE_CHARS:
-        raise ValueError(f"must be at most {MAX_TITLE_CHARS} characters, got {len(title)}")
-    return title
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -140,6 +129,7 @@ class ClipCandidate(BaseModel):
     @field_validator("suggested_title", mode="before")
     @classmethod
     def _title(cls, value: Any) -> str | None:
+        """Every way in (chat, the LLM, vision, the manual form) gets the same cleaning."""
         return clean_title(value)
 
     @field_validator("source_ts", mode="before")
@@ -229,23 +219,16 @@ _GENERATED = ("candidate_id", "dedupe_key", "schema")
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
-    problems = []
-    for item in error.errors():
-        loc = ".".join(str(part) for part in item["loc"])
-        message = str(item.get("msg", "is invalid"))
-        message = message.removeprefix("Value error, ")
-        if not loc and ": " in message:
-            loc, message = message.split(": ", 1)
-        if item["type"] == "missing":
-            message = "is required"
-        elif item["type"] == "literal_error" and loc == "mode":
-            message = f"must be one of {', '.join(MODES)}, got {item.get('input')!r}"
-        elif item["type"] == "literal_error" and loc == "source":
-            message = f"must be one of {', '.join(SOURCES)}, got {item.get('input')!r}"
-        elif item["type"] == "extra_forbidden":
-            message = "is not a field of clip_candidate.v1"
-        problems.append(FieldProblem(loc or "candidate", message))
-    return problems
+    def say(loc: str, item: ErrorDetails, message: str) -> str:
+        """The candidate's own words for a wrong source or mode, and for an unknown field."""
+        if item["type"] == "literal_error" and loc in ("mode", "source"):
+            allowed = MODES if loc == "mode" else SOURCES
+            return f"must be one of {', '.join(allowed)}, got {item.get('input')!r}"
+        if item["type"] == "extra_forbidden":
+            return "is not a field of clip_candidate.v1"
+        return message
+
+    return field_problems(error, default_field="candidate", rewrite=say, with_input=True)
 
 
 def new_candidate(

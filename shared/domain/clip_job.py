@@ -20,6 +20,7 @@ from shared.domain.errors import (
     RetryLimitReached,
     TransitionRefused,
 )
+from shared.domain.moment_plan import PlanMode
 
 
 class JobStatus(StrEnum):
@@ -88,7 +89,12 @@ class ClipJob(BaseModel):
     portrait_download_url: str | None = None
     vod_id: str | None = None
     vod_offset: float | None = None
-    has_delay: bool = False
+    # The moment plan the worker applied when it created the clip (shared.domain.moment_plan).
+    plan_mode: PlanMode | None = None
+    plan_label: str | None = None
+    plan_reason: str | None = None
+    planned_duration: float | None = None
+    planned_at: datetime | None = None
     error_code: ErrorCode | None = None
     error_detail: str | None = None
     attempts: int = 0
@@ -122,7 +128,6 @@ class ApprovalEdits:
 
     title: str | None = None
     duration: float | None = None
-    has_delay: bool = False
 
 
 def new_job(
@@ -172,7 +177,6 @@ def new_job(
         status=JobStatus.QUEUED,
         vod_id=candidate.vod_id,
         vod_offset=candidate.vod_offset,
-        has_delay=edits.has_delay,
         approved_by=approved_by,
         approved_at=now,
         created_at=now,

@@ -1,24 +1,37 @@
-"""The control plane (`control_plane/config`, SPEC 3.3): flags and tunables with defaults.
+"""The control plane (`control_plane/config`, docs/architecture.md §3.3): flags and tunables.
 
-A missing document means "all defaults", so a fresh project works before anyone saves it.
+One model owns the whole document: the shared flags at the top and the chat bot's settings
+in its `chat` map. A missing document means "all defaults", so a fresh project works before
+anyone saves it. Changes name each setting flat: `clip_api_enabled`, `chat.spike_multiplier`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.domain.chat_settings import DEFAULTS as CHAT_DEFAULTS
+from shared.domain.chat_settings import SECTION as CHAT
+from shared.domain.chat_settings import ChatSettings, chat_problems, load_chat_settings
 from shared.domain.clip_candidate import (
     DEFAULT_DEDUPE_WINDOW_SECONDS,
     check_duration,
     check_numeric_id,
 )
 from shared.domain.errors import ConfigInvalid, FieldProblem
+from shared.domain.validation import field_problems
+from shared.domain.vision import VisionSettings
 
 AUDIT_FIELDS = ("updated_by", "updated_at")
+CHAT_PREFIX = f"{CHAT}."
+# Settings a stored document may still hold that nothing reads any more, and why: ignored on
+# read (the model ignores unknown fields), named on the Control plane page.
+RETIRED_SETTINGS: dict[str, str] = {
+    "clip_has_delay": "Twitch removed has_delay from Create Clip",
+}
 
 
 class ControlPlaneConfig(BaseModel):
@@ -36,12 +49,21 @@ class ControlPlaneConfig(BaseModel):
     clip_editor_user_id: str | None = Field(
         None, description="Whose token creates clips; unset means the broadcaster's own."
     )
-    clip_has_delay: bool = Field(False, description="Send has_delay=true on live clips.")
     clip_default_duration: float = 30.0
+    clip_pre_roll_seconds: float = Field(
+        10.0, ge=0.0, le=30.0, description="A clip holds at least this much before its moment."
+    )
+    clip_post_roll_seconds: float = Field(
+        5.0, ge=0.0, le=15.0, description="A clip holds at least this much after its moment."
+    )
     dedupe_window_seconds: int = Field(DEFAULT_DEDUPE_WINDOW_SECONDS, ge=1, le=3600)
     action_ttl_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
     max_manual_retries: int = Field(3, ge=0, le=20)
     max_rate_limit_retries: int = Field(5, ge=1, le=50)
+    chat: ChatSettings = Field(
+        default_factory=lambda: CHAT_DEFAULTS, description="The chat bot's settings."
+    )
+    vision: VisionSettings = VisionSettings()
     updated_by: str | None = None
     updated_at: datetime | None = None
 
@@ -57,7 +79,7 @@ class ControlPlaneConfig(BaseModel):
     def _duration(cls, value: Any) -> float:
         return check_duration(value)
 
-    @field_validator("clip_pipeline_enabled", "clip_api_enabled", "clip_has_delay", mode="before")
+    @field_validator("clip_pipeline_enabled", "clip_api_enabled", mode="before")
     @classmethod
     def _strict_bool(cls, value: Any) -> bool:
         if not isinstance(value, bool):
@@ -65,42 +87,93 @@ class ControlPlaneConfig(BaseModel):
         return value
 
 
+# The shared flags and tunables (top-level fields), then the chat settings as `chat.<name>`.
+# `vision` (issue 12) is changed as one map through `apply_changes` until the Control plane
+# page has a section for it, so it is not among the page's EDITABLE_FIELDS.
+VISION = "vision"
 EDITABLE_FIELDS: tuple[str, ...] = tuple(
-    name for name in ControlPlaneConfig.model_fields if name not in AUDIT_FIELDS
+    name for name in ControlPlaneConfig.model_fields if name not in (*AUDIT_FIELDS, CHAT, VISION)
 )
+CHAT_FIELDS: tuple[str, ...] = tuple(f"{CHAT_PREFIX}{name}" for name in ChatSettings.model_fields)
+SETTINGS: frozenset[str] = frozenset((*EDITABLE_FIELDS, *CHAT_FIELDS, VISION))
 
 
-def _problems(error: ValidationError) -> list[FieldProblem]:
-    return [
-        FieldProblem(
-            ".".join(str(p) for p in item["loc"]) or "config",
-            str(item["msg"]).removeprefix("Value error, "),
-        )
-        for item in error.errors()
-    ]
+class LoadedConfig(NamedTuple):
+    """A stored document read: the config in force and the chat settings that fell back."""
+
+    config: ControlPlaneConfig
+    fallbacks: tuple[FieldProblem, ...]
+
+
+def read_config(stored: Mapping[str, Any] | None) -> LoadedConfig:
+    """The one load path of the document, defaults filled in.
+
+    A bad shared flag refuses the document (ConfigInvalid): clips must not run on a guess. A
+    bad chat setting falls back to its default and is reported, so the bot keeps running.
+    """
+    data = dict(stored or {})
+    chat, fallbacks = load_chat_settings(data.pop(CHAT, None))
+    try:
+        config = ControlPlaneConfig.model_validate(data | {CHAT: chat})
+    except ValidationError as error:
+        raise ConfigInvalid(field_problems(error, default_field="config")) from None
+    return LoadedConfig(config, tuple(fallbacks))
 
 
 def load_config(stored: Mapping[str, Any] | None) -> ControlPlaneConfig:
-    """The stored document with defaults filled in."""
-    try:
-        return ControlPlaneConfig.model_validate(dict(stored or {}))
-    except ValidationError as error:
-        raise ConfigInvalid(_problems(error)) from None
+    """`read_config` for readers that need only the values in force."""
+    return read_config(stored).config
+
+
+def setting_value(config: ControlPlaneConfig, name: str) -> Any:
+    """One setting by its flat name (`clip_api_enabled`, `chat.keywords`), as stored."""
+    if name.startswith(CHAT_PREFIX):
+        return config.chat.model_dump(mode="json")[name.removeprefix(CHAT_PREFIX)]
+    return config.model_dump()[name]
+
+
+def _unknown(name: str) -> FieldProblem:
+    if name.startswith(CHAT_PREFIX):
+        return FieldProblem(name, "is not a chat setting")
+    if name == CHAT:
+        return FieldProblem(name, "is not a control-plane setting; change chat.<setting> instead")
+    return FieldProblem(name, "is not a control-plane setting")
 
 
 def apply_changes(
     current: ControlPlaneConfig, changes: Mapping[str, Any], *, by: str, now: datetime
 ) -> ControlPlaneConfig:
-    """Validate a change set against the current config; unknown names are refused."""
-    unknown = [name for name in changes if name not in EDITABLE_FIELDS]
+    """Validate a change set against the current config; unknown names are refused.
+
+    Every refused field is reported at once, and a refusal changes nothing.
+    """
+    unknown = [_unknown(name) for name in changes if name not in SETTINGS]
     if unknown:
-        raise ConfigInvalid(
-            [FieldProblem(name, "is not a control-plane setting") for name in unknown]
-        )
+        raise ConfigInvalid(unknown)
     if not by.strip():
         raise ConfigInvalid([FieldProblem("updated_by", "who made the change is required")])
-    merged = current.model_dump() | dict(changes) | {"updated_by": by, "updated_at": now}
+    problems: list[FieldProblem] = []
+    chat = current.chat
+    chat_changes = {
+        name.removeprefix(CHAT_PREFIX): value
+        for name, value in changes.items()
+        if name.startswith(CHAT_PREFIX)
+    }
+    if chat_changes:
+        try:
+            chat = ChatSettings.model_validate(current.chat.model_dump() | chat_changes)
+        except ValidationError as error:
+            problems += chat_problems(error)
+    shared = {name: value for name, value in changes.items() if name in (*EDITABLE_FIELDS, VISION)}
+    merged = (
+        current.model_dump(exclude={CHAT})
+        | shared
+        | {CHAT: chat, "updated_by": by, "updated_at": now}
+    )
     try:
-        return ControlPlaneConfig.model_validate(merged)
+        updated = ControlPlaneConfig.model_validate(merged)
     except ValidationError as error:
-        raise ConfigInvalid(_problems(error)) from None
+        problems = field_problems(error, default_field="config") + problems
+    if problems:
+        raise ConfigInvalid(problems)
+    return updated

@@ -235,6 +235,62 @@ class ClipUnknown(ClipError):
     error_code = ErrorCode.UNKNOWN
 
 
+class StoredTokenUnusable(ClipUnauthorized):
+    """A `twitch_tokens` document that cannot serve as it is. Its sentence names the document
+    and the fix, and is what the job and the operator see; no token value ever goes in it."""
+
+    def __init__(self, sentence: str) -> None:
+        super().__init__(detail=sentence)
+
+    @property
+    def operator_message(self) -> str:
+        return self.detail
+
+
+class StoredTokenUnreadable(StoredTokenUnusable):
+    """The stored token document does not parse (a field missing or of the wrong type)."""
+
+    def __init__(self, user_id: str, problems: list[FieldProblem]) -> None:
+        self.user_id = user_id
+        self.problems = problems
+        super().__init__(
+            f"The stored Twitch token for user {user_id} is unreadable: "
+            f"{problem_list(problems)}; reconnect Twitch"
+        )
+
+
+class TokenNotRefreshable(StoredTokenUnusable):
+    """The stored token works for calls but has nothing to renew it with."""
+
+    def __init__(self, user_id: str, why: str) -> None:
+        self.user_id = user_id
+        super().__init__(
+            f"The stored Twitch token for user {user_id} cannot be renewed: {why}; reconnect Twitch"
+        )
+
+
+class StoredDocumentUnreadable(ByteClipsError):
+    """A stored document (not a token) that does not parse; the message names the document,
+    the refused fields and the fix, never the values."""
+
+    code = "stored_document_unreadable"
+
+    def __init__(self, path: str, problems: list[FieldProblem], fix: str) -> None:
+        self.path = path
+        self.problems = problems
+        listed = problem_list(problems)
+        super().__init__(f"The stored document {path} is unreadable: {listed}; {fix}")
+
+
+def problem_list(problems: list[FieldProblem]) -> str:
+    """`access_token is required, scopes input should be a valid list`: fields and rules only."""
+    parts = []
+    for problem in problems:
+        message = problem.message
+        parts.append(f"{problem.field} {message[:1].lower()}{message[1:]}")
+    return ", ".join(parts) or "its fields do not parse"
+
+
 CLIP_ERRORS: dict[ErrorCode, type[ClipError]] = {
     cls.error_code: cls
     for cls in (

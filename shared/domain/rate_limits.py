@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
 
 from shared.domain.retry_policy import rate_limit_reset
+from shared.domain.sliding_window import SlidingWindow
 
 Clock = Callable[[], float]
 
@@ -95,28 +95,18 @@ class WindowLimiter:
     """At most `max_calls` calls in any rolling `window_seconds` (Get Clips Download: 100/min).
 
     A reservation is a promise to call at `now + wait`; later reservations are placed after
-    earlier ones, so concurrent callers never overshoot the window together.
+    earlier ones, so concurrent callers never overshoot the window together. The lock makes
+    the shared `SlidingWindow` safe across the worker's threads.
     """
 
     def __init__(
         self, max_calls: int, window_seconds: float = 60.0, *, clock: Clock = time.time
     ) -> None:
-        if max_calls < 1 or window_seconds <= 0:
-            raise ValueError("max_calls must be >= 1 and window_seconds > 0")
-        self.max_calls = max_calls
-        self.window_seconds = window_seconds
+        self._window = SlidingWindow(max_calls, window_seconds)
         self._clock = clock
         self._lock = threading.Lock()
-        self._calls: deque[float] = deque()
 
     def reserve(self) -> float:
         """Seconds to wait before the next call; that call is counted at the moment it may go."""
         with self._lock:
-            now = self._clock()
-            while self._calls and self._calls[0] <= now - self.window_seconds:
-                self._calls.popleft()
-            at = now
-            if len(self._calls) >= self.max_calls:
-                at = max(now, self._calls[-self.max_calls] + self.window_seconds)
-            self._calls.append(at)
-            return at - now
+            return self._window.reserve(self._clock())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from shared.domain.backoff import backoff_seconds
 from shared.domain.errors import ErrorCode, operator_message
 
 
@@ -69,12 +70,24 @@ def rate_limit_reset(headers: Mapping[str, str]) -> datetime | None:
 
 def backoff(tries_so_far: int, limits: RetryLimits = RetryLimits()) -> timedelta:
     """Exponential backoff: 1 s after the first failure, 2 s after the second, capped."""
-    seconds = limits.backoff_base_seconds * (2 ** max(tries_so_far - 1, 0))
-    return timedelta(seconds=min(seconds, limits.backoff_cap_seconds))
+    seconds = backoff_seconds(
+        tries_so_far - 1, base=limits.backoff_base_seconds, cap=limits.backoff_cap_seconds
+    )
+    return timedelta(seconds=seconds)
 
 
 def _final(code: ErrorCode, detail: str) -> RetryDecision:
     return RetryDecision(RetryAction.FINAL, code, operator_message(code), detail=detail)
+
+
+def _retry(
+    code: ErrorCode, detail: str, *, at: datetime | None = None, refresh_token: bool = False
+) -> RetryDecision:
+    """Retry now, or at `at`; the operator message is the code's, in case it is the last try."""
+    action = RetryAction.RETRY_NOW if at is None else RetryAction.RETRY_AT
+    return RetryDecision(
+        action, code, operator_message(code), at, refresh_token=refresh_token, detail=detail
+    )
 
 
 def decide(
@@ -105,12 +118,10 @@ def decide(
     if status == 401:
         if token_refreshed:
             return _final(ErrorCode.UNAUTHORIZED, "HTTP 401 again after refreshing the token")
-        return RetryDecision(
-            RetryAction.RETRY_NOW,
+        return _retry(
             ErrorCode.UNAUTHORIZED,
-            operator_message(ErrorCode.UNAUTHORIZED),
+            "HTTP 401: refreshing the token once, then retrying",
             refresh_token=True,
-            detail="HTTP 401: refreshing the token once, then retrying",
         )
 
     if status == 429:
@@ -123,18 +134,11 @@ def decide(
         if reset is None:
             reset = now + timedelta(seconds=limits.rate_limit_fallback_seconds)
         if reset <= now:
-            return RetryDecision(
-                RetryAction.RETRY_NOW,
-                ErrorCode.RATE_LIMITED,
-                operator_message(ErrorCode.RATE_LIMITED),
-                detail="HTTP 429 with a reset already past",
-            )
-        return RetryDecision(
-            RetryAction.RETRY_AT,
+            return _retry(ErrorCode.RATE_LIMITED, "HTTP 429 with a reset already past")
+        return _retry(
             ErrorCode.RATE_LIMITED,
-            operator_message(ErrorCode.RATE_LIMITED),
-            retry_at=reset,
-            detail=f"HTTP 429: waiting until the rate-limit reset at {reset.isoformat()}",
+            f"HTTP 429: waiting until the rate-limit reset at {reset.isoformat()}",
+            at=reset,
         )
 
     what = "a timeout or dropped connection" if status is None else f"HTTP {status}"
@@ -142,12 +146,7 @@ def decide(
         if tries_so_far >= limits.max_server_error_tries:
             return _final(ErrorCode.UNKNOWN, f"{what} on all {tries_so_far} tries")
         at = now + backoff(tries_so_far, limits)
-        return RetryDecision(
-            RetryAction.RETRY_AT,
-            ErrorCode.UNKNOWN,
-            operator_message(ErrorCode.UNKNOWN),
-            retry_at=at,
-            detail=f"{what} on try {tries_so_far}; retrying at {at.isoformat()}",
-        )
+        detail = f"{what} on try {tries_so_far}; retrying at {at.isoformat()}"
+        return _retry(ErrorCode.UNKNOWN, detail, at=at)
 
     return _final(ErrorCode.UNKNOWN, f"unexpected HTTP {status} from Twitch")

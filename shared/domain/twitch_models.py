@@ -6,6 +6,7 @@ Pure: no I/O. The HTTP client (`shared.twitch.helix_clips`) fills these; the tok
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -15,10 +16,15 @@ __all__ = [
     "ClipDownload",
     "ClipPage",
     "CreatedClip",
+    "Stream",
     "TokenGrant",
     "TokenInfo",
     "TokenSource",
+    "Video",
+    "video_duration_seconds",
 ]
+
+_VIDEO_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 
 
 class TokenSource(Protocol):
@@ -103,3 +109,39 @@ class TokenGrant:
     refresh_token: str = field(repr=False)
     expires_in: int
     scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A live broadcast as Get Streams lists it; a channel that is offline has none."""
+
+    id: str
+    user_id: str
+    type: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Video:
+    """A video as Get Videos lists it; an archive's `stream_id` names the broadcast it records
+    (null for other videos), and the archive of a broadcast in progress keeps growing."""
+
+    id: str
+    user_id: str
+    type: str
+    created_at: datetime
+    duration: str = ""
+    stream_id: str | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        return video_duration_seconds(self.duration)
+
+
+def video_duration_seconds(text: str) -> float | None:
+    """Twitch's video duration, like `3h8m33s`, in seconds; None when it is not that shape."""
+    match = _VIDEO_DURATION.fullmatch(text.strip()) if text else None
+    if match is None or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)

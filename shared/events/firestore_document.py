@@ -100,9 +100,10 @@ def decode_document_written(cloud_event: Any) -> DocumentWritten:
     event = _parse_event_data(data)
     before_pb = event.old_value if event.HasField("old_value") else None
     after_pb = event.value if event.HasField("value") else None
-    if before_pb is None and after_pb is None:
+    document = after_pb if after_pb is not None else before_pb
+    if document is None:
         raise ValueError("Firestore event body has neither `value` nor `old_value`")
-    path = _document_path((after_pb if after_pb is not None else before_pb).name)
+    path = _document_path(document.name)
     segments = path.split("/")
     return DocumentWritten(
         collection=segments[-2],

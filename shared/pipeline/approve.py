@@ -8,17 +8,19 @@ document.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.cloud import firestore
 
 from shared.domain.clip_job import ApprovalEdits, ClipJob, new_job
+from shared.domain.clock import utc_now
 from shared.store.action_queue import ActionItem, ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 
 
 def approve(
-    db: firestore.Client,
+    queue: ActionQueue,
+    jobs: ClipJobStore,
     action_id: str,
     *,
     by: str,
@@ -30,8 +32,7 @@ def approve(
     Raises ActionAlreadyDecided if it was approved, rejected or expired before (or
     concurrently), InvalidInput for bad edits, NotFound for an unknown action.
     """
-    now = now or datetime.now(UTC)
-    jobs = ClipJobStore(db)
+    now = now or utc_now()
     created: list[ClipJob] = []
 
     def create_job(batch: firestore.WriteBatch, item: ActionItem) -> str:
@@ -42,5 +43,5 @@ def approve(
         created[:] = [job]
         return job.job_id
 
-    ActionQueue(db).decide(action_id, ActionStatus.APPROVED, by=by, now=now, also=create_job)
+    queue.decide(action_id, ActionStatus.APPROVED, by=by, now=now, also=create_job)
     return created[0]

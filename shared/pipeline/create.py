@@ -1,6 +1,6 @@
 """The clip worker: a `queued` job becomes a confirmed Twitch clip, or a clear failure.
 
-Thin orchestration around the pure core (state machine, retry policy, timing) and
+Thin orchestration around the pure core (state machine, retry policy, moment plan) and
 the stores. One process at a time owns a job through its lease; a repeated trigger finds the
 job claimed and does nothing, so a moment is never clipped twice by a redelivery.
 """
@@ -8,15 +8,15 @@ job claimed and does nothing, so a moment is never clipped twice by a redelivery
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from google.cloud import firestore
-
 from shared.domain.clip_job import ClipJob, JobStatus
-from shared.domain.clip_timing import live_timing
+from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import (
     ClipError,
@@ -26,24 +26,29 @@ from shared.domain.errors import (
     operator_message,
 )
 from shared.domain.job_triggers import became_runnable
+from shared.domain.moment_plan import (
+    FUTURE_TOLERANCE,
+    MomentPlan,
+    PlanMode,
+    StreamState,
+    plan_moment,
+)
 from shared.domain.retry_policy import RetryLimits
-from shared.domain.twitch_models import Clip
+from shared.domain.twitch_models import Clip, CreatedClip
 from shared.domain.twitch_scopes import scopes_for
 from shared.events.firestore_document import DocumentWritten
 from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.twitch_tokens import StoredTokenSource, TwitchTokenStore
+from shared.store.twitch_tokens import StoredTokenSource, TokenSources
 from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 
 SWITCHED_OFF_RECHECK = timedelta(seconds=60)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+# A live clip may wait for its post-roll to air; a longer wait than this hands the job back.
+MAX_PLAN_WAIT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -56,27 +61,32 @@ class Outcome:
 
 
 class ClipWorker:
+    """Creates and confirms one job's clip; everything it talks to is handed in."""
+
     def __init__(
         self,
-        db: firestore.Client,
-        twitch: HelixClips,
         *,
-        client_secret: str,
+        jobs: ClipJobStore,
+        config: ControlPlaneStore,
+        clips_auth: ClipsAuthStore,
+        twitch: HelixClips,
+        tokens: TokenSources,
+        confirmer: ClipConfirmer,
         worker_id: str,
         lease_seconds: float = 60.0,
-        clock: Callable[[], datetime] = _now,
-        config: ControlPlaneStore | None = None,
+        clock: Clock = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.twitch = twitch
-        self._secret = client_secret
+        self._jobs = jobs
+        self._config = config
+        self._health = clips_auth
+        self._twitch = twitch
+        self._tokens = tokens
+        self._confirmer = confirmer
         self._worker = worker_id
         self._lease = lease_seconds
         self._clock = clock
-        self.jobs = ClipJobStore(db)
-        self._confirmer = ClipConfirmer(twitch)
-        self.config = config or ControlPlaneStore(db)
-        self._tokens = TwitchTokenStore(db)
-        self._health = ObservabilityStore(db)
+        self._sleep = sleep
 
     def on_job_written(self, event: DocumentWritten) -> Outcome:
         """Entry from the Firestore trigger; most writes (our own included) are ignored here."""
@@ -86,13 +96,13 @@ class ClipWorker:
 
     def run(self, job_id: str) -> Outcome:
         now = self._clock()
-        config = self.config.read(fresh=True)
-        job = self.jobs.get(job_id)
+        config = self._config.read(fresh=True)
+        job = self._jobs.get(job_id)
         if job is None or job.status is not JobStatus.QUEUED:
             return Outcome(job_id, "not queued")
         if not (config.clip_pipeline_enabled and config.clip_api_enabled):
             return self._wait_for_switch(job, config, now)
-        claim = self.jobs.claim(
+        claim = self._jobs.claim(
             job_id,
             worker=self._worker,
             lease_seconds=self._lease,
@@ -105,27 +115,18 @@ class ClipWorker:
             return Outcome(job_id, "claimed elsewhere")
         return self._create(claim.job, config)
 
-    def token_source(self, user_id: str) -> StoredTokenSource:
-        return StoredTokenSource(
-            self._tokens,
-            user_id,
-            refresher=self.twitch.refresher(self._secret),
-            worker=self._worker,
-        )
-
     def _wait_for_switch(self, job: ClipJob, config: ControlPlaneConfig, now: datetime) -> Outcome:
-        """Switched off: no Helix call; the job says why and the sweeper re-checks it."""
+        """Switched off: no Helix call; the job says why and the sweeper re-checks it.
+
+        Waiting does not lose a live moment: the plan made once the switch is back clips it
+        from the VOD when a live clip can no longer reach it.
+        """
         switch = "clip_pipeline_enabled" if not config.clip_pipeline_enabled else "clip_api_enabled"
-        timing = live_timing(job.source_ts, now, job.requested_duration)
-        if job.mode == "live" and not timing.clippable:
-            detail = f"Not created: {switch} is off in the control plane. {timing.note}"
-            self._fail(job, JobStatus.QUEUED, ErrorCode.BAD_REQUEST, detail, now)
-            return Outcome(job.job_id, "failed", detail)
         detail = (
             f"Waiting: {switch} is off in the control plane, so no clip is made. "
             "Turn it on to continue; the job is re-checked every minute."
         )
-        self.jobs.update_fields(
+        self._jobs.update_fields(
             job.job_id,
             {"next_attempt_at": now + SWITCHED_OFF_RECHECK, "error_detail": detail},
             expect={JobStatus.QUEUED},
@@ -136,62 +137,176 @@ class ClipWorker:
     def _create(self, job: ClipJob, config: ControlPlaneConfig) -> Outcome:
         now = self._clock()
         editor_id = config.clip_editor_user_id or job.broadcaster_id
-        refusal = self._auth_refusal(editor_id, job.mode)
+        health = self._health.read_clips_auth()
+        refusal = self._auth_refusal(health, editor_id, None)
         if refusal:
             self._fail(job, JobStatus.CREATING, ErrorCode.UNAUTHORIZED, refusal, now)
             return Outcome(job.job_id, "failed", refusal)
-        timing = live_timing(job.source_ts, now, job.requested_duration)
-        if job.mode == "live" and not timing.clippable:
-            self._fail(job, JobStatus.CREATING, ErrorCode.BAD_REQUEST, timing.note, now)
-            return Outcome(job.job_id, "failed", timing.note)
-        tokens = self.token_source(editor_id)
+        tokens = self._tokens.for_user(editor_id)
         attempts = job.attempts + 1
         try:
-            if job.mode == "live":
-                created = self.twitch.create_clip(
-                    tokens,
-                    broadcaster_id=job.broadcaster_id,
-                    title=job.requested_title,
-                    duration=job.requested_duration,
-                    has_delay=job.has_delay or config.clip_has_delay,
-                )
-            else:
-                created = self.twitch.create_clip_from_vod(
-                    tokens,
-                    editor_id=editor_id,
-                    broadcaster_id=job.broadcaster_id,
-                    vod_id=job.vod_id or "",
-                    vod_offset=job.vod_offset or 0.0,
-                    title=job.requested_title or "",
-                    duration=job.requested_duration,
-                )
-        except InvalidInput as error:
-            self._fail(job, JobStatus.CREATING, ErrorCode.BAD_REQUEST, str(error), now, attempts)
-            return Outcome(job.job_id, "failed", str(error))
+            plan = self._plan(job, config, tokens)
         except ClipError as error:
             return self._create_failed(job, config, error, attempts)
+        recorded = plan_fields(plan, now) if plan is not None else {}
+        if plan is not None and not plan.creates:
+            return self._not_created(job, plan, recorded)
+        mode = plan.mode.value if plan is not None else job.mode
+        refusal = self._auth_refusal(health, editor_id, mode)
+        if refusal:
+            self._fail(
+                job, JobStatus.CREATING, ErrorCode.UNAUTHORIZED, refusal, now, fields=recorded
+            )
+            return Outcome(job.job_id, "failed", refusal)
+        if plan is not None and plan.not_before is not None:
+            handed_back = self._wait_until(job, plan.not_before, recorded)
+            if handed_back is not None:
+                return handed_back
+        try:
+            created = self._send_create(job, plan, config, tokens, editor_id)
+        except InvalidInput as error:
+            self._fail(
+                job, JobStatus.CREATING, ErrorCode.BAD_REQUEST, str(error), now, attempts, recorded
+            )
+            return Outcome(job.job_id, "failed", str(error))
+        except ClipError as error:
+            return self._create_failed(job, config, error, attempts, plan, recorded)
         created_at = self._clock()
-        job = self.jobs.transition(
+        job = self._jobs.transition(
             job.job_id,
             expect=JobStatus.CREATING,
             to=JobStatus.POLLING,
             fields={
+                **recorded,
                 "twitch_clip_id": created.id,
                 "edit_url": created.edit_url,
                 "attempts": attempts,
                 "clip_created_at": created_at,
                 "error_code": None,
-                "error_detail": timing.note or None,
+                "error_detail": None,
             },
             worker=self._worker,
             now=created_at,
         )
         return self._confirm(job, tokens, created_at)
 
-    def _create_failed(
-        self, job: ClipJob, config: ControlPlaneConfig, error: ClipError, attempts: int
-    ) -> Outcome:
+    def _send_create(
+        self,
+        job: ClipJob,
+        plan: MomentPlan | None,
+        config: ControlPlaneConfig,
+        tokens: StoredTokenSource,
+        editor_id: str,
+    ) -> CreatedClip:
+        """The one create call: the plan's clip, or the job as approved when it has no plan."""
+        duration = (plan.duration if plan else None) or job.requested_duration
+        if (plan.mode.value if plan else job.mode) == "live":
+            return self._twitch.create_clip(
+                tokens,
+                broadcaster_id=job.broadcaster_id,
+                title=job.requested_title,
+                duration=duration,
+                has_delay=job.has_delay or config.clip_has_delay,
+            )
+        return self._twitch.create_clip_from_vod(
+            tokens,
+            editor_id=editor_id,
+            broadcaster_id=job.broadcaster_id,
+            vod_id=(plan.vod_id if plan else job.vod_id) or "",
+            vod_offset=(plan.vod_offset if plan else job.vod_offset) or 0.0,
+            title=job.requested_title or vod_title(job),
+            duration=duration,
+        )
+
+    def _plan(
+        self, job: ClipJob, config: ControlPlaneConfig, tokens: StoredTokenSource
+    ) -> MomentPlan | None:
+        """Where the moment is clipped, decided now rather than at approval (time has passed).
+
+        None keeps the job as approved: no moment time (older documents) or a VOD clip the
+        operator placed. Get Videos is asked only when a live clip cannot hold the moment.
+        """
+        if job.source_ts is None or job.mode != "live":
+            return None
+        stream = self._twitch.get_streams(tokens, job.broadcaster_id)
+
+        def plan(state: StreamState) -> MomentPlan:
+            return plan_moment(
+                job.source_ts or self._clock(),
+                now=self._clock(),
+                requested_duration=job.requested_duration,
+                stream=state,
+                pre_roll=config.clip_pre_roll_seconds,
+                post_roll=config.clip_post_roll_seconds,
+            )
+
+        first = plan(StreamState.from_helix(stream))
+        if first.mode is PlanMode.LIVE:
+            return first
+        videos = self._twitch.get_archive_videos(tokens, job.broadcaster_id)
+        return plan(StreamState.from_helix(stream, videos))
+
+    def _not_created(self, job: ClipJob, plan: MomentPlan, recorded: dict[str, Any]) -> Outcome:
+        """No clip can hold the moment yet (wait for the archive) or at all (fail, no create)."""
         now = self._clock()
+        if plan.mode is PlanMode.WAIT and plan.not_before is not None:
+            self._jobs.transition(
+                job.job_id,
+                expect=JobStatus.CREATING,
+                to=JobStatus.QUEUED,
+                fields={
+                    **recorded,
+                    "next_attempt_at": plan.not_before,
+                    "error_detail": plan.reason,
+                },
+                worker=self._worker,
+                now=now,
+            )
+            return Outcome(job.job_id, "waiting", plan.reason)
+        code = (
+            ErrorCode.BAD_REQUEST if plan.age_seconds < -FUTURE_TOLERANCE else ErrorCode.NOT_FOUND
+        )
+        detail = f"Not created. {plan.reason}"
+        self._fail(job, JobStatus.CREATING, code, detail, now, fields=recorded)
+        return Outcome(job.job_id, "failed", detail)
+
+    def _wait_until(
+        self, job: ClipJob, not_before: datetime, recorded: dict[str, Any]
+    ) -> Outcome | None:
+        """Let the post-roll air before a live create; a wait the lease cannot hold hands the
+        job back (no Twitch call is made) for the sweeper to re-arm."""
+        now = self._clock()
+        wait = (not_before - now).total_seconds()
+        lease_left = (job.lease_until - now).total_seconds() if job.lease_until else self._lease
+        if wait <= 0:
+            return None
+        if wait <= min(MAX_PLAN_WAIT_SECONDS, lease_left / 2):
+            self._sleep(wait)
+            return None
+        detail = f"Waiting until {not_before:%H:%M:%S} UTC for the moment's post-roll to air."
+        self._jobs.transition(
+            job.job_id,
+            expect=JobStatus.CREATING,
+            to=JobStatus.QUEUED,
+            fields={**recorded, "next_attempt_at": not_before, "error_detail": detail},
+            worker=self._worker,
+            now=now,
+        )
+        return Outcome(job.job_id, "waiting", detail)
+
+    def _create_failed(
+        self,
+        job: ClipJob,
+        config: ControlPlaneConfig,
+        error: ClipError,
+        attempts: int,
+        plan: MomentPlan | None = None,
+        recorded: dict[str, Any] | None = None,
+    ) -> Outcome:
+        """Retry by policy (the retry plans again), else fail; a failed VOD clip never turns
+        into a live clip, which could not hold the moment."""
+        now = self._clock()
+        recorded = recorded or {}
         said = f" (Twitch said: {error.twitch_message})" if error.twitch_message else ""
         limit = (
             config.max_rate_limit_retries
@@ -203,11 +318,12 @@ class ClipWorker:
                 f"Retrying at {error.retry_at:%H:%M:%S} UTC after {error.code}{said}; "
                 f"try {attempts} of {limit}."
             )
-            self.jobs.transition(
+            self._jobs.transition(
                 job.job_id,
                 expect=JobStatus.CREATING,
                 to=JobStatus.QUEUED,
                 fields={
+                    **recorded,
                     "attempts": attempts,
                     "next_attempt_at": error.retry_at,
                     "error_code": error.error_code,
@@ -218,7 +334,12 @@ class ClipWorker:
             )
             return Outcome(job.job_id, "retry scheduled", detail)
         detail = f"{error.operator_message}{said}"
-        self._fail(job, JobStatus.CREATING, error.error_code, detail, now, attempts)
+        if plan is not None and plan.mode is PlanMode.VOD:
+            detail += (
+                f" No live clip was made instead: it could not hold a moment {plan.label[4:]} "
+                f"in VOD {plan.vod_id}; clip it there by hand if Twitch keeps refusing."
+            )
+        self._fail(job, JobStatus.CREATING, error.error_code, detail, now, attempts, recorded)
         return Outcome(job.job_id, "failed", detail)
 
     def _confirm(self, job: ClipJob, tokens: StoredTokenSource, created_at: datetime) -> Outcome:
@@ -235,7 +356,7 @@ class ClipWorker:
 
     def _ready(self, job: ClipJob, clip: Clip) -> Outcome:
         now = self._clock()
-        self.jobs.transition(
+        self._jobs.transition(
             job.job_id,
             expect=JobStatus.POLLING,
             to=JobStatus.READY,
@@ -245,14 +366,17 @@ class ClipWorker:
         )
         return Outcome(job.job_id, "ready", clip.url)
 
-    def _auth_refusal(self, user_id: str, mode: str) -> str:
-        """Refuse fast when the last validation says this token cannot clip."""
-        health = self._health.read_clips_auth()
+    @staticmethod
+    def _auth_refusal(health: ClipsAuthHealth | None, user_id: str, mode: str | None) -> str:
+        """Refuse fast when the last validation says this token cannot clip (in `mode`; None:
+        whether it is valid at all, before any Helix call)."""
         if health is None or (health.user_id and health.user_id != user_id):
             return ""
         checked = f"the token check at {health.last_validated_at:%Y-%m-%d %H:%M} UTC"
         if not health.clips_token_valid:
             return f"Not created: {checked} found the Twitch token invalid. Reconnect Twitch."
+        if mode is None:
+            return ""
         needed = scopes_for(mode)
         if not any(scope in health.scopes for scope in needed):
             return (
@@ -269,10 +393,24 @@ class ClipWorker:
         detail: str,
         now: datetime,
         attempts: int | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> None:
         worker = self._worker if expect is not JobStatus.QUEUED else None
         try:
-            self.jobs.fail(
+            if fields:
+                changes = {**fields, "error_code": code, "error_detail": detail}
+                if attempts is not None:
+                    changes["attempts"] = attempts
+                self._jobs.transition(
+                    job.job_id,
+                    expect=expect,
+                    to=JobStatus.FAILED,
+                    fields=changes,
+                    worker=worker,
+                    now=now,
+                )
+                return
+            self._jobs.fail(
                 job.job_id,
                 expect=expect,
                 code=code,
@@ -292,3 +430,23 @@ def ready_fields(clip: Clip, now: datetime) -> dict[str, Any]:
         "ready_at": now,
         "error_code": None,
     }
+
+
+def plan_fields(plan: MomentPlan, now: datetime) -> dict[str, Any]:
+    """The plan as the job records it, so the Jobs page shows what was made and why."""
+    fields: dict[str, Any] = {
+        "plan_mode": plan.mode.value,
+        "plan_label": plan.label,
+        "plan_reason": plan.reason,
+        "planned_duration": plan.duration,
+        "planned_at": now,
+    }
+    if plan.mode is PlanMode.VOD:
+        fields |= {"vod_id": plan.vod_id, "vod_offset": plan.vod_offset}
+    return fields
+
+
+def vod_title(job: ClipJob) -> str:
+    """Twitch requires a title on VOD clips; a live candidate may have come without one."""
+    moment = job.source_ts or job.created_at
+    return f"Moment at {moment:%H:%M} UTC"

@@ -1,22 +1,24 @@
 """Hourly token validation (SPEC 4): validate, refresh what can be, check clipping scopes,
 and publish the result in `observability/clips_auth` for the worker and the app.
+
+One refresher per token: a token is refreshed here only when its document names this
+process's role as its `refresh_owner` (`refreshes_for`); the others are validated only (the
+chat bot's twitchio renews the bot account's token). A stored token that cannot be read is
+reported in its check, never raised, so one bad document does not stop the others.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from google.cloud import firestore
 
 from shared.domain.clips_auth import ClipsAuthHealth
-from shared.domain.errors import ClipError
-from shared.domain.twitch_models import TokenInfo
+from shared.domain.clock import Clock, utc_now
+from shared.domain.errors import ClipError, StoredTokenUnusable
+from shared.domain.twitch_models import TokenGrant, TokenInfo
 from shared.domain.twitch_scopes import scope_report
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch.helix_clips import HelixClips
@@ -24,10 +26,6 @@ from shared.twitch.helix_clips import HelixClips
 logger = logging.getLogger(__name__)
 
 REFRESH_WHEN_EXPIRING_WITHIN = 3600
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -40,26 +38,44 @@ class TokenCheck:
 
 
 class TokenHealth:
+    """The token check over the stores and client it is given.
+
+    `broadcaster_id` is the channel whose token clips when no editor is configured (the
+    deployable reads it from its environment).
+    """
+
     def __init__(
         self,
-        db: firestore.Client,
-        twitch: HelixClips,
         *,
-        client_secret: str,
+        tokens: TwitchTokenStore,
+        config: ControlPlaneStore,
+        clips_auth: ClipsAuthStore,
+        twitch: HelixClips,
+        refresher: Callable[[str], TokenGrant],
         worker_id: str,
-        clock: Callable[[], datetime] = _now,
+        broadcaster_id: str | None = None,
+        refreshes_for: str | None = None,
+        clock: Clock = utc_now,
     ) -> None:
+        """`refreshes_for` is the `refresh_owner` this process renews ("functions"); None
+        validates only (the chat bot's start-up check, next to twitchio's own)."""
+        self._tokens = tokens
+        self._config = config
+        self._health = clips_auth
         self._twitch = twitch
-        self._secret = client_secret
+        self._refresher = refresher
         self._worker = worker_id
+        self._broadcaster = broadcaster_id
+        self._refreshes_for = refreshes_for
         self._clock = clock
-        self._tokens = TwitchTokenStore(db)
-        self._config = ControlPlaneStore(db)
-        self._health = ObservabilityStore(db)
 
     def check(self, user_id: str) -> TokenCheck:
-        """Validate one stored token; refresh it when invalid or expiring within the hour."""
-        token = self._tokens.get(user_id)
+        """Validate one stored token; refresh it when invalid or expiring within the hour, if
+        this process owns its refresh."""
+        try:
+            token = self._tokens.get(user_id)
+        except StoredTokenUnusable as error:
+            return TokenCheck(user_id, False, False, None, f"{error.code}: {error.detail}")
         if token is None:
             return TokenCheck(user_id, False, False, None, "no token stored: connect Twitch")
         refreshed = False
@@ -67,11 +83,17 @@ class TokenHealth:
             info: TokenInfo | None = self._twitch.validate_token(token.access_token)
         except ClipError:
             info = None
-        if info is None or info.expires_in < REFRESH_WHEN_EXPIRING_WITHIN:
+        expiring = info is None or info.expires_in < REFRESH_WHEN_EXPIRING_WITHIN
+        if expiring and token.owner != self._refreshes_for:
+            why = None
+            if info is None:
+                why = f"invalid: its refresh owner ({token.owner}) renews it, or reconnect Twitch"
+            return TokenCheck(user_id, info is not None, False, info, why)
+        if expiring:
             try:
                 token = self._tokens.refresh(
                     user_id,
-                    refresher=self._twitch.refresher(self._secret),
+                    refresher=self._refresher,
                     worker=self._worker,
                     rejected=token.access_token,
                 )
@@ -88,9 +110,8 @@ class TokenHealth:
         config = self._config.read(fresh=True)
         if config.clip_editor_user_id:
             return config.clip_editor_user_id
-        broadcaster = os.environ.get("TWITCH_BROADCASTER_ID", "").strip()
-        if broadcaster:
-            return broadcaster
+        if self._broadcaster:
+            return self._broadcaster
         stored = self._tokens.user_ids()
         return stored[0] if len(stored) == 1 else None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict
 
 from shared.domain.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
+from shared.domain.clock import utc_now
 from shared.domain.errors import ActionAlreadyDecided, NotFound
 from shared.store.exclusive import commit_led_by_create
 
@@ -65,10 +66,6 @@ class EnqueueResult:
     duplicate: bool
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class ActionQueue:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
@@ -82,7 +79,7 @@ class ActionQueue:
 
     def enqueue(self, candidate: ClipCandidate, *, now: datetime | None = None) -> EnqueueResult:
         """Add a validated candidate; the same moment twice is a duplicate, not an error."""
-        now = now or _now()
+        now = now or utc_now()
         item = ActionItem(
             action_id=candidate.dedupe_key, payload=candidate, created_at=now, updated_at=now
         )
@@ -166,14 +163,14 @@ class ActionQueue:
         self, action_id: str, *, by: str, reason: str | None = None, now: datetime | None = None
     ) -> ActionItem:
         return self.decide(
-            action_id, ActionStatus.REJECTED, by=by, now=now or _now(), reason=reason
+            action_id, ActionStatus.REJECTED, by=by, now=now or utc_now(), reason=reason
         )
 
     def expire_older_than(
         self, ttl: timedelta, *, now: datetime | None = None, limit: int = 200
     ) -> list[str]:
         """Expire pending items enqueued more than `ttl` ago; bounded per call."""
-        now = now or _now()
+        now = now or utc_now()
         cutoff = now - ttl
         query = (
             self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))

@@ -1,19 +1,23 @@
 """`clip_jobs/{job_id}`: reads, checked transitions, and the lease that makes one worker own a job.
 
 Exclusivity comes from `commit_led_by_create` (SPEC 7): claim N is
-`clip_jobs/{id}/claims/{N}`, manual retry N is `clip_jobs/{id}/retries/{N}`. Transactions are
+`clip_jobs/{id}/claims/{N}`, manual retry N is `clip_jobs/{id}/retries/{N}`, the chat bot's
+announcement of a ready clip is `clip_jobs/{id}/chat_announcements/ready`. Transactions are
 used only for consistent read-check-write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.watch import ChangeType, Watch
+from pydantic import ValidationError
 
 from shared.domain.clip_job import (
     ClipJob,
@@ -21,18 +25,24 @@ from shared.domain.clip_job import (
     check_transition,
     manual_retry_fields,
 )
+from shared.domain.clock import utc_now
 from shared.domain.errors import (
     ErrorCode,
     LeaseLost,
     NotFound,
     RetryLimitReached,
+    StoredDocumentUnreadable,
     TransitionRefused,
 )
+from shared.domain.validation import field_problems
 from shared.store.exclusive import commit_led_by_create
 
 COLLECTION = "clip_jobs"
 CLAIMS = "claims"
 RETRIES = "retries"
+ANNOUNCEMENTS = "chat_announcements"
+ANNOUNCEMENT_DOC = "ready"
+ANNOUNCED_FIELD = "chat_announced_at"
 _KEEPS_LEASE = frozenset({JobStatus.CREATING, JobStatus.POLLING})
 _LEASE_CLEARED = {"lease_holder": None, "lease_until": None}
 
@@ -46,8 +56,20 @@ class Claim:
     worker: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+UNREADABLE_FIX = "fix or delete that document in Firestore (approve the moment again if needed)"
+logger = logging.getLogger(__name__)
+
+
+def read_job(snap: Any) -> ClipJob:
+    """A stored job, or StoredDocumentUnreadable naming the document and its refused fields
+    (never their values: a foreign document may hold anything)."""
+    try:
+        return ClipJob.model_validate(snap.to_dict())
+    except ValidationError as error:
+        problems = field_problems(error, default_field="document")
+        raise StoredDocumentUnreadable(
+            f"{COLLECTION}/{snap.id}", problems, UNREADABLE_FIX
+        ) from None
 
 
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,13 +80,14 @@ class ClipJobStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
         self._col = db.collection(COLLECTION)
+        self._reported: set[str] = set()
 
     def ref(self, job_id: str) -> firestore.DocumentReference:
         return self._col.document(job_id)
 
     def get(self, job_id: str) -> ClipJob | None:
         snap = self.ref(job_id).get()
-        return ClipJob.model_validate(snap.to_dict()) if snap.exists else None
+        return read_job(snap) if snap.exists else None
 
     def require(self, job_id: str) -> ClipJob:
         job = self.get(job_id)
@@ -79,7 +102,7 @@ class ClipJobStore:
             .order_by("updated_at", direction=firestore.Query.DESCENDING)
             .limit(limit)
         )
-        return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
+        return self._readable(query.stream())
 
     def count_by_status(self) -> dict[JobStatus, int]:
         """One aggregation query per status: cheap at any number of jobs."""
@@ -97,7 +120,20 @@ class ClipJobStore:
             .order_by("created_at", direction=firestore.Query.DESCENDING)
             .limit(limit)
         )
-        return [ClipJob.model_validate(s.to_dict()) for s in query.stream()]
+        return self._readable(query.stream())
+
+    def _readable(self, snaps: Iterable[Any]) -> list[ClipJob]:
+        """The jobs that parse; an unreadable one is skipped and reported once per process,
+        so one foreign document cannot stop a sweep or a page."""
+        jobs = []
+        for snap in snaps:
+            try:
+                jobs.append(read_job(snap))
+            except StoredDocumentUnreadable as error:
+                if snap.id not in self._reported:
+                    self._reported.add(snap.id)
+                    logger.error(str(error), extra={"document": error.path})
+        return jobs
 
     def transition(
         self,
@@ -113,7 +149,7 @@ class ClipJobStore:
 
         Leaving creating/polling releases the lease.
         """
-        now = now or _now()
+        now = now or utc_now()
         check_transition(expect, to, job_id)
         ref = self.ref(job_id)
 
@@ -163,7 +199,7 @@ class ClipJobStore:
         """Change fields without changing status (progress, download links)."""
         if "status" in fields:
             raise ValueError("use transition() to change a job's status")
-        now = now or _now()
+        now = now or utc_now()
         ref = self.ref(job_id)
 
         @firestore.transactional
@@ -196,7 +232,7 @@ class ClipJobStore:
         job both try to create claim N+1 and only one create succeeds. `current` is the job
         as the caller just read it (saves a read; a stale copy only loses the race).
         """
-        now = now or _now()
+        now = now or utc_now()
         job = current if current is not None else self.require(job_id)
         if job.status not in expect or job.lease_active(now):
             return None
@@ -236,7 +272,7 @@ class ClipJobStore:
 
     def release(self, job_id: str, *, worker: str, now: datetime | None = None) -> None:
         """Give the lease back early (only if still ours)."""
-        now = now or _now()
+        now = now or utc_now()
         ref = self.ref(job_id)
 
         @firestore.transactional
@@ -249,7 +285,7 @@ class ClipJobStore:
 
     def retry(self, job_id: str, *, by: str, limit: int, now: datetime | None = None) -> ClipJob:
         """The operator's manual retry: failed -> queued, at most `limit` times per job."""
-        now = now or _now()
+        now = now or utc_now()
         job = self.require(job_id)
         fields = manual_retry_fields(job, limit=limit, now=now)
         marker = self.ref(job_id).collection(RETRIES).document(f"{fields['manual_retries']:03d}")
@@ -265,8 +301,40 @@ class ClipJobStore:
             )
         return job.model_copy(update=fields | {"status": JobStatus.QUEUED})
 
+    def watch_unannounced_ready(
+        self, since: datetime, on_jobs: Callable[[list[ClipJob]], None]
+    ) -> Watch:
+        """Jobs whose `ready_at` is at or after `since` and that chat has not announced yet,
+        as they arrive or change (every snapshot, possibly none); unreadable documents are
+        skipped. Runs on Firestore's listener thread; `unsubscribe()` on the result stops it."""
+
+        def deliver(docs: list[Any], changes: list[Any], read_time: Any) -> None:
+            jobs = []
+            for change in changes:
+                data = change.document.to_dict() or {}
+                if change.type == ChangeType.REMOVED or data.get(ANNOUNCED_FIELD) is not None:
+                    continue
+                try:
+                    jobs.append(ClipJob.model_validate(data))
+                except ValidationError:
+                    continue
+            on_jobs(jobs)
+
+        return self._col.where(filter=FieldFilter("ready_at", ">=", since)).on_snapshot(deliver)
+
+    def claim_chat_announcement(self, job_id: str, *, by: str, now: datetime) -> bool:
+        """Whether `by` won the right to announce this job in chat; of several bot instances
+        exactly one does (the marker's create leads the batch that sets `chat_announced_at`)."""
+        ref = self.ref(job_id)
+        return commit_led_by_create(
+            self._db,
+            ref.collection(ANNOUNCEMENTS).document(ANNOUNCEMENT_DOC),
+            {"by": by, "at": now},
+            lambda batch: batch.update(ref, {ANNOUNCED_FIELD: now}),
+        )
+
     def _read(self, ref: firestore.DocumentReference, tx: firestore.Transaction) -> ClipJob:
         snap = ref.get(transaction=tx)
         if not snap.exists:
             raise NotFound("clip job", ref.id)
-        return ClipJob.model_validate(snap.to_dict())
+        return read_job(snap)

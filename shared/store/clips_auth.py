@@ -10,7 +10,9 @@ COLLECTION = "observability"
 CLIPS_AUTH = "clips_auth"
 
 
-class ObservabilityStore:
+class ClipsAuthStore:
+    """The one document the token check writes and the worker and app read."""
+
     def __init__(self, db: firestore.Client) -> None:
         self._ref = db.collection(COLLECTION).document(CLIPS_AUTH)
 

@@ -1,4 +1,5 @@
-"""The Twitch calls Byte Clips needs (clips, clip downloads, token validate/refresh), nothing more.
+"""The Twitch calls Byte Clips needs (clips, clip downloads, the stream and its archives that
+decide where a moment is clipped, token validate/refresh), nothing more.
 
 Every call is checked locally before any HTTP, paced by the per-token `HelixBucket` (and the
 100-per-minute `WindowLimiter` for downloads), and retried only as `retry_policy.decide()` says.
@@ -21,7 +22,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import requests
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.domain.clip_candidate import check_duration, check_numeric_id, clean_title
 from shared.domain.errors import (
@@ -40,10 +41,13 @@ from shared.domain.twitch_models import (
     ClipDownload,
     ClipPage,
     CreatedClip,
+    Stream,
     TokenGrant,
     TokenInfo,
     TokenSource,
+    Video,
 )
+from shared.domain.validation import field_problems
 from shared.logs import register_secret
 
 DEFAULT_API_BASE = "https://api.twitch.tv/helix"
@@ -77,6 +81,14 @@ class _Downloads(BaseModel):
     data: list[ClipDownload]
 
 
+class _Streams(BaseModel):
+    data: list[Stream]
+
+
+class _Videos(BaseModel):
+    data: list[Video]
+
+
 class _Validated(BaseModel):
     client_id: str
     login: str | None = None
@@ -86,6 +98,8 @@ class _Validated(BaseModel):
 
 
 class _Grant(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     access_token: str
     refresh_token: str
     expires_in: int
@@ -234,10 +248,11 @@ class HelixClips:
         broadcaster_id: str,
         title: str | None = None,
         duration: float | None = None,
-        has_delay: bool = False,
         retry: bool = True,
     ) -> CreatedClip:
-        """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming."""
+        """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming.
+
+        No `has_delay`: Twitch removed it from Create Clip (SPEC 5), so it is never sent."""
         problems: list[FieldProblem] = []
         params: dict[str, str] = {
             "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
@@ -247,10 +262,6 @@ class HelixClips:
             params["title"] = cleaned
         if duration is not None:
             params["duration"] = _seconds(_duration(duration, problems))
-        if not isinstance(has_delay, bool):
-            problems.append(FieldProblem("has_delay", "must be true or false"))
-        elif has_delay:
-            params["has_delay"] = "true"
         _refuse("create clip request", problems)
         target = _Target("helix", "POST", "/clips", params=params, expect=202)
         return self._created(self._run(target, tokens=tokens, retry=retry), target)
@@ -370,6 +381,37 @@ class HelixClips:
             downloads.extend(self._parse(_Downloads, body, target).data)
         return downloads
 
+    # ------------------------------------------------------------ stream and archives
+
+    def get_streams(
+        self, tokens: TokenSource, user_id: str, *, retry: bool = True
+    ) -> Stream | None:
+        """GET /streams?user_id=…: the channel's live broadcast, or None while it is offline."""
+        problems: list[FieldProblem] = []
+        params = {"user_id": _numeric(user_id, "user_id", "broadcaster", problems)}
+        _refuse("get streams request", problems)
+        target = _Target("helix", "GET", "/streams", params=params)
+        streams = self._parse(_Streams, self._run(target, tokens=tokens, retry=retry), target)
+        wanted = params["user_id"]
+        return next((s for s in streams.data if s.user_id == wanted and s.type == "live"), None)
+
+    def get_archive_videos(
+        self, tokens: TokenSource, user_id: str, *, first: int = 20, retry: bool = True
+    ) -> list[Video]:
+        """GET /videos?user_id=…&type=archive: the channel's archives, newest first (one page)."""
+        problems: list[FieldProblem] = []
+        params: dict[str, str] = {
+            "user_id": _numeric(user_id, "user_id", "broadcaster", problems),
+            "type": "archive",
+        }
+        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
+            problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
+        params["first"] = str(first)
+        _refuse("get videos request", problems)
+        target = _Target("helix", "GET", "/videos", params=params)
+        videos = self._parse(_Videos, self._run(target, tokens=tokens, retry=retry), target)
+        return [v for v in videos.data if v.type == "archive"]
+
     # ------------------------------------------------------------------------- OAuth
 
     def validate_token(self, access_token: str) -> TokenInfo:
@@ -456,7 +498,7 @@ class HelixClips:
         try:
             return model.model_validate(body)
         except ValidationError as error:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in error.errors())
+            fields = ", ".join(p.field for p in field_problems(error))
             unknown = ClipUnknown(http_status=target.expect)
             unknown.add_note(f"{target.method} {target.path}: unexpected answer ({fields})")
             raise unknown from None

@@ -76,7 +76,8 @@ def _disconnect(user_id: str, login: str) -> None:
 
 def _account(view: AccountView) -> None:
     with st.container(border=True, key=f"account_{view.user_id}"):
-        st.markdown(f"#### {view.login}")
+        login = ui.literal(view.login)
+        st.markdown(f"#### {login}")
         st.caption(f"User id {view.user_id} · {view.role}")
         report = view.report
         marks = {True: ":green[:material/check_circle:]", False: ":red[:material/cancel:]"}
@@ -84,7 +85,7 @@ def _account(view: AccountView) -> None:
             f"Live clips {marks[report.live_clips]} · VOD clips {marks[report.vod_clips]} · "
             f"Downloads {marks[report.downloads]}"
         )
-        st.caption(f"Scopes: {', '.join(view.scopes) or 'none'}")
+        st.caption(f"Scopes: {ui.literal(', '.join(view.scopes) or 'none')}")
         if report.missing:
             st.warning(
                 f"Missing {', '.join(report.missing)}: connect again with this account and "
@@ -93,7 +94,7 @@ def _account(view: AccountView) -> None:
         expiry = f", access renews automatically (current one ends {utc_text(view.expires_at)})"
         st.caption(f"Connected {ago(view.obtained_at, datetime.now(UTC))}{expiry}")
         if st.session_state.get(CONFIRM) == view.user_id:
-            st.warning(f"Disconnect {view.login}? Its tokens are deleted from Firestore.")
+            st.warning(f"Disconnect {login}? Its tokens are deleted from Firestore.")
             yes, no, _ = st.columns([0.25, 0.15, 0.6])
             yes.button(
                 "Yes, disconnect",

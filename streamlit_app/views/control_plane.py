@@ -1,21 +1,32 @@
-"""Control plane: the flags and tunables of `control_plane/config`, saved live, with history.
+"""Control plane: the flags, tunables and chat bot settings of `control_plane/config`, saved
+live, with history.
 
 Saving writes only what this operator changed, under their name, through
-ControlPlaneStore.write; the page refreshes every few seconds so a change made elsewhere shows.
+ControlPlaneStore.write (chat settings too); the page refreshes every few seconds so a change
+made elsewhere shows.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from itertools import groupby
 from typing import Any
 
 import streamlit as st
 
-from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.clock import utc_now
+from shared.domain.control_plane import ControlPlaneConfig, setting_value
 from shared.domain.errors import ConfigInvalid
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
-from streamlit_app.control_form import FieldSpec, changed_fields, field_specs, history_rows
+from streamlit_app.control_form import (
+    FieldSpec,
+    all_specs,
+    changed_fields,
+    chat_field_specs,
+    field_specs,
+    history_rows,
+    widget_value,
+)
 from streamlit_app.formatting import ago
 from streamlit_app.resources import firestore_guard, stores
 
@@ -35,7 +46,7 @@ def _key(name: str, version: str) -> str:
 
 def _save(shown: ControlPlaneConfig, version: str) -> None:
     st.session_state.pop(ERRORS, None)
-    values = {spec.name: st.session_state[_key(spec.name, version)] for spec in field_specs()}
+    values = {spec.name: st.session_state[_key(spec.name, version)] for spec in all_specs()}
     changes = changed_fields(shown, values)
     if not changes:
         ui.flash("control", Outcome("info", "Nothing changed, so nothing was saved."))
@@ -75,33 +86,56 @@ def _widget(spec: FieldSpec, value: Any, key: str) -> None:
             help=spec.help,
             key=key,
         )
-    elif spec.kind == "seconds":
+    elif spec.kind in ("seconds", "number"):
         st.number_input(
             spec.label,
             min_value=spec.minimum,
             max_value=spec.maximum,
             value=float(value),
             step=0.1,
-            format="%.1f",
+            format="%.1f" if spec.kind == "seconds" else "%g",
             help=spec.help,
             key=key,
         )
+    elif spec.kind == "multi":
+        st.multiselect(spec.label, spec.options, default=value, help=spec.help, key=key)
+    elif spec.kind == "weights":
+        st.text_area(spec.label, value=value, height=150, help=spec.help, key=key)
     else:
-        st.text_input(spec.label, value=value or "", help=spec.help, key=key)
+        unset = "unset: the default clip duration" if spec.kind == "seconds_or_unset" else None
+        st.text_input(spec.label, value=value, placeholder=unset, help=spec.help, key=key)
+
+
+def _field(
+    spec: FieldSpec, config: ControlPlaneConfig, version: str, errors: dict[str, str]
+) -> None:
+    value = widget_value(spec, setting_value(config, spec.name))
+    _widget(spec, value, _key(spec.name, version))
+    if spec.name in errors:
+        st.error(f"{spec.label}: {ui.literal(errors[spec.name])}")
 
 
 def _form(config: ControlPlaneConfig) -> None:
     version = _version(config)
-    current = config.model_dump()
     errors: dict[str, str] = st.session_state.get(ERRORS, {})
-    specs = field_specs()
+    chat = chat_field_specs()
+    shown = {spec.name for spec in field_specs() + chat}
     with st.form("control_plane", border=True):
+        for name, message in errors.items():
+            if name not in shown:
+                st.error(ui.literal(f"{name}: {message}"))
         flags, tunables = st.columns(2, gap="large")
-        for spec in specs:
+        for spec in field_specs():
             with flags if spec.kind == "flag" else tunables:
-                _widget(spec, current[spec.name], _key(spec.name, version))
-                if spec.name in errors:
-                    st.error(f"{spec.label}: {errors[spec.name]}")
+                _field(spec, config, version, errors)
+        chat_errors = any(spec.name in errors for spec in chat)
+        with st.expander("Chat bot settings", expanded=chat_errors, icon=":material/forum:"):
+            for group, specs in groupby(chat, key=lambda spec: spec.group):
+                st.markdown(f"**{group}**")
+                left, right = st.columns(2, gap="large")
+                for index, spec in enumerate(specs):
+                    with left if index % 2 == 0 else right:
+                        _field(spec, config, version, errors)
         st.form_submit_button(
             "Save changes", type="primary", key="cp_save", on_click=_save, args=(config, version)
         )
@@ -113,12 +147,15 @@ def live_control_plane() -> None:
     with firestore_guard("load the control plane"):
         store = stores().control
         config = store.read(fresh=True)
-        now = datetime.now(UTC)
+        now = utc_now()
         if config.updated_by:
-            st.caption(f"Last changed by **{config.updated_by}** {ago(config.updated_at, now)}.")
+            who = ui.literal(config.updated_by)
+            st.caption(f"Last changed by **{who}** {ago(config.updated_at, now)}.")
         else:
             st.caption("Never changed: every setting has its default.")
         ui.switch_banners(config)
+        for note in store.retired_notes():
+            st.info(note, icon=":material/info:")
         _form(config)
         st.subheader("Change history")
         rows = history_rows(store.history(limit=HISTORY_SHOWN), now)
@@ -130,7 +167,7 @@ def live_control_plane() -> None:
 
 st.title("Control plane")
 st.caption(
-    "Flags and tunables, live: the functions and the chat bot read them within seconds, "
-    "no redeploy. Every save is recorded with who made it."
+    "Flags, tunables and the chat bot's settings, live: the functions and the chat bot read "
+    "them within seconds, no redeploy. Every save is recorded with who made it."
 )
 live_control_plane()

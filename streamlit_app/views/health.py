@@ -12,6 +12,9 @@ import streamlit as st
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.vision import VisionStats, hour_window
+from shared.store.scene_context import SceneContextStore
+from shared.store.vision_stats import VisionStatsStore
 from streamlit_app import charts, ui
 from streamlit_app.formatting import (
     STATUS_LABELS,
@@ -44,11 +47,11 @@ def _auth(health: ClipsAuthHealth | None, now: datetime) -> None:
         "Expires", expires_text(health.expires_in, health.last_validated_at, now), border=False
     )
     cols[3].metric("Last check", ago(health.last_validated_at, now))
-    who = health.login or "?"
+    who = ui.literal(health.login or "?")
+    scopes = ui.literal(", ".join(sorted(health.scopes)) or "none")
     st.caption(
-        f"Account: **{who}** (user id {health.user_id or '?'}) · checked "
-        f"{utc_text(health.last_validated_at)} · scopes: "
-        f"{', '.join(sorted(health.scopes)) or 'none'}"
+        f"Account: **{who}** (user id {ui.literal(health.user_id or '?')}) · checked "
+        f"{utc_text(health.last_validated_at)} · scopes: {scopes}"
     )
     if not health.clips_token_valid:
         st.error(
@@ -63,7 +66,7 @@ def _auth(health: ClipsAuthHealth | None, now: datetime) -> None:
             icon=":material/key:",
         )
     if health.last_error:
-        st.warning(f"Last error: {health.last_error}")
+        st.warning(f"Last error: {ui.literal(health.last_error)}")
     if now - as_utc(health.last_validated_at) > STALE_VALIDATION:
         st.warning(
             f"The last token check is {ago(health.last_validated_at, now)}: the hourly "
@@ -115,15 +118,73 @@ def _charts(store: Stores, now: datetime) -> None:
     )
 
 
+def _latency(stats: VisionStats | None) -> str:
+    p50 = stats.latency_quantile_ms(0.5) if stats else None
+    p95 = stats.latency_quantile_ms(0.95) if stats else None
+    if p50 is None or p95 is None:
+        return "-"
+    return " / ".join("over 20 s" if q == float("inf") else f"≤ {q / 1000:g} s" for q in (p50, p95))
+
+
+def _vision(store: Stores, config: ControlPlaneConfig, now: datetime) -> None:
+    """Calls, drops, latency, cost and the last scene. Scene text comes from the model and is
+    untrusted: it is shown with st.text (plain), never as Markdown."""
+    st.subheader("Vision (OBS frames)")
+    settings = config.vision
+    hours = {h.hour: h for h in VisionStatsStore(store.db).recent(2)}
+    this_hour = hours.get(hour_window(now).key)
+    last_hour = hours.get(hour_window(now - timedelta(hours=1)).key)
+    scenes = SceneContextStore(store.db).latest(1)
+    if not hours and not scenes:
+        st.caption("No frame has reached vision_ingest yet: set up the OBS script (obs/README.md).")
+        return
+    cols = st.columns(4)
+    calls = this_hour.model_calls if this_hour else 0
+    cols[0].metric(
+        "Model calls this hour",
+        calls,
+        help=f"Cap: {settings.max_model_calls_per_hour} per hour, all channels.",
+    )
+    cols[1].metric("Model latency p50 / p95", _latency(this_hour or last_hour))
+    cols[2].metric(
+        "Est. cost this hour",
+        f"{this_hour.cost_usd if this_hour else 0.0:.3f} USD",
+        help=(
+            f"At {settings.price_per_call_usd:g} USD per call ({settings.model}); last hour "
+            f"{last_hour.cost_usd if last_hour else 0.0:.3f} USD; at most "
+            f"{settings.max_cost_per_hour_usd:.2f} USD per hour at the cap."
+        ),
+    )
+    cols[3].metric("Candidates this hour", this_hour.triggered if this_hour else 0)
+    drops = this_hour.drops if this_hour else {}
+    st.caption(
+        "Drops this hour: "
+        + (", ".join(f"{reason} {count}" for reason, count in sorted(drops.items())) or "none")
+        + " · refused requests (token, size, type, id) are logged, not counted here."
+    )
+    if scenes:
+        scene = scenes[0]
+        st.caption(
+            f"Last scene, channel {scene.broadcaster_id}, captured {ago(scene.at, now)} "
+            f"({scene.classifier}, {scene.model}):"
+        )
+        st.text(
+            f"{scene.game or '?'} · {scene.scene or '?'} · {scene.event} "
+            f"({scene.confidence:.2f})\n{scene.summary}"
+        )
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_health() -> None:
     with firestore_guard("load the health data"):
         store = stores()
         now = datetime.now(UTC)
         _auth(store.observability.read_clips_auth(), now)
-        _switches(store.control.read(fresh=True))
+        config = store.control.read(fresh=True)
+        _switches(config)
         _counts(store)
         _charts(store, now)
+        _vision(store, config, now)
         st.caption(f"Updated {now:%H:%M:%S} UTC.")
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from shared.domain.clip_job import ClipJob, JobStatus
+from shared.pipeline.links import links_held_note, wants_links
 from streamlit_app import actions, ui
 from streamlit_app.formatting import (
     STATUS_COLORS,
@@ -32,7 +33,7 @@ ALL = "all"
 
 
 def _retry(job_id: str, limit: int) -> None:
-    ui.act("jobs", lambda: actions.retry_job(stores().db, job_id, by=ui.operator(), limit=limit))
+    ui.act("jobs", lambda: actions.retry_job(stores().jobs, job_id, by=ui.operator(), limit=limit))
 
 
 def _clip_link(job: ClipJob) -> None:
@@ -68,7 +69,7 @@ def _failure(job: ClipJob, limit: int) -> None:
     failure = failure_view(job)
     if failure is None:
         return
-    st.error(f"**{failure.code}**: {failure.detail}")
+    st.error(f"**{failure.code}**: {ui.literal(failure.detail)}")
     st.info(f"**What to do:** {failure.what_to_do}")
     retry = retry_state(job, limit)
     if retry.allowed:
@@ -89,7 +90,7 @@ def _card(job: ClipJob, limit: int, now: datetime) -> None:
         text, side = st.columns([0.68, 0.32])
         with text:
             color = STATUS_COLORS[job.status]
-            st.markdown(f"#### {job_heading(job)}")
+            st.markdown(f"#### {ui.literal(job_heading(job))}")
             st.markdown(
                 f":{color}-badge[{STATUS_LABELS[job.status]}] "
                 f":gray-badge[{source_label(job.candidate_source)}] "
@@ -98,18 +99,23 @@ def _card(job: ClipJob, limit: int, now: datetime) -> None:
             st.markdown(f"Job id: `{job.job_id}`  \nAction id: `{job.action_id}`")
             lines = [f"Moment: {when_text(job.source_ts, now)}"]
             approved = f"Approved: {when_text(job.approved_at, now)}"
-            lines.append(f"{approved} by {job.approved_by}" if job.approved_by else approved)
+            by = f" by {ui.literal(job.approved_by)}" if job.approved_by else ""
+            lines.append(approved + by)
             if job.ready_at:
                 lines.append(f"Ready: {utc_text(job.ready_at)}")
             if job.mode == "vod":
                 lines.append(f"VOD {job.vod_id} ending at {job.vod_offset:g} s")
+            if job.plan_label:
+                lines.append(f"Plan used: **{ui.literal(job.plan_label)}**")
             lines.append(f"Attempts: {job.attempts} · manual retries: {job.manual_retries}")
             st.caption("  \n".join(lines))
+            if job.plan_reason and job.plan_reason not in (job.error_detail or ""):
+                st.caption(ui.literal(job.plan_reason))
             attempt = next_attempt_text(job, now)
             if attempt:
                 st.caption(attempt)
             if job.status is not JobStatus.FAILED and job.error_detail:
-                st.info(job.error_detail)
+                st.info(ui.literal(job.error_detail))
             _clip_link(job)
         with side:
             if job.thumbnail_url:
@@ -133,10 +139,14 @@ def live_jobs() -> None:
     ui.show_flash("jobs")
     with firestore_guard("load the clip jobs"):
         store = stores()
-        limit = store.control.read(fresh=True).max_manual_retries
+        config = store.control.read(fresh=True)
+        limit = config.max_manual_retries
         by_status = {
             status: store.jobs.list_by_status(status, PER_STATUS) for status in STATUS_ORDER
         }
+        held = [job for job in by_status[JobStatus.READY] if wants_links(job, datetime.now(UTC))]
+        if held and not config.clip_api_enabled:
+            st.warning(links_held_note(len(held)), icon=":material/pause_circle:")
         counts = {status.value: len(jobs) for status, jobs in by_status.items()}
         failed = counts[JobStatus.FAILED.value]
         if failed:

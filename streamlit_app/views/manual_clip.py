@@ -91,7 +91,8 @@ def _submit() -> None:
 
 def _errors(widget: str) -> None:
     for message in st.session_state.get(ERRORS, {}).get(widget, []):
-        st.error(message if widget == GENERAL else f"{WIDGET_LABELS[widget]} {message}")
+        shown = ui.literal(message)
+        st.error(shown if widget == GENERAL else f"{WIDGET_LABELS[widget]} {shown}")
 
 
 def _moment_inputs(moment: str) -> None:

@@ -1,8 +1,8 @@
 """Queue: pending clip candidates, newest first; edit title and duration, approve or reject.
 
 The list is a fragment that reruns every second, so a new candidate shows up without a full
-page rerun, and each candidate's moment age (which decides whether a live clip can still
-contain it) stays current while the operator reads.
+page rerun, and each candidate's moment age and what approving it now would make (live, a
+longer live clip, the VOD, or nothing) stay current while the operator reads.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from shared.domain.control_plane import ControlPlaneConfig
 from shared.store.action_queue import ActionItem
 from streamlit_app import actions, ui
 from streamlit_app.formatting import CandidateView, candidate_view
+from streamlit_app.moment_preview import PlanPreview, plan_preview, stream_lookup
 from streamlit_app.resources import firestore_guard, stores
 
 REFRESH_SECONDS = 1.0
@@ -28,13 +29,12 @@ def _approve(action_id: str) -> None:
 
     def run() -> actions.Outcome:
         return actions.approve_candidate(
-            stores().db,
+            stores().queue,
+            stores().jobs,
             action_id,
             by=ui.operator(),
             title=state.get(f"title_{action_id}"),
             duration=state.get(f"duration_{action_id}", MIN_DURATION),
-            has_delay=bool(state.get(f"delay_{action_id}", False)),
-            approve_old=bool(state.get(f"old_{action_id}", False)),
         )
 
     outcome = ui.act("queue", run)
@@ -43,7 +43,7 @@ def _approve(action_id: str) -> None:
 
 
 def _reject(action_id: str) -> None:
-    ui.act("queue", lambda: actions.reject_candidate(stores().db, action_id, by=ui.operator()))
+    ui.act("queue", lambda: actions.reject_candidate(stores().queue, action_id, by=ui.operator()))
 
 
 def _reject_selected(action_ids: list[str]) -> None:
@@ -51,7 +51,7 @@ def _reject_selected(action_ids: list[str]) -> None:
     reason = st.session_state.get("bulk_reason", "")
     ui.act(
         "queue",
-        lambda: actions.reject_many(stores().db, picked, by=ui.operator(), reason=reason),
+        lambda: actions.reject_many(stores().queue, picked, by=ui.operator(), reason=reason),
     )
 
 
@@ -60,21 +60,38 @@ def _select(action_ids: list[str], value: bool) -> None:
         st.session_state[f"pick_{action_id}"] = value
 
 
-def _timing(view: CandidateView) -> None:
-    if view.timing is None or not view.timing.note:
+def _preview(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> PlanPreview | None:
+    """The plan for approving now, with the duration as the operator has set it."""
+    payload = item.payload
+    if payload.mode != "live":
+        return None
+    editor = config.clip_editor_user_id or payload.broadcaster_id
+    duration = st.session_state.get(f"duration_{item.action_id}", payload.suggested_duration)
+    return plan_preview(
+        payload,
+        duration=round(float(duration), 1),
+        now=now,
+        lookup=stream_lookup(payload.broadcaster_id, editor),
+        config=config,
+    )
+
+
+def _plan(preview: PlanPreview | None) -> None:
+    if preview is None:
         return
-    if view.timing.blocks_approval:
-        st.error(view.timing.note, icon=":material/timer:")
-    else:
-        st.warning(view.timing.note, icon=":material/timer:")
+    show = {"ok": st.success, "changed": st.info, "impossible": st.error, "unknown": st.warning}
+    show[preview.level](
+        f"Approving now makes: **{ui.literal(preview.label)}**  \n{ui.literal(preview.reason)}",
+        icon=":material/timer:",
+    )
 
 
-def _card(view: CandidateView, config: ControlPlaneConfig) -> None:
+def _card(view: CandidateView, preview: PlanPreview | None) -> None:
     action_id = view.action_id
     errors: dict[str, list[str]] = st.session_state.get(f"errors_{action_id}", {})
     with st.container(border=True, key=f"card_{action_id}"):
         head, pick = st.columns([0.85, 0.15], vertical_alignment="center")
-        head.markdown(f"#### {view.heading}")
+        head.markdown(f"#### {ui.literal(view.heading)}")
         pick.checkbox("Select", key=f"pick_{action_id}")
         st.markdown(
             f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
@@ -83,9 +100,9 @@ def _card(view: CandidateView, config: ControlPlaneConfig) -> None:
         if view.vod:
             st.markdown(view.vod)
         if view.excerpt:
-            st.markdown(f"> {view.excerpt}")
+            st.markdown(f"> {ui.literal(view.excerpt)}")
         st.caption(f"Action id: `{action_id}`")
-        _timing(view)
+        _plan(preview)
         with st.form(f"decide_{action_id}", border=False):
             title_col, duration_col = st.columns([0.75, 0.25])
             with title_col:
@@ -97,7 +114,7 @@ def _card(view: CandidateView, config: ControlPlaneConfig) -> None:
                     help="Shown on Twitch. Required for a VOD clip.",
                 )
                 for message in errors.get("title", []):
-                    st.error(f"Title {message}")
+                    st.error(f"Title {ui.literal(message)}")
             with duration_col:
                 st.number_input(
                     "Duration (s)",
@@ -109,15 +126,7 @@ def _card(view: CandidateView, config: ControlPlaneConfig) -> None:
                     key=f"duration_{action_id}",
                 )
                 for message in errors.get("duration", []):
-                    st.error(f"Duration {message}")
-            if view.mode == "live":
-                st.checkbox(
-                    "Send has_delay (the stream has a delay)",
-                    value=config.clip_has_delay,
-                    key=f"delay_{action_id}",
-                )
-            if view.timing is not None and view.timing.blocks_approval:
-                st.checkbox("Approve even though the moment is too old", key=f"old_{action_id}")
+                    st.error(f"Duration {ui.literal(message)}")
             approve_col, reject_col, _ = st.columns([0.2, 0.2, 0.6])
             with approve_col:
                 st.form_submit_button(
@@ -164,7 +173,7 @@ def _render(items: list[ActionItem], config: ControlPlaneConfig, now: datetime) 
     action_ids = [item.action_id for item in shown]
     _bulk_bar(action_ids)
     for item in shown:
-        _card(candidate_view(item, now), config)
+        _card(candidate_view(item, now), _preview(item, config, now))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -179,7 +188,7 @@ def live_queue() -> None:
 
 st.title("Queue")
 st.caption(
-    "Clip candidates waiting for a decision, newest first. Check the moment's age: a live "
-    "clip only reaches about 85 s back."
+    "Clip candidates waiting for a decision, newest first. Each shows its moment's age and "
+    "what approving now makes: a live clip, a longer live clip, a VOD clip, or nothing."
 )
 live_queue()

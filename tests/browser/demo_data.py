@@ -20,7 +20,8 @@ from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import COLLECTION as JOBS
-from shared.store.clips_auth import ObservabilityStore
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
 
@@ -120,7 +121,7 @@ def seed_jobs(db: firestore.Client, now: datetime, thumbnail_base: str) -> None:
         }
         action = queue.submit(fields, now=moment + timedelta(seconds=2))
         operator = rng.choice(["Ann", "ben@channel.tv"])
-        job = approve(db, action.action_id, by=operator, now=approved)
+        job = approve(queue, ClipJobStore(db), action.action_id, by=operator, now=approved)
         clip_id = f"BrightCleverClip{index:03d}"
         update: dict[str, Any] = {"status": status.value, "updated_at": approved}
         if status in (JobStatus.READY, JobStatus.POLLING, JobStatus.FAILED):
@@ -164,7 +165,7 @@ def seed_jobs(db: firestore.Client, now: datetime, thumbnail_base: str) -> None:
 def seed(db: firestore.Client, thumbnail_base: str) -> None:
     now = datetime.now(UTC)
     control = ControlPlaneStore(db)
-    control.write({"clip_has_delay": False, "max_manual_retries": 2}, by="Ann")
+    control.write({"max_manual_retries": 2}, by="Ann")
     control.write({"dedupe_window_seconds": 45}, by="ben@channel.tv")
     seed_jobs(db, now, thumbnail_base)
     queue = ActionQueue(db)
@@ -177,7 +178,7 @@ def seed(db: firestore.Client, thumbnail_base: str) -> None:
         scopes=CONNECT_SCOPES,
     )
     TwitchTokenStore(db).save_grant(grant, user_id=CHANNEL, login=LOGIN, client_id="byteclips-demo")
-    ObservabilityStore(db).write_clips_auth(
+    ClipsAuthStore(db).write_clips_auth(
         ClipsAuthHealth(
             clips_token_valid=True,
             clips_scope_ok=True,

@@ -1,0 +1,534 @@
+"""Evaluation: chat moment detection against the naive rate rule, on generated chat.
+
+    .venv/bin/python bench/chat_detection.py [--seeds 1 2 3] [--streams 8] [--minutes 60]
+    .venv/bin/python bench/chat_detection.py --write-log chat.jsonl --seed 4   # one stream
+
+A generator of chat that tries to be chat in general rather than one channel:
+- audiences from 20 to 20,000 viewers (log-uniform), chat rate per viewer varying by stream,
+  a chat rate that wanders (correlated log-normal noise, so real chat's burstiness is there),
+  heavy-tailed chatter activity (a few chatters say most);
+- seven chat cultures (English, Korean, Chinese, Spanish, Brazilian Portuguese, Russian,
+  Japanese) with their casual talk and their laughter and hype, global emotes, the channel's
+  own emotes (as EventSub fragments in half of the streams, text only in the others),
+  third-party emotes (text only) and a channel meme word;
+- moments of different kinds (laughter, hype, shock, clip calls), sizes (a few chatters to
+  most of the room, plus lurkers who only speak then) and lengths, with ramps: each reacting
+  chatter starts after the stream delay and a reaction time, spread over the ramp;
+- every decoy of the issue: a bot wave (fresh accounts, one link or one long text), a
+  copypasta relay, one spammer, and an audience that grows slowly.
+
+Both detectors get the same budget (`candidates_per_hour`, 4) over a rolling hour. The naive
+rule: messages per 10 s above 3× the trailing 5-minute mean, 60 s refractory, `source_ts` =
+when it fires minus the same reaction lag. A found moment is a hit when its `source_ts` lies
+within 20 s before to 25 s after a true moment not yet matched; timing error = found
+`source_ts` − true moment. A measurement, not a test: it prints and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from chatbot.brain import ChatBrain
+from chatbot.chat_line import ChatLine, Fragment
+from chatbot.detection import REACTION_SOURCES
+from shared.domain.chat_settings import DEFAULTS, ChatSettings
+
+T0 = 1_795_550_400.0
+CHANNEL = "12345"
+HIT_BEFORE, HIT_AFTER = 20.0, 25.0
+
+CULTURES: dict[str, dict[str, list[str]]] = {
+    "en": {
+        "casual": [
+            "hi chat", "gg", "what game is this", "lol", "nice", "o7", "true", "how long today",
+            "that was close", "first time here", "hydrate", "based", "rip", "ok", "wait what",
+            "this song is good", "any tips for ranked?", "he's cooking", "chat is slow today",
+            "can you show settings", "good luck", "yeah", "no", "LUL", "is this a new map",
+            "what rank are you", "brb food", "back", "my cat says hi", "the music is great",
+        ],
+        "laugh": ["KEKW", "LUL", "OMEGALUL", "LMAO", "lmaooo", "KEKW KEKW", "lol what",
+                  "HAHAHA", "I CANT", "💀💀💀", "he really did that KEKW"],
+        "hype": ["POG", "NO WAY", "PogChamp", "HOLY", "LETS GOOO", "insane", "W", "WHAT",
+                 "no shot", "POGGERS", "CLUTCH", "sheesh"],
+        "shock": ["NOOOO", "F", "WTF", "what just happened", "NotLikeThis", "bro...", "no way"],
+        "clip": ["CLIP IT", "clip that", "clip", "someone clip that", "CLIP"],
+    },
+    "ko": {
+        "casual": ["ㅎㅇ", "안녕하세요", "ㅋㅋ", "오늘 방송 몇시까지?", "ㄱㄱ", "굿", "이거 무슨 게임이에요",
+                   "배고프다", "ㅇㅇ", "ㄴㄴ", "좋아요", "재밌다", "오", "음악 좋네요", "ㅋㅋㅋ 뭐야", "안녕",
+                   "잘한다", "ㅠㅠ", "화이팅"],
+        "laugh": ["ㅋㅋㅋㅋㅋㅋ", "ㅋㅋㅋㅋㅋㅋㅋㅋㅋ", "ㅋㅋㅋㅋㅋ 미쳤네", "ㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋㅋ", "ㅋㅋㅋㅋ"],
+        "hype": ["와 미쳤다", "대박", "ㄷㄷㄷㄷ", "와아아", "헐 ㄷㄷ", "ㅗㅜㅑ", "미쳤다 진짜"],
+        "shock": ["헐", "ㄷㄷㄷ", "아 ㅠㅠㅠ", "뭐야 ㄷㄷ", "????"],
+        "clip": ["클립각", "클립 ㄱㄱ", "클립", "이거 클립"],
+    },
+    "zh": {
+        "casual": ["你好", "主播好", "来了", "哈哈", "这游戏叫什么", "几点下播", "好玩", "加油", "晚上好",
+                   "吃了吗", "打卡", "同意", "确实", "？", "好听", "厉害", "主播加油"],
+        "laugh": ["哈哈哈哈哈", "哈哈哈哈哈哈哈哈", "233333", "笑死我了", "哈哈哈哈哈哈哈 笑死", "2333"],
+        "hype": ["卧槽", "牛逼", "666666", "太离谱了", "绝了", "啊啊啊啊", "好家伙"],
+        "shock": ["？？？？", "卧槽？", "离谱", "草"],
+        "clip": ["剪辑一下", "切片", "快剪辑"],
+    },
+    "es": {
+        "casual": ["hola", "buenas", "que juego es", "jaja", "gg", "saludos desde mexico", "buena",
+                   "xd", "vamos", "que tal", "si", "no", "buenas noches", "grande"],
+        "laugh": ["JAJAJAJA", "jajajajaja", "XDDD", "JAJAJAJAJAJA", "jsjsjs", "xDD"],
+        "hype": ["QUE LOCURA", "NO PUEDE SER", "VAMOOOS", "DIOS MIO", "brutal"],
+        "shock": ["NOOO", "F", "que paso", "???"],
+        "clip": ["clip", "CLIPEA ESO", "clip pls"],
+    },
+    "pt": {
+        "casual": ["oi", "boa noite", "kk", "que jogo é esse", "salve", "bom dia", "tmj", "gg", "top",
+                   "vamo", "sim", "não", "salve salve", "primeira vez aqui"],
+        "laugh": ["kkkkkkk", "KKKKKKKKK", "kkkkkkkkkkkk", "socorro kkkk", "KKKKKKKKKKKKK"],
+        "hype": ["que isso", "caraca", "NÃO ACREDITO", "MDS", "QUE ISSO", "CARACA"],
+        "shock": ["nãooo", "F", "como assim", "???"],
+        "clip": ["CLIPA", "clipa isso", "CLIPA ISSO"],
+    },
+    "ru": {
+        "casual": ["привет", "всем привет", "что за игра", "лол", "гг", "норм", "да", "нет", "ку",
+                   "как дела", "хорошо играешь"],
+        "laugh": ["ахахахах", "ХАХАХАХА", "ахаха", "ору", "КЕК", "ахахахахахах"],
+        "hype": ["жесть", "ВАУ", "вот это да", "ОГО"],
+        "shock": ["что", "??? ", "НЕЕЕТ"],
+        "clip": ["клип", "клипай"],
+    },
+    "ja": {
+        "casual": ["こんにちは", "初見です", "w", "おつ", "888", "かわいい", "がんばれ", "こんばんは", "なるほど"],
+        "laugh": ["wwwwww", "ｗｗｗｗ", "草", "草草草", "wwwwwwwww"],
+        "hype": ["やばい", "すげえ", "うおおお", "神"],
+        "shock": ["え？", "？？？", "まじか"],
+        "clip": ["切り抜き", "切り抜き班"],
+    },
+}  # fmt: skip
+GLOBAL_EMOTES = ["Kappa", "LUL", "PogChamp", "NotLikeThis", "BibleThump", "Kreygasm", "SeemsGood"]
+THIRD_PARTY = ["KEKW", "OMEGALUL", "Pepega", "monkaS", "catJAM", "Sadge", "PepeLaugh", "EZ"]
+OWN_SUFFIXES = ["Hype", "Lul", "Love", "Rage", "Wow", "GG", "Pog"]
+MEMES = ["Ayaya", "Clap", "BASED", "YEP", "OOOO", "ICANT", "Aware", "xqcL", "peepoRun"]
+COPYPASTA = [
+    "I am once again asking chat to please stop typing in all caps because my monitor is tiny",
+    "This is the greatest play in the history of this game and nobody will ever top it ever",
+    "Imagine not being subscribed to the best streamer on this platform couldn't be me chat",
+]
+BOT_TEXTS = [
+    "Wanna become famous? Buy followers, primes and viewers on cheap-viewers dot com",
+    "best viewers here https://bit.ly/3xYzAbc cheap and fast",
+    "Hello! I really like your stream, check my profile for a surprise gift for everyone",
+]
+
+
+@dataclass
+class Stream:
+    """One generated stream with its truth."""
+
+    name: str
+    language: str
+    viewers: int
+    seconds: float
+    lines: list[ChatLine]
+    moments: list[float]
+    decoys: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def hours(self) -> float:
+        return self.seconds / 3600.0
+
+
+class _Writer:
+    def __init__(self, rng: random.Random, channel: str, own_prefix: str, fragments: bool) -> None:
+        self.rng = rng
+        self.channel = channel
+        self.own = {own_prefix + s for s in OWN_SUFFIXES}
+        self.fragments = fragments
+        self.out: list[tuple[float, str, str, tuple[Fragment, ...]]] = []
+
+    def say(self, at: float, user: str, text: str) -> None:
+        frags: tuple[Fragment, ...] = ()
+        if self.fragments:
+            parts = []
+            for word in text.split(" "):
+                if word in self.own:
+                    parts.append(Fragment("emote", word, f"e_{word}", self.channel))
+                elif word in GLOBAL_EMOTES:
+                    parts.append(Fragment("emote", word, f"e_{word}", "0"))
+                else:
+                    parts.append(Fragment("text", word))
+            if any(p.kind == "emote" for p in parts):
+                frags = tuple(parts)
+        self.out.append((at, user, text, frags))
+
+
+def _casual(rng: random.Random, culture: dict[str, list[str]], own: list[str], meme: str) -> str:
+    roll = rng.random()
+    if roll < 0.07:
+        return rng.choice(own + GLOBAL_EMOTES)
+    if roll < 0.11:
+        return rng.choice(THIRD_PARTY)
+    if roll < 0.13:
+        return meme
+    if roll < 0.18:
+        return rng.choice(culture["laugh"] + culture["hype"])[:6]
+    return rng.choice(culture["casual"])
+
+
+def _reaction(
+    rng: random.Random,
+    kind: str,
+    culture: dict[str, list[str]],
+    own: list[str],
+    meme: str,
+    style: float,
+) -> str:
+    """One reacting message; `style` decides how much this channel reacts with emotes."""
+    roll = rng.random()
+    if roll < 0.25 * style:
+        if kind == "laugh":
+            return rng.choice([o for o in own if o.endswith(("Lul", "GG"))] + ["LUL", "KEKW"])
+        return rng.choice([o for o in own if not o.endswith("Lul")] + ["PogChamp"])
+    if roll < 0.35 * style + 0.05:
+        return meme if rng.random() < 0.6 else f"{meme} {meme}"
+    if roll < 0.42:
+        return rng.choice(culture["clip"])
+    if roll < 0.5:
+        return rng.choice(culture["casual"])
+    pool = culture[kind] if kind in culture else culture["hype"]
+    return rng.choice(pool)
+
+
+def generate_stream(seed: int, index: int, minutes: float) -> Stream:
+    rng = random.Random(seed * 1000 + index)
+    language = rng.choice(list(CULTURES))
+    culture = CULTURES[language]
+    viewers = int(math.exp(rng.uniform(math.log(20), math.log(20_000))))
+    per_viewer = rng.uniform(0.004, 0.015)
+    base_rate = min(150.0, max(0.08, viewers * per_viewer))
+    seconds = minutes * 60.0 * rng.uniform(0.8, 1.3)
+    prefix = rng.choice(["byte", "nova", "kiri", "zed", "momo", "lulu", "tako"])
+    writer = _Writer(rng, CHANNEL, prefix, fragments=rng.random() < 0.5)
+    own = [prefix + s for s in OWN_SUFFIXES]
+    meme = rng.choice(MEMES)
+    emote_style = rng.uniform(0.2, 1.0)
+    regulars = max(6, int(viewers * rng.uniform(0.15, 0.4)))
+    weights = [1.0 / (i + 1) ** 0.8 for i in range(regulars)]
+    user_ids = [f"{index}{i:06d}" for i in range(regulars)]
+    growth_from = rng.uniform(0.3, 0.6) * seconds if rng.random() < 0.4 else math.inf
+    growth_span = rng.uniform(1200, 2400)
+    growth_to = rng.uniform(1.8, 2.6)
+
+    def growth(at: float) -> float:
+        if at < growth_from:
+            return 1.0
+        return 1.0 + (growth_to - 1.0) * min(1.0, (at - growth_from) / growth_span)
+
+    # baseline chat: Poisson at a rate that wanders (log-normal AR(1) over 20 s steps)
+    at, noise, step_end = 0.0, 0.0, 0.0
+    active: deque[tuple[float, str]] = deque()
+    while at < seconds:
+        if at >= step_end:
+            noise = 0.7 * noise + rng.gauss(0.0, 0.2)
+            step_end = at + 20.0
+        rate = base_rate * growth(at) * math.exp(noise)
+        at += rng.expovariate(rate)
+        user = rng.choices(user_ids, weights)[0]
+        writer.say(at, user, _casual(rng, culture, own, meme))
+        active.append((at, user))
+    # moments: about three an hour, at least four minutes apart, none in the first five
+    count = max(1, round(rng.uniform(2.0, 4.0) * seconds / 3600.0))
+    moments: list[float] = []
+    tries = 0
+    while len(moments) < count and tries < 200:
+        tries += 1
+        moment = rng.uniform(300.0, seconds - 90.0)
+        if all(abs(moment - other) > 240.0 for other in moments):
+            moments.append(moment)
+    moments.sort()
+    delay = rng.uniform(2.0, 5.0)  # stream delay: chat sees the moment this late
+    lurker = 0
+    for moment in moments:
+        kind = rng.choice(["laugh", "hype", "shock", "laugh", "hype"])
+        recent_rate = base_rate * growth(moment)
+        chatters_per_minute = min(regulars, recent_rate * 60.0 * 0.6)
+        share = rng.uniform(0.25, 0.9)
+        reacting = max(6, int(chatters_per_minute * share * rng.uniform(0.5, 1.2)))
+        ramp = rng.choice([0.0, 2.0, 5.0, 10.0, 20.0])
+        length = rng.uniform(8.0, 45.0)
+        crowd = rng.sample(user_ids, min(len(user_ids), reacting))
+        lurkers = int(reacting * rng.uniform(0.0, 0.4))
+        crowd += [f"L{index}{lurker + i:06d}" for i in range(lurkers)]
+        lurker += lurkers
+        for user in crowd:
+            start = moment + delay + rng.gammavariate(2.0, 0.8) + rng.uniform(0.0, ramp)
+            writer.say(start, user, _reaction(rng, kind, culture, own, meme, emote_style))
+            extra = rng.random()
+            t = start
+            while extra < 0.6 and t < moment + delay + ramp + length:
+                t += rng.uniform(1.0, 6.0)
+                writer.say(t, user, _reaction(rng, kind, culture, own, meme, emote_style))
+                extra = rng.random() + 0.15
+    # decoys
+    decoys: list[tuple[str, float]] = []
+    bot = 0
+
+    def free_at(lo: float, hi: float) -> float:
+        for _ in range(100):
+            candidate = rng.uniform(lo, hi)
+            if all(abs(candidate - m) > 120.0 for m in moments):
+                return candidate
+        return rng.uniform(lo, hi)
+
+    if rng.random() < 0.6:
+        start = free_at(400.0, seconds - 120.0)
+        text = rng.choice(BOT_TEXTS)
+        for i in range(rng.randint(40, 100)):
+            writer.say(start + rng.uniform(0.0, rng.uniform(15.0, 60.0)), f"B{index}{bot}", text)
+            bot += 1
+        decoys.append(("bot wave", start))
+    if rng.random() < 0.6:
+        start = free_at(400.0, seconds - 150.0)
+        text = rng.choice(COPYPASTA)
+        relay = rng.sample(user_ids, max(3, int(len(user_ids) * rng.uniform(0.05, 0.3))))
+        span = rng.uniform(30.0, 90.0)
+        for user in relay[: min(len(relay), int(60 + base_rate * 20))]:
+            writer.say(start + rng.uniform(0.0, span), user, text)
+        decoys.append(("copypasta relay", start))
+    if rng.random() < 0.7:
+        start = free_at(200.0, seconds - 200.0)
+        every = rng.uniform(0.3, 1.0)
+        text = rng.choice(culture["laugh"] + culture["hype"] + ["CLIP IT CLIP IT"])
+        t = start
+        while t < start + rng.uniform(60.0, 180.0):
+            writer.say(t, "S0", text)
+            t += every
+        decoys.append(("spammer", start))
+    if growth_from < seconds:
+        decoys.append(("slow growth", growth_from))
+    writer.out.sort(key=lambda item: item[0])
+    lines = [
+        ChatLine(T0 + at, CHANNEL, user, f"u{user}", text, frozenset(), "", frags)
+        for at, user, text, frags in writer.out
+        if at < seconds
+    ]
+    return Stream(
+        f"s{seed}-{index}",
+        language,
+        viewers,
+        seconds,
+        lines,
+        [T0 + m for m in moments],
+        decoys,
+    )
+
+
+# ------------------------------------------------------------------------------ detectors
+
+
+def detector_moments(lines: Sequence[ChatLine], settings: ChatSettings) -> list[float]:
+    """`source_ts` of every reaction candidate the chat bot's brain proposes."""
+    brain = ChatBrain()
+    found: list[float] = []
+    for line in lines:
+        for detection in brain.observe(line, settings, pipeline_enabled=True).detections:
+            if detection.source in REACTION_SOURCES:
+                found.append(detection.moment_ts)
+    return found
+
+
+def naive_moments(lines: Sequence[ChatLine], budget: float, lag: float) -> list[float]:
+    """Messages per 10 s above 3x the trailing 5-minute mean; 60 s refractory; the budget."""
+    found: list[float] = []
+    if not lines:
+        return found
+    start = int(lines[0].ts)
+    counts: dict[int, int] = {}
+    for line in lines:
+        second = int(line.ts)
+        counts[second] = counts.get(second, 0) + 1
+    end = int(lines[-1].ts)
+    window: deque[int] = deque()
+    history: deque[int] = deque()  # per-second counts of the 5 minutes before the window
+    in_window = in_history = 0
+    quiet_until = -math.inf
+    emitted: deque[float] = deque()
+    for second in range(start, end + 1):
+        count = counts.get(second, 0)
+        window.append(count)
+        in_window += count
+        if len(window) > 10:
+            moved = window.popleft()
+            in_window -= moved
+            history.append(moved)
+            in_history += moved
+            if len(history) > 300:
+                in_history -= history.popleft()
+        if len(history) < 300 or second < quiet_until:
+            continue
+        mean = in_history / 30.0
+        if in_window > 3.0 * mean and in_window >= 3:
+            quiet_until = second + 60
+            while emitted and emitted[0] <= second - 3600:
+                emitted.popleft()
+            if len(emitted) + 1 > budget:
+                continue
+            emitted.append(float(second))
+            found.append(second - lag)
+    return found
+
+
+@dataclass
+class Score:
+    moments: int = 0
+    found: int = 0
+    hits: int = 0
+    hours: float = 0.0
+    errors: list[float] = field(default_factory=list)
+
+    def add(self, found: Sequence[float], truth: Sequence[float], hours: float) -> None:
+        self.moments += len(truth)
+        self.found += len(found)
+        self.hours += hours
+        unmatched = list(truth)
+        for at in sorted(found):
+            match = min(
+                (m for m in unmatched if m - HIT_BEFORE <= at <= m + HIT_AFTER),
+                key=lambda m: abs(at - m),
+                default=None,
+            )
+            if match is not None:
+                unmatched.remove(match)
+                self.hits += 1
+                self.errors.append(at - match)
+
+    @property
+    def precision(self) -> float:
+        return self.hits / self.found if self.found else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.hits / self.moments if self.moments else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    @property
+    def timing(self) -> float:
+        return statistics.median(self.errors) if self.errors else float("nan")
+
+    def row(self, label: str) -> str:
+        return (
+            f"| {label:<22} | {self.precision:9.3f} | {self.recall:6.3f} | {self.f1:5.3f} | "
+            f"{self.timing:+7.1f} s | {self.found / max(self.hours, 1e-9):8.2f} |"
+        )
+
+
+HEADER = (
+    "| detector               | precision | recall |    F1 | timing (median) | cand./h |\n"
+    "| ---------------------- | --------- | ------ | ----- | --------------- | ------- |"
+)
+
+
+def evaluate(
+    seeds: Sequence[int], streams: int, minutes: float, settings: ChatSettings, verbose: bool
+) -> tuple[Score, Score]:
+    total_ours, total_naive = Score(), Score()
+    for seed in seeds:
+        ours, naive = Score(), Score()
+        messages, spent = 0, 0.0
+        for index in range(streams):
+            stream = generate_stream(seed, index, minutes)
+            started = time.perf_counter()
+            found = detector_moments(stream.lines, settings)
+            spent += time.perf_counter() - started
+            messages += len(stream.lines)
+            baseline = naive_moments(
+                stream.lines, settings.candidates_per_hour, settings.reaction_lag_seconds
+            )
+            for score in (ours, total_ours):
+                score.add(found, stream.moments, stream.hours)
+            for score in (naive, total_naive):
+                score.add(baseline, stream.moments, stream.hours)
+            if verbose:
+                one, other = Score(), Score()
+                one.add(found, stream.moments, stream.hours)
+                other.add(baseline, stream.moments, stream.hours)
+                decoys = ", ".join(kind for kind, _ in stream.decoys) or "none"
+                print(
+                    f"  {stream.name:<6} {stream.language} {stream.viewers:>6} viewers "
+                    f"{len(stream.lines):>8,} msgs  moments {len(stream.moments)}  ours "
+                    f"{one.hits}/{one.found}  naive {other.hits}/{other.found}  "
+                    f"errors {[round(e, 1) for e in one.errors]}  decoys: {decoys}"
+                )
+        print(f"\nseed {seed}: {streams} streams, {messages:,} messages, "
+              f"{ours.hours:.1f} h, {ours.moments} moments; detectors "
+              f"{messages / max(spent, 1e-9):,.0f} msg/s")  # fmt: skip
+        print(HEADER)
+        print(ours.row("moment detector"))
+        print(naive.row("naive rate rule"))
+    return total_ours, total_naive
+
+
+def write_log(stream: Stream, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for line in stream.lines:
+            record: dict[str, object] = {
+                "ts": datetime.fromtimestamp(line.ts, tz=UTC)
+                .isoformat(timespec="milliseconds")
+                .replace("+00:00", "Z"),
+                "user_id": line.user_id,
+                "user": line.user,
+                "text": line.text,
+                "badges": [],
+                "broadcaster_id": line.broadcaster_id,
+            }
+            if line.fragments:
+                record["fragments"] = [
+                    {"type": f.kind, "text": f.text}
+                    | ({"emote": {"id": f.emote_id, "owner_id": f.owner_id}} if f.emote_id else {})
+                    for f in line.fragments
+                ]
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--budget", type=float, default=DEFAULTS.candidates_per_hour)
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--write-log", type=Path, help="write one stream as a replay log")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.write_log:
+        stream = generate_stream(args.seed, 0, args.minutes)
+        write_log(stream, args.write_log)
+        moments = [round(m - T0, 1) for m in stream.moments]
+        print(f"wrote {len(stream.lines):,} lines; moments at {moments} s")
+        return 0
+    settings = DEFAULTS.model_copy(update={"candidates_per_hour": args.budget})
+    ours, naive = evaluate(args.seeds, args.streams, args.minutes, settings, args.verbose)
+    print(f"\nall seeds {args.seeds}: budget {args.budget:g}/h")
+    print(HEADER)
+    print(ours.row("moment detector"))
+    print(naive.row("naive rate rule"))
+    print(f"F1 gain over the naive rule: {ours.f1 - naive.f1:+.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

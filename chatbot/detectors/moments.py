@@ -1,0 +1,447 @@
+"""Moments: every short window of one channel's chat scored against that channel's history,
+proposed within an attention budget.
+
+Why not a rate threshold: on real chat a bar built from recent message rates lifts itself
+during the ramp into a highlight, counts one spammer or a bot wave as a crowd, and knows
+nothing about what chat says. Here, once a second:
+
+- the window (`spike_window_seconds`) is read as four signals (`shared.domain.chat_tuning`):
+  distinct chatters, chatters reacting in any language or with emotes, the crowd behind the
+  most shared token, chatters asking for a clip;
+- each is compared with the channel's usual level, a median over `baseline_seconds` that
+  leaves out the last 90 s, so a ramp cannot lift it;
+- the weighted sum (`signal_weights`) is the window's score. Its peaks are remembered, and
+  the bar is the larger of `score_threshold` and the peak that `candidates_per_hour` of the
+  remembered hours would reach: a busy, noisy channel gets a higher bar than a calm one;
+- a window over the bar proposes a moment, unless one was proposed in the last
+  `refractory_seconds` or the rolling hour already holds `candidates_per_hour` of them.
+
+Decoys do not count: a chatter counts `per_chatter_cap` times a window at most (one spammer is
+one chatter), a link or a long text that other chatters already posted (a bot wave, a
+copypasta relay) counts for nothing, nor does the same short text from accounts never seen
+before, and an audience that grows slowly moves the median with it.
+
+`moment_ts` is where the reaction began (a change point of per-second activity against the
+usual level) minus `reaction_lag_seconds`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from chatbot.chat_line import ChatLine
+from chatbot.detection import Detection
+from chatbot.detectors.reactions import Reading, read_message
+from chatbot.titles import excerpt, moment_title
+from shared.domain.chat_settings import ChatSettings
+from shared.domain.chat_tuning import Baseline, TimelineBucket, combine, weight_vector
+
+SAMPLE_SECONDS = 10
+RAMP_SECONDS = 90.0  # left out of the baseline: the run-up to a moment is not "usual"
+MIN_SAMPLES = 6
+COLD_SAMPLES = 3
+GAP_RESET_SECONDS = 300.0  # chat silent this long (offline, restart): learn the level afresh
+ECHO_SECONDS = 120.0
+ECHO_OTHERS = 2  # a long text is an echo once this many other chatters posted it
+FIRST_SEEN_AFTER = 600.0  # before this much history every chatter is new
+PEAK_MEMORY_SECONDS = 4 * 3600.0
+ONSET_LOOKBACK = 45
+HOUR = 3600.0
+HEARD_LINES = 300  # counted lines kept for the title and excerpt of a moment
+_PRUNE_CHATTERS = 200_000
+
+
+@dataclass(slots=True)
+class _Second:
+    sec: int
+    chatters: float
+    reactions: float
+    clips: float
+    tokens: list[str]
+    first_ts: float
+
+
+class MomentDetector:
+    """One channel's moment state; feed every message in time order."""
+
+    def __init__(self) -> None:
+        self._chatters: dict[str, list[float]] = {}
+        self._known_emotes: set[str] = set()
+        self._echo: dict[str, tuple[float, frozenset[str]]] = {}
+        self._echo_pruned = 0.0
+        self._reset_level(-math.inf)
+        self._peaks: deque[tuple[float, float]] = deque()
+        self._emitted: deque[float] = deque()
+        self._active_seconds = 0.0
+        self._quiet_until = -math.inf
+        self._bar = 0.0
+        self._bar_for: tuple[int, int, float, float] = (-1, -1, -1.0, -1.0)
+        self.timeline: list[TimelineBucket] = []
+
+    def _reset_level(self, ts: float) -> None:
+        """Forget the usual level (first message, or chat back after a long silence)."""
+        self._started = ts
+        self._last_ts = ts
+        self._sec = -1
+        self._now = _Second(-1, 0.0, 0.0, 0.0, [], 0.0)
+        self._window: deque[_Second] = deque()
+        self._sums = [0.0, 0.0, 0.0]
+        self._tokens: dict[str, int] = {}
+        self._activity: deque[tuple[int, float, float]] = deque()
+        self._samples: deque[tuple[float, float, float, float, float]] = deque()
+        self._baseline: Baseline | None = None
+        self._cold = True
+        self._bump_peak = 0.0
+        self._armed = True
+        self._bucket_z = [-math.inf] * 4
+        self._bucket_chatters = 0.0
+        self._bucket_open = False
+        self._heard: deque[ChatLine] = deque(maxlen=HEARD_LINES)
+
+    # ------------------------------------------------------------------ per message
+
+    def observe(
+        self,
+        line: ChatLine,
+        settings: ChatSettings,
+        recent: Sequence[ChatLine],
+        *,
+        emit: bool = True,
+    ) -> Detection | None:
+        """Count one message; a Detection when the window it closes is a moment. `emit` False
+        (pipeline off): keep learning, propose nothing and spend no budget."""
+        ts = line.ts if line.ts > self._last_ts else self._last_ts
+        if ts - self._last_ts > GAP_RESET_SECONDS:
+            self._reset_level(ts)
+        self._last_ts = ts
+        sec = int(ts)
+        found: Detection | None = None
+        if sec != self._sec:
+            if self._sec >= 0:
+                found = self._close_until(sec, line, settings, recent, emit)
+            self._sec = sec
+            self._now = _Second(sec, 0.0, 0.0, 0.0, [], 0.0)
+        if line.fragments:
+            for fragment in line.fragments:
+                if fragment.kind == "emote" and len(self._known_emotes) < 5000:
+                    self._known_emotes.add(fragment.text)
+        reading = read_message(
+            line.text, line.fragments, settings.keywords, self._known_emotes, line.broadcaster_id
+        )
+        self._count(line, ts, reading, settings)
+        return found
+
+    def _count(self, line: ChatLine, ts: float, reading: Reading, settings: ChatSettings) -> None:
+        user = line.user_id
+        entry = self._chatters.get(user)
+        first_seen = entry is None
+        if entry is None:
+            if len(self._chatters) >= _PRUNE_CHATTERS:
+                horizon = ts - HOUR
+                self._chatters = {u: e for u, e in self._chatters.items() if e[4] > horizon}
+            entry = self._chatters[user] = [-math.inf, -math.inf, -math.inf, -math.inf, ts]
+        else:
+            entry[4] = ts
+        if reading.echo_key is not None and self._echoed(reading.echo_key, user, ts):
+            return
+        if reading.link:
+            return
+        if (
+            first_seen
+            and reading.reaction < 1.0
+            and ts - self._started > FIRST_SEEN_AFTER
+            and self._echoed("\x00" + line.text.casefold().strip(), user, ts)
+        ):
+            return
+        window = settings.spike_window_seconds
+        now = self._now
+        counted = False
+        if ts - entry[0] >= window / settings.per_chatter_cap:
+            entry[0] = ts
+            now.chatters += 1.0
+            counted = True
+        if reading.reaction > 0.0 and ts - entry[1] >= window:
+            entry[1] = ts
+            now.reactions += reading.reaction
+            counted = True
+        if reading.clip_call and ts - entry[2] >= window:
+            entry[2] = ts
+            now.clips += 1.0
+        if counted:
+            self._heard.append(line)
+            if not now.first_ts:
+                now.first_ts = ts
+            if reading.tokens and ts - entry[3] >= window:
+                entry[3] = ts
+                tokens = self._tokens
+                for token in reading.tokens:
+                    tokens[token] = tokens.get(token, 0) + 1
+                now.tokens.extend(reading.tokens)
+
+    def _echoed(self, key: str, user: str, ts: float) -> bool:
+        """Record `user` posting `key`; True when other chatters posted it just before."""
+        if ts - self._echo_pruned > ECHO_SECONDS:
+            horizon = ts - ECHO_SECONDS
+            self._echo = {k: v for k, v in self._echo.items() if v[0] > horizon}
+            self._echo_pruned = ts
+        seen = self._echo.get(key)
+        if seen is None or ts - seen[0] > ECHO_SECONDS:
+            self._echo[key] = (ts, frozenset((user,)))
+            return False
+        users = seen[1]
+        if user not in users and len(users) < 64:
+            users = users | {user}
+        self._echo[key] = (ts, users)
+        return len(users - {user}) >= ECHO_OTHERS
+
+    # ------------------------------------------------------------------ per second
+
+    def _close_until(
+        self,
+        sec: int,
+        line: ChatLine,
+        settings: ChatSettings,
+        recent: Sequence[ChatLine],
+        emit: bool,
+    ) -> Detection | None:
+        """Close the current second and every silent one up to `sec` (a gap is at most
+        GAP_RESET_SECONDS: longer ones start the level afresh)."""
+        found = self._close(self._now, line, settings, recent, emit)
+        for second in range(self._sec + 1, sec):
+            hit = self._close(_Second(second, 0.0, 0.0, 0.0, [], 0.0), line, settings, recent, emit)
+            found = found or hit
+        return found
+
+    def _close(
+        self,
+        now: _Second,
+        line: ChatLine,
+        settings: ChatSettings,
+        recent: Sequence[ChatLine],
+        emit: bool,
+    ) -> Detection | None:
+        sec = now.sec
+        self._active_seconds += 1.0
+        window, sums = self._window, self._sums
+        if now.chatters or now.reactions or now.clips:
+            window.append(now)
+            sums[0] += now.chatters
+            sums[1] += now.reactions
+            sums[2] += now.clips
+        horizon = sec - settings.spike_window_seconds
+        tokens = self._tokens
+        while window and window[0].sec <= horizon:
+            old = window.popleft()
+            sums[0] -= old.chatters
+            sums[1] -= old.reactions
+            sums[2] -= old.clips
+            for token in old.tokens:
+                left = tokens[token] - 1
+                if left:
+                    tokens[token] = left
+                else:
+                    del tokens[token]
+        if not window:
+            sums[0] = sums[1] = sums[2] = 0.0
+        activity = self._activity
+        activity.append((sec, now.chatters + now.reactions, now.first_ts))
+        while activity and activity[0][0] <= sec - ONSET_LOOKBACK:
+            activity.popleft()
+        chatters, reactions, clips = sums
+        repetition = float(max(tokens.values())) if tokens else 0.0
+        values = (chatters, reactions, repetition, clips)
+        if sec % SAMPLE_SECONDS == 0:
+            self._sample(sec, values, settings)
+        found = self._score(sec, values, line, settings, recent, emit)
+        if sec % SAMPLE_SECONDS == 0 and self._bucket_open:
+            self.timeline.append(
+                TimelineBucket(
+                    float(sec),
+                    self._bucket_chatters,
+                    (
+                        round(self._bucket_z[0], 2),
+                        round(self._bucket_z[1], 2),
+                        round(self._bucket_z[2], 2),
+                        round(self._bucket_z[3], 2),
+                    ),
+                )
+            )
+            if len(self.timeline) > 4000:
+                del self.timeline[:1000]
+            self._bucket_z = [-math.inf] * 4
+            self._bucket_chatters = 0.0
+            self._bucket_open = False
+        return found
+
+    def _sample(
+        self, sec: int, values: tuple[float, float, float, float], settings: ChatSettings
+    ) -> None:
+        samples = self._samples
+        samples.append((float(sec), *values))
+        keep = sec - settings.baseline_seconds - RAMP_SECONDS
+        while samples and samples[0][0] < keep:
+            samples.popleft()
+        usual = [s[1:] for s in samples if s[0] <= sec - RAMP_SECONDS]
+        self._cold = len(usual) < MIN_SAMPLES
+        if self._cold:
+            usual = [s[1:] for s in samples if s[0] <= sec - settings.spike_window_seconds]
+            if len(usual) < COLD_SAMPLES:
+                self._baseline = None
+                return
+        baseline = Baseline.of(usual)
+        if self._cold:
+            floor = settings.baseline_floor_per_minute / 60.0 * settings.spike_window_seconds
+            if baseline.chatters < floor:
+                spread = max(baseline.chatters_spread, (settings.spike_multiplier - 1.0) * floor)
+                baseline = Baseline(
+                    floor, spread, baseline.shares, baseline.residual_spread
+                )
+        self._baseline = baseline
+
+    def bar(self, settings: ChatSettings) -> float:
+        """The score a window needs now: `score_threshold`, raised to the peak that the budget
+        would reach over the remembered hours of this channel."""
+        key = (len(self._peaks), int(self._active_seconds // 60), settings.score_threshold,
+               settings.candidates_per_hour)  # fmt: skip
+        if key != self._bar_for:
+            self._bar_for = key
+            hours = min(self._active_seconds, PEAK_MEMORY_SECONDS) / HOUR
+            allowed = int(settings.candidates_per_hour * hours)
+            bar = settings.score_threshold
+            if allowed >= 2 and len(self._peaks) > allowed:
+                ranked = sorted((p for _, p in self._peaks), reverse=True)
+                bar = max(bar, ranked[allowed])
+            self._bar = bar
+        return self._bar
+
+    def _score(
+        self,
+        sec: int,
+        values: tuple[float, float, float, float],
+        line: ChatLine,
+        settings: ChatSettings,
+        recent: Sequence[ChatLine],
+        emit: bool,
+    ) -> Detection | None:
+        baseline = self._baseline
+        if baseline is None or sec - self._started < settings.warmup_seconds:
+            return None
+        z = baseline.deviations(*values)
+        weights = weight_vector(settings.signal_weights)
+        score = combine(z, weights)
+        self._bucket_open = True
+        bucket_z = self._bucket_z
+        for index in range(4):
+            if z[index] > bucket_z[index]:
+                bucket_z[index] = z[index]
+        if values[0] > self._bucket_chatters:
+            self._bucket_chatters = values[0]
+        floor = settings.score_threshold
+        low = 0.5 * floor
+        if score >= low:
+            self._bump_peak = max(self._bump_peak, score)
+        elif self._bump_peak:
+            self._remember_peak(float(sec), self._bump_peak)
+            self._bump_peak = 0.0
+            self._armed = True
+        if (
+            not self._armed
+            or score < self.bar(settings)
+            or values[0] < settings.min_distinct_chatters
+            or sec < self._quiet_until
+        ):
+            return None
+        self._armed = False
+        self._quiet_until = sec + settings.refractory_seconds
+        if not emit or not self._within_budget(line.ts, settings):
+            return None
+        return self._detection(sec, z, weights, score, baseline, line, settings, recent)
+
+    def _remember_peak(self, ts: float, peak: float) -> None:
+        peaks = self._peaks
+        peaks.append((ts, peak))
+        while peaks and (peaks[0][0] < ts - PEAK_MEMORY_SECONDS or len(peaks) > 5000):
+            peaks.popleft()
+
+    def _within_budget(self, ts: float, settings: ChatSettings) -> bool:
+        emitted = self._emitted
+        while emitted and emitted[0] <= ts - HOUR:
+            emitted.popleft()
+        if len(emitted) + 1 > settings.candidates_per_hour:
+            return False
+        emitted.append(ts)
+        return True
+
+    def refund(self, detected_ts: float) -> None:
+        """A proposal the brain dropped (its moment was already a candidate) costs nothing."""
+        if detected_ts in self._emitted:
+            self._emitted.remove(detected_ts)
+
+    def budget_left(self, ts: float, settings: ChatSettings) -> int:
+        """Moments that may still be proposed in the hour ending at `ts`."""
+        recent = sum(1 for at in self._emitted if at > ts - HOUR)
+        return max(0, int(settings.candidates_per_hour) - recent)
+
+    # ------------------------------------------------------------------ the moment
+
+    def _onset(self, settings: ChatSettings) -> float:
+        """The first message of the reaction: the change point (least cumulative excess) of
+        per-second activity over a reference a quarter of the way from the local level (a
+        low quantile of the last 45 s, so a busy stretch before the moment does not pull the
+        onset back) to the peak."""
+        seconds = list(self._activity)
+        if not seconds:
+            return self._last_ts
+        amounts = sorted(a for _, a, _ in seconds)
+        local = amounts[int(len(amounts) * 0.3)]
+        peak = max(
+            sum(a for _, a, _ in seconds[i : i + 3]) / 3.0 for i in range(max(1, len(seconds) - 2))
+        )
+        reference = local + max(0.25 * (peak - local), 0.5 * math.sqrt(local), 0.1)
+        total, lowest, onset = 0.0, 0.0, seconds[0][0]
+        for index, (second, amount, _) in enumerate(seconds):
+            total += amount - reference
+            if total < lowest:
+                lowest = total
+                onset = seconds[index + 1][0] if index + 1 < len(seconds) else second
+        for second, amount, first in seconds:
+            if second >= onset and amount > 0 and first:
+                return first
+        return float(onset)
+
+    def _detection(
+        self,
+        sec: int,
+        z: tuple[float, float, float, float],
+        weights: tuple[float, float, float, float],
+        score: float,
+        baseline: Baseline,
+        line: ChatLine,
+        settings: ChatSettings,
+        recent: Sequence[ChatLine],
+    ) -> Detection:
+        onset = self._onset(settings)
+        lines = [r for r in self._heard if r.ts >= onset - 1.0] or list(self._heard)[-30:]
+        reacting = z[1] * weights[1]
+        keyword = reacting >= z[0] * weights[0] and self._sums[1] >= settings.keyword_min_chatters
+        source = "keyword" if keyword else "chat_spike"
+        confidence = 0.5 + 0.25 * math.log2(max(1.0, score / max(self.bar(settings), 1e-9)))
+        return Detection(
+            source=source,
+            broadcaster_id=line.broadcaster_id,
+            moment_ts=onset - settings.reaction_lag_seconds,
+            detected_ts=line.ts,
+            score=round(min(1.0, confidence), 3),
+            title=moment_title(lines, settings.keywords),
+            excerpt=excerpt(lines),
+            window=tuple(list(recent)[-60:]),
+        )
+
+    def take_timeline(self) -> list[TimelineBucket]:
+        """The finished 10 s buckets since the last call (for the Firestore timeline)."""
+        taken, self.timeline = self.timeline, []
+        return taken
+

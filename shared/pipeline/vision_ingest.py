@@ -1,0 +1,326 @@
+"""`vision_ingest` (issue 12): an OBS frame in; what is on screen, and maybe a candidate, out.
+
+check → rate limit → cost cap → classify → scene context → maybe enqueue. A refused request
+(token, size, type, broadcaster, capture time, no model) writes nothing. Past the checks,
+the frame takes a slot of its channel's minute window and one of the hour's model-call
+window (`VisionLimits`, shared by all instances), then the classifier looks at it. A model
+timeout or error writes neither a scene nor a candidate. A trigger event above the threshold
+enqueues a `source=vision` candidate through the queue's validation and dedupe, with the
+capture time as `source_ts`, so resending the same moment finds the same action.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.domain.clock import Clock, utc_now
+from shared.domain.errors import CandidateInvalid, ConfigInvalid
+from shared.domain.vision import (
+    Drop,
+    Frame,
+    FrameOutcome,
+    FrameRefused,
+    FrameRequest,
+    ModelFailed,
+    ModelTimeout,
+    SceneClassification,
+    SceneClassifier,
+    SceneContext,
+    VisionSettings,
+    candidate_fields,
+    check_frame,
+    hour_window,
+    minute_window,
+    retry_after,
+    should_trigger,
+)
+from shared.store.action_queue import ActionQueue
+from shared.store.control_plane import ControlPlaneStore
+from shared.store.scene_context import SceneContextStore
+from shared.store.vision_limits import VisionLimits
+from shared.store.vision_stats import VisionStatsStore
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL_TIMEOUT = 20.0
+NO_MODEL = (
+    "GEMINI_API_KEY is not set on the function: vision is off. Set it (from Secret Manager) "
+    "and redeploy vision_ingest."
+)
+
+
+@dataclass(frozen=True)
+class IngestAnswer:
+    """The HTTP answer: status, JSON body, headers (Retry-After, Server-Timing)."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Policy:
+    vision: VisionSettings
+    pipeline_enabled: bool
+    duration: float
+    dedupe_window_seconds: int
+
+
+class VisionIngest:
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        classifier: SceneClassifier | None,
+        config: ControlPlaneStore,
+        limits: VisionLimits,
+        scenes: SceneContextStore,
+        queue: ActionQueue,
+        stats: VisionStatsStore,
+        no_classifier_reason: str = NO_MODEL,
+        model_timeout: float = DEFAULT_MODEL_TIMEOUT,
+        clock: Clock = utc_now,
+        timer: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self._token = token
+        self._classifier = classifier
+        self._config = config
+        self._limits = limits
+        self._scenes = scenes
+        self._queue = queue
+        self._stats = stats
+        self._no_classifier_reason = no_classifier_reason
+        self._model_timeout = model_timeout
+        self._clock = clock
+        self._timer = timer
+
+    def handle(self, request: FrameRequest) -> IngestAnswer:
+        """One frame; every outcome is an answer (unexpected errors propagate as 500)."""
+        started = self._timer()
+        now = self._clock()
+        try:
+            frame = check_frame(request, token=self._token, now=now)
+            classifier = self._classifier
+            if classifier is None:
+                raise FrameRefused(Drop.NO_MODEL, self._no_classifier_reason)
+            policy = self._policy()
+        except FrameRefused as refused:
+            logger.warning(
+                "vision frame refused",
+                extra={"drop": refused.drop.value, "status": refused.status},
+            )
+            return self._refusal(refused, started, model_ms=None)
+        return self._admitted(frame, classifier, policy, now, started)
+
+    def _policy(self) -> _Policy:
+        try:
+            config = self._config.read()
+        except ConfigInvalid as error:
+            raise FrameRefused(
+                Drop.CONFIG_INVALID,
+                f"the control plane is invalid ({'; '.join(map(str, error.problems))}): "
+                "fix it on the Control plane page",
+            ) from None
+        return _Policy(
+            vision=config.vision,
+            pipeline_enabled=config.clip_pipeline_enabled,
+            duration=config.clip_default_duration,
+            dedupe_window_seconds=config.dedupe_window_seconds,
+        )
+
+    def _admitted(
+        self,
+        frame: Frame,
+        classifier: SceneClassifier,
+        policy: _Policy,
+        now: datetime,
+        started: float,
+    ) -> IngestAnswer:
+        settings = policy.vision
+        minute = minute_window(now)
+        if not self._limits.take_frame(
+            frame.broadcaster_id, minute, settings.frames_per_minute, now
+        ):
+            return self._dropped(
+                FrameRefused(
+                    Drop.RATE_LIMITED,
+                    f"more than {settings.frames_per_minute} frames this minute for channel "
+                    f"{frame.broadcaster_id}: send one every "
+                    f"{60 / settings.frames_per_minute:g} s",
+                    retry_after=retry_after(now, minute),
+                ),
+                frame,
+                now,
+                started,
+            )
+        hour = hour_window(now)
+        if not self._limits.take_model_call(hour, settings.max_model_calls_per_hour, now):
+            return self._dropped(
+                FrameRefused(
+                    Drop.COST_CAP,
+                    f"the hourly cap of {settings.max_model_calls_per_hour} model calls is "
+                    "reached (control plane vision.max_model_calls_per_hour)",
+                    retry_after=retry_after(now, hour),
+                ),
+                frame,
+                now,
+                started,
+            )
+        called = self._timer()
+        try:
+            scene = classifier.classify(
+                frame.data, frame.mime, model=settings.model, timeout=self._model_timeout
+            )
+        except (ModelTimeout, ModelFailed) as error:
+            drop = Drop.MODEL_TIMEOUT if isinstance(error, ModelTimeout) else Drop.MODEL_ERROR
+            model_ms = (self._timer() - called) * 1000
+            refused = FrameRefused(drop, f"{error}; nothing was recorded for this frame")
+            return self._dropped(refused, frame, now, started, model_ms=model_ms, policy=policy)
+        model_ms = (self._timer() - called) * 1000
+        return self._classified(frame, scene, classifier, policy, now, started, model_ms)
+
+    def _classified(
+        self,
+        frame: Frame,
+        scene: SceneClassification,
+        classifier: SceneClassifier,
+        policy: _Policy,
+        now: datetime,
+        started: float,
+        model_ms: float,
+    ) -> IngestAnswer:
+        settings = policy.vision
+        triggered = should_trigger(scene, settings)
+        action_id: str | None = None
+        duplicate = False
+        note = "no trigger event above the threshold"
+        if triggered and not policy.pipeline_enabled:
+            note = "trigger seen, but clip_pipeline_enabled is off: nothing enqueued"
+        elif triggered:
+            fields = candidate_fields(
+                scene,
+                broadcaster_id=frame.broadcaster_id,
+                captured_at=frame.captured_at,
+                duration=policy.duration,
+            )
+            try:
+                result = self._queue.submit(
+                    fields, dedupe_window_seconds=policy.dedupe_window_seconds, now=now
+                )
+            except CandidateInvalid as error:
+                note = f"trigger seen, but the candidate was refused: {error}"
+                logger.error("vision candidate refused", extra={"problems": error.fields})
+            else:
+                action_id, duplicate = result.action_id, result.duplicate
+                note = "same moment already queued" if duplicate else "candidate queued"
+        self._scenes.save(
+            SceneContext.seen(
+                frame,
+                scene,
+                model=settings.model,
+                classifier=classifier.name,
+                received_at=now,
+                triggered=triggered,
+                action_id=action_id,
+            )
+        )
+        self._stats.record(
+            FrameOutcome(
+                model_called=True,
+                latency_ms=model_ms,
+                cost_usd=settings.price_per_call_usd,
+                event=scene.event,
+                triggered=triggered and action_id is not None and not duplicate,
+                duplicate=duplicate,
+                model=settings.model,
+            ),
+            now,
+        )
+        logger.info(
+            "vision frame classified",
+            extra={
+                "broadcaster_id": frame.broadcaster_id,
+                "event": scene.event,
+                "confidence": scene.confidence,
+                "triggered": triggered,
+                "action_id": action_id,
+                "duplicate": duplicate,
+                "model_ms": round(model_ms, 1),
+            },
+        )
+        body = {
+            "ok": True,
+            "scene": scene.model_dump(),
+            "classifier": classifier.name,
+            "model": settings.model,
+            "captured_at": frame.captured_at.isoformat(),
+            "capture_time_sent": frame.capture_sent,
+            "triggered": triggered,
+            "action_id": action_id,
+            "duplicate": duplicate,
+            "note": note,
+        }
+        return IngestAnswer(200, body, {"Server-Timing": self._timing(started, model_ms)})
+
+    def _dropped(
+        self,
+        refused: FrameRefused,
+        frame: Frame,
+        now: datetime,
+        started: float,
+        *,
+        model_ms: float | None = None,
+        policy: _Policy | None = None,
+    ) -> IngestAnswer:
+        """A frame past the request checks that got no classification: counted, then told."""
+        called = refused.drop in (Drop.MODEL_TIMEOUT, Drop.MODEL_ERROR)
+        settings = policy.vision if policy else None
+        self._stats.record(
+            FrameOutcome(
+                drop=refused.drop,
+                model_called=called,
+                latency_ms=model_ms,
+                cost_usd=settings.price_per_call_usd if called and settings else 0.0,
+                model=settings.model if settings else "",
+            ),
+            now,
+        )
+        logger.warning(
+            "vision frame dropped",
+            extra={
+                "broadcaster_id": frame.broadcaster_id,
+                "drop": refused.drop.value,
+                "status": refused.status,
+                "retry_after": refused.retry_after,
+            },
+        )
+        return self._refusal(refused, started, model_ms=model_ms)
+
+    def _refusal(
+        self, refused: FrameRefused, started: float, *, model_ms: float | None
+    ) -> IngestAnswer:
+        headers = {"Server-Timing": self._timing(started, model_ms)}
+        if refused.retry_after is not None:
+            headers["Retry-After"] = str(refused.retry_after)
+        if refused.drop is Drop.UNAUTHORIZED:
+            headers["WWW-Authenticate"] = 'Bearer realm="vision_ingest"'
+        body: dict[str, Any] = {
+            "ok": False,
+            "error": refused.drop.value,
+            "message": refused.message,
+        }
+        if refused.retry_after is not None:
+            body["retry_after"] = refused.retry_after
+        return IngestAnswer(refused.status, body, headers)
+
+    def _timing(self, started: float, model_ms: float | None) -> str:
+        total = (self._timer() - started) * 1000
+        parts = [f"total;dur={total:.1f}"]
+        if model_ms is not None:
+            parts.insert(0, f"model;dur={model_ms:.1f}")
+        return ", ".join(parts)
