@@ -45,6 +45,7 @@ T0 = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
 STREAM_ID = "40000000001"
 VOD_ID = "900001"
 REQUESTED = ((30.0, 0.7), (20.0, 0.1), (45.0, 0.1), (60.0, 0.1))
+RETRIED = 0.02  # creates that meet one 5xx and are sent again after the 1 s backoff
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class World:
     stream_age_at_moment: float  # how long the stream had been live at the moment
     archive_listed_after: float  # seconds after the stream start Get Videos lists its archive
     to_worker: float  # approval write -> worker runs (trigger delivery)
-    to_twitch: float  # worker's create call -> Twitch receives it
+    to_twitch: float  # worker's create call -> Twitch receives it (an inline 5xx retry included)
     sweep_wait: float  # a re-armed job waits for the next sweeper run, up to a minute
 
 
@@ -114,7 +115,8 @@ def sample_world(rng: random.Random) -> World:
         stream_age_at_moment=rng.uniform(20.0, 4 * 3600.0),
         archive_listed_after=rng.uniform(10.0, 120.0),
         to_worker=rng.lognormvariate(math.log(0.6), 0.5),
-        to_twitch=rng.lognormvariate(math.log(0.25), 0.6),
+        to_twitch=rng.lognormvariate(math.log(0.25), 0.6)
+        + (1.0 + rng.lognormvariate(math.log(0.25), 0.6) if rng.random() < RETRIED else 0.0),
         sweep_wait=rng.uniform(0.0, 60.0),
     )
 
@@ -219,7 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  sampled: {cuts}; {within:.0%} within 20 s, {tail:.0%} past 2 min")
     print(
         f"{args.approvals} approvals, seed {args.seed}, pre-roll {pre:g} s, post-roll {post:g} s,"
-        " requested durations 30 s (70 %), 20/45/60 s (10 % each)"
+        " requested durations 30 s (70 %), 20/45/60 s (10 % each);"
+        f" trigger ~0.6 s, create ~0.25 s, {RETRIED:.0%} of creates retried once after 1 s;"
+        " streams live 20 s to 4 h at the moment, archives listed 10-120 s after the start"
     )
     print()
     print(f"{'published segment contains':<34}{'planner':>10}{'naive live':>13}")

@@ -6,8 +6,11 @@ the real config), the clip-token validation SPEC 4 asks of every long-lived proc
 background; it validates only: twitchio renews the bot's token through the store's lease,
 and the functions renew the clipping token), the reply sender, the clip-ready announcer, then
 chat. Chat start-up failures (Twitch unreachable, bot not connected yet) are retried with
-backoff while `/healthz` tells why. SIGTERM (Cloud Run's stop) closes chat first, then lets
-queued candidates reach Firestore for a few seconds, then exits 0.
+backoff while `/healthz` tells why. Where chat connects (Twitch, or the local simulator) comes
+from `TWITCH_API_BASE`, `TWITCH_AUTH_BASE` and `TWITCH_EVENTSUB_WS_URL`, applied to twitchio
+in `chatbot/twitch_endpoints.py`. SIGTERM (Cloud Run's stop) ends the chat subscription and
+handles what Twitch already sent, closes chat, lets queued candidates reach Firestore for a
+few seconds, then logs what became of every message (candidates written, dropped) and exits 0.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot.announcer import ReadyClipAnnouncer
@@ -35,6 +38,7 @@ from chatbot.outbox import ChatOutbox
 from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink
 from chatbot.twitch_bot import ByteChatBot
+from chatbot.twitch_endpoints import TwitchEndpoints, apply, read_endpoints
 from chatbot.vod import LatestArchive
 from shared.domain.clip_candidate import check_numeric_id
 from shared.logs import redact, register_secret
@@ -62,6 +66,7 @@ class LiveEnv:
     bot_user_id: str
     gemini_api_key: str | None
     port: int
+    endpoints: TwitchEndpoints = field(default_factory=TwitchEndpoints)
 
 
 def live_env(environ: Mapping[str, str]) -> LiveEnv:
@@ -87,6 +92,8 @@ def live_env(environ: Mapping[str, str]) -> LiveEnv:
     port_text = environ.get("PORT", "8080").strip() or "8080"
     if not port_text.isdigit():
         problems.append(f"PORT must be a port number, got {port_text!r}")
+    endpoints, endpoint_problems = read_endpoints(environ)
+    problems.extend(endpoint_problems)
     if problems:
         raise SystemExit("chat bot cannot start: " + "; ".join(problems))
     return LiveEnv(
@@ -96,6 +103,7 @@ def live_env(environ: Mapping[str, str]) -> LiveEnv:
         bot_user_id=ids[BOT_USER_ID_ENV],
         gemini_api_key=environ.get("GEMINI_API_KEY", "").strip() or None,
         port=int(port_text),
+        endpoints=endpoints,
     )
 
 
@@ -178,6 +186,8 @@ class LiveBot:
             "control_plane_listening": self.watch.listening,
             "settings_problems": list(config.problems),
             "messages_seen": self.runtime.messages,
+            "messages_received": bot.received if bot is not None else 0,
+            "duplicates_ignored": bot.duplicates if bot is not None else 0,
             "pending_writes": self.sink.pending,
             "candidates": dict(self.sink.stats),
             "clips_announced": self.announcer.announced,
@@ -243,6 +253,8 @@ class LiveBot:
         self.link.stopped(time.monotonic())
         if self.bot is not None:
             with contextlib.suppress(Exception):
+                await self.bot.stop_chat()
+            with contextlib.suppress(Exception):
                 await self.bot.close()
         chat.cancel()
         await asyncio.gather(chat, return_exceptions=True)
@@ -250,14 +262,32 @@ class LiveBot:
         await asyncio.to_thread(self.announcer.stop)
         self.watch.stop()
         drained = await asyncio.to_thread(self.sink.close, SHUTDOWN_DRAIN_SECONDS)
+        dropped = self.sink.pending
         if not drained:
-            logger.warning(
-                "stopped with candidates not yet written", extra={"pending": self.sink.pending}
+            logger.error(
+                "stopped with candidates not yet written: dropped", extra={"dropped": dropped}
             )
         await self.health.stop()
-        logger.info("chat bot stopped")
+        logger.info("chat bot stopped", extra=self.accounting(dropped))
         return 0
+
+    def accounting(self, unwritten: int) -> dict[str, Any]:
+        """What became of the chat this process received, for its last log line: every
+        message seen went through the pipeline; every detection it made was written, found
+        already queued, held back (paused, refused, failed) or dropped, and counted."""
+        bot, stats = self.bot, dict(self.sink.stats)
+        return {
+            "messages_received": bot.received if bot is not None else 0,
+            "duplicates_ignored": bot.duplicates if bot is not None else 0,
+            "messages_seen": self.runtime.messages,
+            "candidates": stats,
+            "candidates_dropped": stats.get("dropped", 0) + unwritten,
+            "replies_sent": self.outbox.sent,
+            "replies_dropped": self.outbox.dropped + self.outbox.failed,
+        }
 
 
 async def run_live(environ: Mapping[str, str]) -> int:
-    return await LiveBot(live_env(environ)).run()
+    env = live_env(environ)
+    apply(env.endpoints)  # before any twitchio request is built
+    return await LiveBot(env).run()

@@ -16,23 +16,32 @@ pair, twitchio gets the stored one and Twitch is not asked. Replies use the app 
 the broadcaster granted `channel:bot` (Twitch then shows the Chat Bot badge), else the bot's
 user token.
 
-Reconnects: twitchio reconnects a dropped websocket with backoff; when a socket is gone for
-good (revoked subscription, failed reconnect) the supervisor subscribes again with its own
-backoff. `LinkState` turns all of it into `/healthz`.
+Reconnects: the EventSub websocket is twitchio's, repaired where 3.3.2 loses chat
+(`ChatSocket`): a `session_reconnect` hands over without dropping what the old connection
+still holds, a silent connection (missed keepalives) is redialled with the project's backoff,
+and a notification Twitch delivers twice is handled once. When a socket is gone for good
+(revoked subscription, failed reconnect) the supervisor subscribes again with backoff, and
+`LinkState` says why in `/healthz`. Where twitchio connects is set in one place,
+`chatbot/twitch_endpoints.py`. On SIGTERM, `stop_chat` deletes the subscription (Twitch stops
+sending), handles what is still arriving, and only then closes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import random
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any
 
+import aiohttp
 from twitchio import eventsub
 from twitchio.authentication.payloads import RefreshTokenPayload
+from twitchio.eventsub.websockets import Websocket
 from twitchio.exceptions import HTTPException
 from twitchio.ext import commands
 
@@ -53,6 +62,13 @@ READ_SCOPE, WRITE_SCOPE, BOT_SCOPE = CHAT_BOT
 SUPERVISE_SECONDS = 5.0
 ARCHIVE_REFRESH_SECONDS = 60.0
 TWITCH_REFRESH_TIMEOUT = 30.0
+# Reading a connection until it has been quiet this long (at most the limit): the old one at a
+# session_reconnect hand-over, every one at shutdown once the subscription is deleted.
+QUIET_SECONDS = 0.3
+HANDOVER_LIMIT_SECONDS = 5.0
+STOP_LIMIT_SECONDS = 2.5
+UNSUBSCRIBE_TIMEOUT = 2.0
+RECENT_NOTIFICATIONS = 2000  # EventSub message ids kept to drop a redelivered notification
 
 
 class BotNotConnected(RuntimeError):
@@ -78,6 +94,104 @@ def chat_line_from_message(
         roles=roles_from_badges(badge.set_id for badge in message.badges),
         message_id=message.id or "",
     )
+
+
+class ReconnectBackoff:
+    """twitchio's reconnect waits on the project's backoff (about 2 s, doubling to 120 s,
+    jittered); back to the first wait once a connection is welcomed."""
+
+    def __init__(self, rand: Callable[[], float] = random.random) -> None:
+        self.attempt = 0
+        self._rand = rand
+
+    def calculate(self) -> float:
+        delay = reconnect_delay(self.attempt, rand=self._rand())
+        self.attempt += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class ChatSocket(Websocket):
+    """twitchio 3.3.2's EventSub websocket, repaired where it loses or hides chat.
+
+    - `session_reconnect`: twitchio closes the old connection as soon as the new one is
+      welcomed, discarding what it still holds, while Twitch sends events to the old one until
+      then. Here the old connection is read until it is quiet, then closed.
+    - A connection found silent is redialled with `ReconnectBackoff`, and `healthy` is False
+      meanwhile (twitchio's `connected` stays True: the silent socket is still open).
+    - After such a redial twitchio files the socket under its old session id; it is filed under
+      the new one, so that closing it later really removes it from the bot.
+    - Every notification read is reported to the bot, which drops one delivered twice.
+    """
+
+    def __init__(self, *, bot: ByteChatBot, **options: Any) -> None:
+        super().__init__(client=bot, token_for=bot.bot_id, http=bot._http, **options)
+        self._bot = bot
+        self._backoff: ReconnectBackoff = ReconnectBackoff()  # type: ignore[assignment]
+
+    @property
+    def healthy(self) -> bool:
+        return self.connected and not self._connecting and not self._closed
+
+    @property
+    def gone(self) -> bool:
+        """Closed for good: twitchio will not bring it back."""
+        return self._closed
+
+    async def _process_welcome(self, data: Any) -> None:
+        await super()._process_welcome(data)
+        self._backoff.reset()
+        sockets = self._bot._websockets.get(self._token_for or "")
+        if sockets is not None and any(s is self for s in sockets.values()):
+            for key in [k for k, s in sockets.items() if s is self and k != self.session_id]:
+                del sockets[key]
+            sockets[self.session_id or ""] = self
+
+    async def _process_notification(self, data: Any) -> None:
+        if self._bot.first_delivery(data.get("metadata", {}).get("message_id")):
+            await super()._process_notification(data)
+
+    async def _reconnect(self, url: str) -> None:
+        """twitchio's hand-over, reading the old connection until quiet before closing it."""
+        successor = ChatSocket(
+            bot=self._bot,
+            keep_alive_timeout=self._keep_alive_timeout,
+            reconnect_attempts=self._original_attempts,
+        )
+        successor._subscriptions = self._subscriptions
+        try:
+            await successor.connect(url=url, reconnect=False, fail_once=True)
+        except Exception:
+            logger.warning("EventSub reconnect URL failed; connecting afresh and resubscribing")
+            return await self.connect(reconnect=True)
+        self._bot._websockets[self._token_for or ""][successor.session_id or ""] = successor
+        handled = await self.read_until_quiet(QUIET_SECONDS, HANDOVER_LIMIT_SECONDS)
+        logger.info("EventSub session handed over", extra={"read_after_welcome": handled})
+        await self.close()
+
+    async def read_until_quiet(self, quiet: float, limit: float) -> int:
+        """Handle the notifications this connection still receives until it is quiet for
+        `quiet` seconds (at most `limit`). Only while nothing else reads it."""
+        socket = self._socket
+        handled = 0
+        deadline = time.monotonic() + limit
+        while socket is not None and not socket.closed and time.monotonic() < deadline:
+            try:
+                message = await socket.receive(timeout=quiet)
+            except TimeoutError:
+                break
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                break
+            try:
+                data = json.loads(message.data)
+            except ValueError:
+                continue
+            if data.get("metadata", {}).get("message_type") == "notification":
+                await self._process_notification(data)
+                handled += 1
+        return handled
 
 
 class ByteChatBot(commands.Bot):
@@ -114,6 +228,12 @@ class ByteChatBot(commands.Bot):
         self.reply_mode = "not checked yet"
         self.archive = archive or LatestArchive()
         self._sent_ids: deque[str] = deque(maxlen=200)
+        self._deliveries: OrderedDict[str, None] = OrderedDict()
+        self.received = 0
+        self.duplicates = 0
+        self.last_heard = -float("inf")
+        self.revoked: str | None = None
+        self._wake = asyncio.Event()
         self._route_refresh_through_store()
 
     # ------------------------------------------------------------------ token refresh
@@ -252,12 +372,42 @@ class ByteChatBot(commands.Bot):
             self.runtime.outbox.set_privileged(True)  # the broadcaster's own limit
 
     async def subscribe_chat(self) -> None:
+        """Subscribe to the channel's chat on a `ChatSocket` (a new one when none is open)."""
+        sockets = self._websockets[self.bot_id]
+        socket_id = next((key for key, s in sockets.items() if s.connected), None)
+        fresh: ChatSocket | None = None
+        if socket_id is None:
+            fresh = ChatSocket(bot=self)
+            await fresh.connect(fail_once=True)
+            socket_id = fresh.session_id or ""
+            self._websockets[self.bot_id] = {socket_id: fresh}
         payload = eventsub.ChatMessageSubscription(
             broadcaster_user_id=self.broadcaster_id, user_id=self.bot_id
         )
-        await self.subscribe_websocket(payload)
+        try:
+            await self.subscribe_websocket(payload, socket_id=socket_id)
+        except BaseException:
+            if fresh is not None:
+                await fresh.close()
+            raise
+        self.revoked = None
         self.link.connected(self._clock())
         logger.info("chat subscribed", extra={"broadcaster_id": self.broadcaster_id})
+
+    def first_delivery(self, message_id: str | None) -> bool:
+        """Count a notification read from Twitch; False when it was delivered before (Twitch
+        delivers at least once and keeps the message id when it sends one again)."""
+        self.received += 1
+        self.last_heard = time.monotonic()
+        if not message_id:
+            return True
+        if message_id in self._deliveries:
+            self.duplicates += 1
+            return False
+        self._deliveries[message_id] = None
+        if len(self._deliveries) > RECENT_NOTIFICATIONS:
+            self._deliveries.popitem(last=False)
+        return True
 
     # ------------------------------------------------------------------ events
 
@@ -278,8 +428,27 @@ class ByteChatBot(commands.Bot):
         self.link.connected(self._clock())
 
     async def event_websocket_closed(self, payload: Any) -> None:
-        if not self._stopping:
-            self.link.lost(self._clock(), "EventSub websocket closed; reconnecting")
+        if not self._stopping and not self.connected():
+            self.link.lost(self._clock(), self._down("EventSub websocket closed; reconnecting"))
+        self._wake.set()
+
+    async def event_subscription_revoked(self, payload: Any) -> None:
+        """Twitch stopped the chat subscription; twitchio then closes the socket, and the
+        supervisor subscribes again (failing while the reason holds, and saying so)."""
+        reason = getattr(payload.reason, "value", str(payload.reason))
+        self.revoked = reason
+        logger.warning(
+            "chat subscription revoked by Twitch",
+            extra={"reason": reason, "subscription_id": payload.id},
+        )
+        self.link.lost(self._clock(), self._down("subscribing again"))
+        self._wake.set()
+
+    def _down(self, what: str) -> str:
+        """A `/healthz` detail that keeps the revocation reason while it matters."""
+        if self.revoked is None:
+            return what
+        return f"Twitch revoked the chat subscription ({self.revoked}); {what}"
 
     async def event_token_refreshed(self, payload: Any) -> None:
         """twitchio took a renewed pair; `refresh_under_lease` already stored it, so nothing
@@ -296,7 +465,16 @@ class ByteChatBot(commands.Bot):
             logger.info("reply not sent", extra={"why": self.reply_mode})
             return
         channel = self.create_partialuser(self.broadcaster_id)
-        sent = await channel.send_message(text, sender=self.bot_id, token_for=self._reply_token_for)
+        try:
+            sent = await channel.send_message(
+                text, sender=self.bot_id, token_for=self._reply_token_for
+            )
+        except HTTPException as error:
+            logger.warning(
+                "Twitch refused a chat reply",
+                extra={"why": _error_summary(error), "reply_mode": self.reply_mode},
+            )
+            raise
         message_id = getattr(sent, "id", None)
         if message_id:
             self._sent_ids.append(message_id)
@@ -310,32 +488,67 @@ class ByteChatBot(commands.Bot):
 
     def connected(self) -> bool:
         sockets = self._websockets.get(self.bot_id, {})
-        return any(socket.connected for socket in sockets.values())
+        return any(getattr(s, "healthy", s.connected) for s in sockets.values())
 
     async def _supervise(self) -> None:
         """Keep LinkState true, and subscribe again when twitchio gave a socket up."""
         attempt = 0
         rng = random.Random()
         while not self._stopping:
-            await asyncio.sleep(SUPERVISE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), SUPERVISE_SECONDS)
+            self._wake.clear()
+            if self._stopping:
+                break
             now = self._clock()
             if self.connected():
                 self.link.connected(now)
                 attempt = 0
                 continue
-            if self._websockets.get(self.bot_id):
-                self.link.lost(now, "EventSub websocket reconnecting")
+            sockets = self._websockets.get(self.bot_id, {})
+            for key in [k for k, s in sockets.items() if getattr(s, "gone", False)]:
+                del sockets[key]
+            if sockets:
+                self.link.lost(now, self._down("EventSub websocket reconnecting"))
                 continue
-            self.link.lost(now, "no EventSub websocket: subscribing again")
+            self.link.lost(now, self._down("no EventSub websocket: subscribing again"))
             await asyncio.sleep(reconnect_delay(attempt, rand=rng.random()))
             attempt += 1
             try:
                 await self.subscribe_chat()
             except Exception as error:
+                why = _error_summary(error)
+                self.link.lost(self._clock(), self._down(f"subscribing again failed: {why}"))
                 logger.warning(
                     "chat subscription failed; retrying with backoff",
-                    extra={"attempt": attempt, "error_type": type(error).__name__},
+                    extra={"attempt": attempt, "error_type": type(error).__name__, "why": why},
                 )
+
+    async def stop_chat(
+        self, *, quiet: float = QUIET_SECONDS, limit: float = STOP_LIMIT_SECONDS
+    ) -> None:
+        """Stop reading chat without losing what Twitch already sent: delete the subscriptions
+        (Twitch stops sending), then let the sockets' readers handle what still arrives until
+        chat is quiet for `quiet` seconds (at most `limit`). Closing is `close()`'s job."""
+        self._stopping = True
+        self._wake.set()
+        deadline = time.monotonic() + limit
+        sockets = list(self._websockets.get(self.bot_id, {}).values())
+        for subscription_id in [sid for s in sockets for sid in s._subscriptions]:
+            try:
+                await asyncio.wait_for(
+                    self._http.delete_eventsub_subscription(subscription_id, token_for=self.bot_id),
+                    UNSUBSCRIBE_TIMEOUT,
+                )
+            except Exception as error:
+                logger.warning(
+                    "could not delete the chat subscription at shutdown",
+                    extra={"why": _error_summary(error)},
+                )
+        self.last_heard = max(self.last_heard, time.monotonic())
+        while time.monotonic() < deadline and time.monotonic() - self.last_heard < quiet:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # the handlers twitchio dispatched for the last ones run now
 
     async def _track_archive(self) -> None:
         """In VOD mode, keep the live stream's archive (id, start) for vod_offset; the
@@ -365,8 +578,18 @@ class ByteChatBot(commands.Bot):
 
     async def close(self, **options: Any) -> None:
         self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         await super().close(**options)
+
+
+def _error_summary(error: BaseException) -> str:
+    """Why a Twitch call failed, for `/healthz` and logs: the status and Twitch's message."""
+    if isinstance(error, HTTPException):
+        extra = error.extra if isinstance(error.extra, dict) else {}
+        message = extra.get("message") or ""
+        return f"HTTP {error.status}" + (f": {message}" if message else "")
+    return type(error).__name__

@@ -64,7 +64,7 @@ FIXES: dict[str, str] = {
     ),
     "parts": 'list what to deploy, e.g. parts = ["clips", "vision", "chatbot", "app"]',
     "app_login": 'set app_login = "password" (DASHBOARD_PASSWORD) or "oidc" (st.login)',
-    "app_url": 'leave app_url out, or set the https:// address mapped to the app, no path',
+    "app_url": "leave app_url out, or set the https:// address mapped to the app, no path",
     "secrets": "under [secrets], give the path of a file holding the value",
 }
 
@@ -199,7 +199,9 @@ def load(path: Path) -> DeployConfig:
             path, [FieldProblem("config", "not found: copy deploy/config.example.toml there")]
         ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise ConfigProblems(path, [FieldProblem("config", f"is not valid TOML ({error})")]) from None
+        raise ConfigProblems(
+            path, [FieldProblem("config", f"is not valid TOML ({error})")]
+        ) from None
     secrets = raw.get("secrets")
     if isinstance(secrets, dict):
         base = path.resolve().parent

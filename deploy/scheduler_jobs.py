@@ -131,7 +131,9 @@ def ensure_jobs(
     ]
 
 
-def make_client(token: str, project: str, endpoint: str | None) -> scheduler_v1.CloudSchedulerClient:
+def make_client(
+    token: str, project: str, endpoint: str | None
+) -> scheduler_v1.CloudSchedulerClient:
     credentials = Credentials(token=token, quota_project_id=project)
     return scheduler_v1.CloudSchedulerClient(
         credentials=credentials,

@@ -19,6 +19,7 @@ from shared.domain.errors import (
     InvalidInput,
     NotFound,
     RetryLimitReached,
+    StoredDocumentUnreadable,
     TransitionRefused,
 )
 from shared.pipeline.approve import approve
@@ -45,8 +46,14 @@ class Outcome:
         return self.level in ("success", "info")
 
 
+ARCHIVE_REASON = "unreadable: archived from the Queue page"
+
+
 def _decided_message(queue: ActionQueue, action_id: str, now: datetime) -> str:
-    item = queue.get(action_id)
+    try:
+        item = queue.get(action_id)
+    except StoredDocumentUnreadable:
+        return f"Candidate {action_id} was already decided by someone else; nothing was changed."
     if item is None:
         return f"Candidate {action_id} no longer exists; nothing was changed."
     who = f" by {item.decided_by}" if item.decided_by else ""
@@ -70,7 +77,10 @@ def approve_candidate(
     """Approve through `shared.pipeline.approve.approve` (exactly one job). However old the
     moment, the worker's plan picks the clip that holds it (live, longer live, or VOD)."""
     now = now or utc_now()
-    item = queue.get(action_id)
+    try:
+        item = queue.get(action_id)
+    except StoredDocumentUnreadable as error:
+        return Outcome("error", f"Not approved: {error}.")
     if item is None:
         return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
     duration = round(float(duration), 1)
@@ -98,13 +108,42 @@ def reject_candidate(
 ) -> Outcome:
     now = now or utc_now()
     try:
-        queue.reject(action_id, by=by, now=now)
+        _reject(queue, action_id, by=by, reason=None, now=now)
     except ActionAlreadyDecided:
         return Outcome("warning", _decided_message(queue, action_id, now))
     except NotFound:
         return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
     logger.info("candidate rejected", extra={"action_id": action_id, "by": by})
     return Outcome("success", f"Rejected candidate {action_id}. No clip will be made.")
+
+
+def archive_unreadable(
+    queue: ActionQueue, action_id: str, *, by: str, now: datetime | None = None
+) -> Outcome:
+    """Reject an item the app cannot read, without reading it: it leaves the queue as
+    `rejected` through the same decision record as any rejection."""
+    now = now or utc_now()
+    try:
+        queue.reject_unreadable(action_id, by=by, reason=ARCHIVE_REASON, now=now)
+    except ActionAlreadyDecided:
+        return Outcome(
+            "warning", f"Item {action_id} was already decided by someone else; nothing changed."
+        )
+    except NotFound:
+        return Outcome("info", f"Item {action_id} no longer exists; nothing to archive.")
+    logger.info("unreadable item archived", extra={"action_id": action_id, "by": by})
+    message = f"Archived item {action_id} as rejected: it leaves the queue, nothing is clipped."
+    return Outcome("success", message)
+
+
+def _reject(
+    queue: ActionQueue, action_id: str, *, by: str, reason: str | None, now: datetime
+) -> None:
+    """A rejection needs no payload, so an item that does not parse is rejected as it is."""
+    try:
+        queue.reject(action_id, by=by, reason=reason, now=now)
+    except StoredDocumentUnreadable:
+        queue.reject_unreadable(action_id, by=by, reason=reason or ARCHIVE_REASON, now=now)
 
 
 def reject_many(
@@ -121,7 +160,7 @@ def reject_many(
     skipped: list[str] = []
     for action_id in action_ids:
         try:
-            queue.reject(action_id, by=by, reason=reason or None, now=now)
+            _reject(queue, action_id, by=by, reason=reason or None, now=now)
         except (ActionAlreadyDecided, NotFound):
             skipped.append(action_id)
             continue

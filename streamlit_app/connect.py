@@ -127,7 +127,7 @@ class AccountView:
     scopes: tuple[str, ...]
     report: ScopeReport
     expires_at: datetime | None
-    obtained_at: datetime
+    obtained_at: datetime | None
     role: str
 
 

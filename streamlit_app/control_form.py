@@ -38,6 +38,8 @@ LABELS: dict[str, str] = {
     "clip_mode_default": "Default clip mode",
     "clip_editor_user_id": "Clip editor user id",
     "clip_default_duration": "Default clip duration (s)",
+    "clip_pre_roll_seconds": "Pre-roll before the moment (s)",
+    "clip_post_roll_seconds": "Post-roll after the moment (s)",
     "dedupe_window_seconds": "Dedupe window (s)",
     "action_ttl_minutes": "Candidate expiry (min)",
     "max_manual_retries": "Manual retries per job",

@@ -1,4 +1,8 @@
-"""Login first, then the pages: nothing reads Firestore before `require_operator()` passes."""
+"""Login first, then the pages: nothing reads Firestore before `require_operator()` passes.
+
+Each page runs inside `contain`: an unexpected error shows a short message with a reference,
+never a traceback (and `.streamlit/config.toml` turns Streamlit's own details off too).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import streamlit as st
 
 from streamlit_app.auth import logout_button, require_operator
 from streamlit_app.connect import callback_from_query
+from streamlit_app.incidents import contain
 from streamlit_app.resources import setup_logging
 
 
@@ -32,4 +37,5 @@ def main() -> None:
     ]
     navigation = st.navigation(pages)
     logout_button(operator)
-    navigation.run()
+    with contain("show this page"):
+        navigation.run()

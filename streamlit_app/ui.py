@@ -11,16 +11,27 @@ stays off everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
+from streamlit.delta_generator import DeltaGenerator
 
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.text import markdown_literal
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable
+from streamlit_app.incidents import message, report
+from streamlit_app.paging import PageWindow, page_window
+from streamlit_app.resources import ConfigInForce
+
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+# A page whose live view is unavailable (an outage) is drawn again after this long.
+RETRY_SECONDS = 2.0
 
 _SHOW: dict[Level, Callable[..., object]] = {
     "success": st.success,
@@ -33,6 +44,12 @@ _SHOW: dict[Level, Callable[..., object]] = {
 def literal(value: object) -> str:
     """Markdown that shows `value` exactly as written: no link, image, HTML or formatting."""
     return "" if value is None else markdown_literal(str(value))
+
+
+def code_id(value: str) -> str:
+    """An id in a code span when it is plain (ours are), else as literal text: a backtick in
+    a foreign document's id would end the span and let the rest act as Markdown."""
+    return f"`{value}`" if _PLAIN_ID.match(value) else literal(value)
 
 
 def operator() -> str:
@@ -72,8 +89,77 @@ def switch_banners(config: ControlPlaneConfig) -> None:
         )
 
 
+def config_problems(in_force: ConfigInForce) -> None:
+    """Flag refused control-plane settings: the page runs on, with their last good values."""
+    if in_force.problems:
+        refused = "; ".join(str(problem) for problem in in_force.problems)
+        st.error(
+            f"The stored control plane (control_plane/config) has settings this app cannot "
+            f"read: {literal(refused)}. Until they are fixed, each runs on its last good value "
+            "or its default (a switch: off). Save valid values on the Control plane page.",
+            icon=":material/report:",
+        )
+
+
+def unreadable(key: str, heading: str, problem: str, what_to_do: str) -> DeltaGenerator:
+    """A flagged row for a stored document the app cannot read: which one, why, what to do.
+    Returns its container, for the page to add the button that resolves it."""
+    box = st.container(border=True, key=key)
+    with box:
+        st.markdown(f"#### {literal(heading)}")
+        st.error(literal(problem), icon=":material/report:")
+        st.caption(f"What to do: {literal(what_to_do)}")
+    return box
+
+
+def pager(key: str, total: int, size: int) -> PageWindow:
+    """A page number input when `total` needs more than one page; the window to show."""
+    pages = page_window(total, 1, size).pages
+    if pages > 1:
+        if st.session_state.get(key, 1) > pages:
+            st.session_state[key] = pages
+        st.number_input("Page", min_value=1, max_value=pages, step=1, key=key, width=160)
+    return page_window(total, int(st.session_state.get(key, 1)), size)
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """What a live page last drew from (`marker`, None when it could not tell) and when."""
+
+    marker: Hashable | None
+    at: float
+
+
+def drawn(key: str, marker: Hashable | None) -> None:
+    """Record, at the start of a full draw, what the page draws from."""
+    st.session_state[key] = Drawn(marker, time.monotonic())
+
+
+def redraw_when_changed(
+    key: str, current: Callable[[], Hashable], *, refresh_after: float | None = None
+) -> None:
+    """The body of a live page's ticker fragment: costs no read, draws nothing, and reruns
+    the page only when `current()` moved on from what it last drew, when the page is older
+    than `refresh_after` (clocks on it), or every RETRY_SECONDS while its data is unavailable."""
+    last = st.session_state.get(key)
+    if not isinstance(last, Drawn):
+        return
+    try:
+        now = current()
+    except Exception:
+        now = None
+    age = time.monotonic() - last.at
+    if last.marker is None or now is None:
+        stale = age > RETRY_SECONDS
+    else:
+        stale = now != last.marker or (refresh_after is not None and age > refresh_after)
+    if stale:
+        st.rerun()
+
+
 def act(key: str, action: Callable[[], Outcome]) -> Outcome:
-    """Run a button's action for a logged-in operator; an outage becomes a message."""
+    """Run a button's action for a logged-in operator; an outage becomes a message, and so
+    does anything unexpected (with a reference to its logged traceback)."""
     if not operator():
         outcome = Outcome("error", "Nothing was changed: your login has ended. Log in again.")
         flash(key, outcome)
@@ -88,5 +174,7 @@ def act(key: str, action: Callable[[], Outcome]) -> Outcome:
             f"Nothing was changed: Firestore answered with an error ({type(error).__name__}). "
             "Try again in a moment; if it keeps failing, check the network and credentials.",
         )
+    except Exception as error:
+        outcome = Outcome("error", message("do that", report(error, "run an operator action")))
     flash(key, outcome)
     return outcome

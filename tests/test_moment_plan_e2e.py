@@ -94,6 +94,17 @@ def test_approved_5_s_after_the_moment_is_the_live_clip_as_asked(db, sim, functi
     assert creates(sim, channel, VOD_CREATE) == []
 
 
+def test_a_moment_still_airing_waits_for_its_post_roll(db, sim, functions, relay):
+    channel, _ = channel_live_for_an_hour(sim, db)
+    job = approve_aged(db, channel, 1)
+    ready = wait_for_job(db, job.job_id)
+    assert ready.status is JobStatus.READY, ready.error_detail
+    assert ready.plan_mode is PlanMode.LIVE and "once the 5 s after the moment" in ready.plan_reason
+    [create] = creates(sim, channel, LIVE_CREATE)
+    assert create.at >= ready.source_ts.timestamp() + 5
+    assert create.at - ready.planned_duration <= ready.source_ts.timestamp() - 10
+
+
 def test_approved_40_s_after_the_moment_is_an_extended_live_clip(db, sim, functions, relay):
     channel, _ = channel_live_for_an_hour(sim, db)
     job = approve_aged(db, channel, 40)
@@ -187,6 +198,16 @@ def test_an_archive_listed_late_makes_the_job_wait_then_clip_the_vod(db, sim, fu
     assert (ready.plan_mode, ready.vod_id) == (PlanMode.VOD, vod_id)
     assert ready.vod_offset >= ready.planned_duration
     assert len(creates(sim, channel, VOD_CREATE)) == 1
+
+
+def test_a_failing_stream_check_makes_no_clip(db, sim, functions, relay):
+    channel, _ = channel_live_for_an_hour(sim, db)
+    sim.inject_fault("GET /helix/streams", "status", status=503, times=3)
+    job = approve_aged(db, channel, 5)
+    failed = wait_for_job(db, job.job_id)
+    assert (failed.status, failed.error_code) == (JobStatus.FAILED, ErrorCode.UNKNOWN)
+    assert failed.error_detail.startswith("No clip was made: asking Twitch about the stream")
+    assert creates(sim, channel, LIVE_CREATE) == creates(sim, channel, VOD_CREATE) == []
 
 
 def _archive_start(sim: HelixSimulator, vod_id: str | None) -> float:

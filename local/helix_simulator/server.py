@@ -10,6 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from local.helix_simulator.chat import ChatSimulator
+from local.helix_simulator.eventsub import EventSubServer
 from local.helix_simulator.state import ALL_CLIP_SCOPES, Clock, HelixState, Request
 from local.lifecycle import Lifecycle
 
@@ -121,6 +123,11 @@ class HelixSimulator(HelixState, Lifecycle):
         # Known once started (port 0 picks a free port): what TWITCH_API_BASE and
         # TWITCH_AUTH_BASE should be set to.
         self.api_base = self.auth_base = ""
+        # EventSub over WebSocket (its own ports) and the chat routes the chat bot uses.
+        self.eventsub = EventSubServer(host=host, clock=clock)
+        self.chat = ChatSimulator(self, self.eventsub, clock=clock)
+        self.chat.install()
+        self.eventsub_url = ""  # TWITCH_EVENTSUB_WS_URL, once started
 
     def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self for chaining."""
@@ -136,12 +143,14 @@ class HelixSimulator(HelixState, Lifecycle):
         self._thread.start()
         base = f"http://{self._address[0]}:{self.port}"
         self.api_base, self.auth_base = f"{base}/helix", f"{base}/oauth2"
+        self.eventsub_url = self.eventsub.start().url
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
         if self._server is None:
             return
+        self.eventsub.stop()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

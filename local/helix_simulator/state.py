@@ -216,6 +216,9 @@ def _helix_error(status: int, message: str) -> Response:
     return Response(status, {"error": phrase, "status": status, "message": message})
 
 
+helix_error = _helix_error  # for the route modules beside this one (chat.py)
+
+
 def _oauth_error(status: int, message: str) -> Response:
     return Response(status, {"status": status, "message": message})
 
@@ -558,6 +561,34 @@ class HelixState:
         """How many requests with this method and path were recorded."""
         with self._lock:
             return sum(1 for c in self._calls if c.method == method.upper() and c.path == path)
+
+    # --------------------------------------------- for route modules (chat.py) and their tests
+
+    def add_routes(
+        self, routes: Mapping[tuple[str, str], Callable[..., Response]], *, helix: bool
+    ) -> None:
+        """Serve more routes. Helix ones take `(request, token, now)` and get the token,
+        Client-Id and bucket checks first; the others take `(request, now)` as they are."""
+        with self._lock:
+            for key, handler in routes.items():
+                self._routes[key] = self._helix(handler) if helix else handler
+
+    def user_login(self, user_id: str) -> str | None:
+        with self._lock:
+            user = self._users.get(user_id)
+            return user.login if user else None
+
+    def user_id_for(self, login: str) -> str | None:
+        with self._lock:
+            wanted = login.lower()
+            return next(
+                (u.user_id for u in self._users.values() if u.login.lower() == wanted), None
+            )
+
+    def granted_scopes(self, client_id: str, user_id: str) -> frozenset[str]:
+        """What `user_id` has granted the app `client_id` (any of its tokens)."""
+        with self._lock:
+            return frozenset(self._grants.get((client_id, user_id), set()))
 
     # ------------------------------------------------------------------ request handling
 
@@ -1062,7 +1093,8 @@ class HelixState:
 
     def _validate(self, request: Request, now: float) -> Response:
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "oauth" or not value.strip():
+        # Twitch documents `OAuth`, and takes `Bearer` too (twitchio validates with it).
+        if scheme.lower() not in ("oauth", "bearer") or not value.strip():
             return _oauth_error(401, "missing authorization token")
         token = self._live_token(value.strip(), now)
         if token is None:

@@ -13,6 +13,13 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.domain.approval_settings import DEFAULTS as APPROVAL_DEFAULTS
+from shared.domain.approval_settings import SECTION as APPROVAL
+from shared.domain.approval_settings import (
+    ApprovalSettings,
+    approval_problems,
+    load_approval_settings,
+)
 from shared.domain.chat_settings import DEFAULTS as CHAT_DEFAULTS
 from shared.domain.chat_settings import SECTION as CHAT
 from shared.domain.chat_settings import ChatSettings, chat_problems, load_chat_settings
@@ -27,6 +34,7 @@ from shared.domain.vision import VisionSettings
 
 AUDIT_FIELDS = ("updated_by", "updated_at")
 CHAT_PREFIX = f"{CHAT}."
+APPROVAL_PREFIX = f"{APPROVAL}."
 # Settings a stored document may still hold that nothing reads any more, and why: ignored on
 # read (the model ignores unknown fields), named on the Control plane page.
 RETIRED_SETTINGS: dict[str, str] = {
@@ -64,6 +72,10 @@ class ControlPlaneConfig(BaseModel):
         default_factory=lambda: CHAT_DEFAULTS, description="The chat bot's settings."
     )
     vision: VisionSettings = VisionSettings()
+    approval: ApprovalSettings = Field(
+        default_factory=lambda: APPROVAL_DEFAULTS,
+        description="Chat decisions, announcements, the auto-approval policy, Discord.",
+    )
     updated_by: str | None = None
     updated_at: datetime | None = None
 
@@ -92,10 +104,16 @@ class ControlPlaneConfig(BaseModel):
 # page has a section for it, so it is not among the page's EDITABLE_FIELDS.
 VISION = "vision"
 EDITABLE_FIELDS: tuple[str, ...] = tuple(
-    name for name in ControlPlaneConfig.model_fields if name not in (*AUDIT_FIELDS, CHAT, VISION)
+    name
+    for name in ControlPlaneConfig.model_fields
+    if name not in (*AUDIT_FIELDS, CHAT, VISION, APPROVAL)
 )
 CHAT_FIELDS: tuple[str, ...] = tuple(f"{CHAT_PREFIX}{name}" for name in ChatSettings.model_fields)
-SETTINGS: frozenset[str] = frozenset((*EDITABLE_FIELDS, *CHAT_FIELDS, VISION))
+# The `approval` map (issue 15), named like the chat settings: `approval.policy_rules`.
+APPROVAL_FIELDS: tuple[str, ...] = tuple(
+    f"{APPROVAL_PREFIX}{name}" for name in ApprovalSettings.model_fields
+)
+SETTINGS: frozenset[str] = frozenset((*EDITABLE_FIELDS, *CHAT_FIELDS, *APPROVAL_FIELDS, VISION))
 
 
 class LoadedConfig(NamedTuple):
@@ -113,11 +131,12 @@ def read_config(stored: Mapping[str, Any] | None) -> LoadedConfig:
     """
     data = dict(stored or {})
     chat, fallbacks = load_chat_settings(data.pop(CHAT, None))
+    approval, approval_fallbacks = load_approval_settings(data.pop(APPROVAL, None))
     try:
-        config = ControlPlaneConfig.model_validate(data | {CHAT: chat})
+        config = ControlPlaneConfig.model_validate(data | {CHAT: chat, APPROVAL: approval})
     except ValidationError as error:
         raise ConfigInvalid(field_problems(error, default_field="config")) from None
-    return LoadedConfig(config, tuple(fallbacks))
+    return LoadedConfig(config, tuple(fallbacks + approval_fallbacks))
 
 
 def load_config(stored: Mapping[str, Any] | None) -> ControlPlaneConfig:
@@ -129,6 +148,8 @@ def setting_value(config: ControlPlaneConfig, name: str) -> Any:
     """One setting by its flat name (`clip_api_enabled`, `chat.keywords`), as stored."""
     if name.startswith(CHAT_PREFIX):
         return config.chat.model_dump(mode="json")[name.removeprefix(CHAT_PREFIX)]
+    if name.startswith(APPROVAL_PREFIX):
+        return config.approval.model_dump(mode="json")[name.removeprefix(APPROVAL_PREFIX)]
     return config.model_dump()[name]
 
 
@@ -137,6 +158,12 @@ def _unknown(name: str) -> FieldProblem:
         return FieldProblem(name, "is not a chat setting")
     if name == CHAT:
         return FieldProblem(name, "is not a control-plane setting; change chat.<setting> instead")
+    if name.startswith(APPROVAL_PREFIX):
+        return FieldProblem(name, "is not an approval setting")
+    if name == APPROVAL:
+        return FieldProblem(
+            name, "is not a control-plane setting; change approval.<setting> instead"
+        )
     return FieldProblem(name, "is not a control-plane setting")
 
 
@@ -164,11 +191,24 @@ def apply_changes(
             chat = ChatSettings.model_validate(current.chat.model_dump() | chat_changes)
         except ValidationError as error:
             problems += chat_problems(error)
+    approval = current.approval
+    approval_changes = {
+        name.removeprefix(APPROVAL_PREFIX): value
+        for name, value in changes.items()
+        if name.startswith(APPROVAL_PREFIX)
+    }
+    if approval_changes:
+        try:
+            approval = ApprovalSettings.model_validate(
+                current.approval.model_dump() | approval_changes
+            )
+        except ValidationError as error:
+            problems += approval_problems(error)
     shared = {name: value for name, value in changes.items() if name in (*EDITABLE_FIELDS, VISION)}
     merged = (
-        current.model_dump(exclude={CHAT})
+        current.model_dump(exclude={CHAT, APPROVAL})
         | shared
-        | {CHAT: chat, "updated_by": by, "updated_at": now}
+        | {CHAT: chat, APPROVAL: approval, "updated_by": by, "updated_at": now}
     )
     try:
         updated = ControlPlaneConfig.model_validate(merged)

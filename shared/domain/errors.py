@@ -126,11 +126,15 @@ class ActionAlreadyDecided(ByteClipsError):
 
     code = "action_already_decided"
 
-    def __init__(self, action_id: str, status: str) -> None:
+    def __init__(self, action_id: str, status: str, by: str | None = None) -> None:
         self.action_id = action_id
         self.status = status
+        # Who decided, when the decision record says (a second decider is told who was first).
+        self.by = by
+        who = f" by {by}" if by else ""
         super().__init__(
-            f"action {action_id!r} was already decided ({status}); refresh the queue to see it"
+            f"action {action_id!r} was already decided ({status}{who}); refresh the queue to "
+            "see it"
         )
 
 

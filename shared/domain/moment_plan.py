@@ -215,8 +215,7 @@ def _live(
     create_at = max(now, moment + timedelta(seconds=rolls.post))
     start = moment - timedelta(seconds=rolls.pre)
     cut = started_at is not None and start < started_at
-    if cut and started_at is not None:
-        start = started_at
+    start = max(start, started_at) if started_at is not None else start
     needed = max((create_at - start).total_seconds() + margin, MIN_DURATION)
     if needed > LIVE_MAX_DURATION:
         return None

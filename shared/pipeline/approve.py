@@ -26,11 +26,14 @@ def approve(
     by: str,
     edits: ApprovalEdits | None = None,
     now: datetime | None = None,
+    via: str = "app",
 ) -> ClipJob:
     """Approve a pending candidate and return its new `queued` job.
 
-    Raises ActionAlreadyDecided if it was approved, rejected or expired before (or
-    concurrently), InvalidInput for bad edits, NotFound for an unknown action.
+    `via` names the path (`app`, `chat`, `policy`) for the approval-speed figures; `by` is
+    who decided (an operator, a chatter's login, `policy <rule>`). Raises
+    ActionAlreadyDecided if it was approved, rejected or expired before (or concurrently; it
+    says who decided first), InvalidInput for bad edits, NotFound for an unknown action.
     """
     now = now or utc_now()
     created: list[ClipJob] = []
@@ -43,5 +46,5 @@ def approve(
         created[:] = [job]
         return job.job_id
 
-    queue.decide(action_id, ActionStatus.APPROVED, by=by, now=now, also=create_job)
+    queue.decide(action_id, ActionStatus.APPROVED, by=by, now=now, also=create_job, via=via)
     return created[0]

@@ -147,7 +147,8 @@ class ClipWorker:
         try:
             plan = self._plan(job, config, tokens)
         except ClipError as error:
-            return self._create_failed(job, config, error, attempts)
+            lead = "No clip was made: asking Twitch about the stream failed. "
+            return self._create_failed(job, config, error, attempts, lead=lead)
         recorded = plan_fields(plan, now) if plan is not None else {}
         if plan is not None and not plan.creates:
             return self._not_created(job, plan, recorded)
@@ -206,7 +207,6 @@ class ClipWorker:
                 broadcaster_id=job.broadcaster_id,
                 title=job.requested_title,
                 duration=duration,
-                has_delay=job.has_delay or config.clip_has_delay,
             )
         return self._twitch.create_clip_from_vod(
             tokens,
@@ -302,6 +302,7 @@ class ClipWorker:
         attempts: int,
         plan: MomentPlan | None = None,
         recorded: dict[str, Any] | None = None,
+        lead: str = "",
     ) -> Outcome:
         """Retry by policy (the retry plans again), else fail; a failed VOD clip never turns
         into a live clip, which could not hold the moment."""
@@ -333,7 +334,7 @@ class ClipWorker:
                 now=now,
             )
             return Outcome(job.job_id, "retry scheduled", detail)
-        detail = f"{error.operator_message}{said}"
+        detail = f"{lead}{error.operator_message}{said}"
         if plan is not None and plan.mode is PlanMode.VOD:
             detail += (
                 f" No live clip was made instead: it could not hold a moment {plan.label[4:]} "

@@ -4,10 +4,17 @@ The action id is the candidate's dedupe key, so enqueue is a `create()`: a secon
 the same moment collides and is reported as a duplicate. Every decision (approve, reject,
 expire) also creates `action_queue/{id}/decision/final`, so two deciders racing cannot both
 win, on the emulator as in production (SPEC 7).
+
+Documents are read as SPEC 3.1 writes them: the document id is the action id, the document's
+create and update times stand in for our `created_at`/`updated_at`, and fields beyond the
+SPEC's are ignored. One that still does not parse (a wrong type, another `kind`) raises
+`StoredDocumentUnreadable` naming the document and the fix; such an item can still be
+rejected (archived) without parsing it, through the same decision record.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,16 +24,35 @@ from typing import Any, Literal
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.domain.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
 from shared.domain.clock import utc_now
-from shared.domain.errors import ActionAlreadyDecided, NotFound
+from shared.domain.errors import (
+    ActionAlreadyDecided,
+    FieldProblem,
+    NotFound,
+    StoredDocumentUnreadable,
+)
+from shared.domain.validation import field_problems
 from shared.store.exclusive import commit_led_by_create
+from shared.store.live_query import LiveQuery
 
 COLLECTION = "action_queue"
 DECISION_COLLECTION = "decision"
 DECISION_DOC = "final"
+KIND = "clip_candidate"
+UNREADABLE_FIX = "reject it on the Queue page to archive it (nothing is clipped), or fix it"
+# How many pending items one listener keeps: far beyond a stream's worth of candidates.
+PENDING_LIMIT = 500
+_PAYLOAD_FIELDS = frozenset(
+    name
+    for field_name, info in ClipCandidate.model_fields.items()
+    for name in (field_name, info.alias)
+    if name
+)
+
+logger = logging.getLogger(__name__)
 
 
 class ActionStatus(StrEnum):
@@ -46,10 +72,13 @@ class ActionItem(BaseModel):
     risk: str = "suggest_streamer"
     status: ActionStatus = ActionStatus.PENDING
     payload: ClipCandidate
-    created_at: datetime
-    updated_at: datetime
+    # Ours, not SPEC 3.1's: a document without them reads its Firestore create/update times.
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
     decided_at: datetime | None = None
     decided_by: str | None = None
+    # Which path decided: `app`, `chat` or `policy` (the sweeper's expiry names none).
+    decided_via: str | None = None
     decision_reason: str | None = None
     job_id: str | None = None
 
@@ -58,6 +87,34 @@ class ActionItem(BaseModel):
         data["status"] = self.status.value
         data["payload"] = self.payload.to_firestore()
         return data
+
+
+def read_item(snap: Any) -> ActionItem:
+    """A stored item as SPEC 3.1 defines it, or StoredDocumentUnreadable naming the document,
+    its refused fields and the fix (never their values)."""
+    path = f"{COLLECTION}/{snap.id}"
+    data = snap.to_dict() or {}
+    kind = data.get("kind", KIND)
+    if kind != KIND:
+        shown = repr(kind[:40]) if isinstance(kind, str) else f"a {type(kind).__name__}"
+        problem = FieldProblem("kind", f"is {shown}, not {KIND}: this app only handles {KIND}")
+        raise StoredDocumentUnreadable(path, [problem], UNREADABLE_FIX)
+    fields = dict(data) | {"action_id": snap.id}
+    payload = data.get("payload")
+    if isinstance(payload, Mapping):
+        fields["payload"] = {k: v for k, v in payload.items() if k in _PAYLOAD_FIELDS}
+    for name, stand_in in (("created_at", "create_time"), ("updated_at", "update_time")):
+        if fields.get(name) is None:
+            fields[name] = getattr(snap, stand_in, None)
+    try:
+        return ActionItem.model_validate(fields)
+    except ValidationError as error:
+        problems = field_problems(error, default_field="document")
+        raise StoredDocumentUnreadable(path, problems, UNREADABLE_FIX) from None
+
+
+def _newest_first(item: ActionItem) -> datetime:
+    return item.created_at or item.payload.source_ts
 
 
 @dataclass(frozen=True)
@@ -101,8 +158,9 @@ class ActionQueue:
         return self.enqueue(candidate, now=now)
 
     def get(self, action_id: str) -> ActionItem | None:
+        """The item, None when there is none; StoredDocumentUnreadable when it does not parse."""
         snap = self.ref(action_id).get()
-        return ActionItem.model_validate(snap.to_dict()) if snap.exists else None
+        return read_item(snap) if snap.exists else None
 
     def require(self, action_id: str) -> ActionItem:
         item = self.get(action_id)
@@ -110,14 +168,25 @@ class ActionQueue:
             raise NotFound("action", action_id)
         return item
 
+    def _pending_query(self) -> firestore.Query:
+        """No order_by: Firestore leaves out documents without the ordered field, and a SPEC
+        3.1 item has no `created_at`. Callers sort."""
+        return self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))
+
     def list_pending(self, limit: int = 200) -> list[ActionItem]:
-        """Pending candidates, newest first."""
-        query = (
-            self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))
-            .order_by("created_at", direction=firestore.Query.DESCENDING)
-            .limit(limit)
-        )
-        return [ActionItem.model_validate(s.to_dict()) for s in query.stream()]
+        """Pending candidates, newest first; unreadable ones are logged and left out."""
+        items = []
+        for snap in self._pending_query().limit(PENDING_LIMIT).stream():
+            try:
+                items.append(read_item(snap))
+            except StoredDocumentUnreadable as error:
+                logger.error(str(error), extra={"document": error.path})
+        return sorted(items, key=_newest_first, reverse=True)[:limit]
+
+    def watch_pending(self, *, limit: int = PENDING_LIMIT) -> LiveQuery[ActionItem]:
+        """The pending items kept by a listener (`start()` it); unreadable ones are rows with
+        their problem, so a page can flag them and still show the rest."""
+        return LiveQuery(self._pending_query(), read_item, limit=limit, name="pending actions")
 
     def decide(
         self,
@@ -128,6 +197,7 @@ class ActionQueue:
         now: datetime,
         reason: str | None = None,
         also: Callable[[firestore.WriteBatch, ActionItem], str | None] | None = None,
+        via: str | None = None,
     ) -> ActionItem:
         """Decide a pending item in one atomic batch; `also` adds writes (the job) to it.
 
@@ -139,31 +209,83 @@ class ActionQueue:
         """
         item = self.require(action_id)
         if item.status is not ActionStatus.PENDING:
-            raise ActionAlreadyDecided(action_id, item.status.value)
-        update: dict[str, Any] = {
-            "status": status.value,
-            "decided_at": now,
-            "decided_by": by,
-            "decision_reason": reason,
-            "updated_at": now,
-        }
+            raise ActionAlreadyDecided(action_id, item.status.value, item.decided_by)
+        update = _decision_fields(status, by=by, now=now, reason=reason)
+        if via is not None:
+            update["decided_via"] = via
 
         def writes(batch: firestore.WriteBatch) -> None:
             update["job_id"] = also(batch, item) if also else None
             batch.update(self.ref(action_id), update)
 
-        marker = {"status": status.value, "by": by, "at": now}
-        if not commit_led_by_create(self._db, self.decision_ref(action_id), marker, writes):
-            snap = self.decision_ref(action_id).get()
-            winner = (snap.to_dict() or {}).get("status", "decided") if snap.exists else "decided"
-            raise ActionAlreadyDecided(action_id, winner)
+        self._commit_decision(action_id, status, by=by, now=now, writes=writes, via=via)
         return item.model_copy(update=update | {"status": status})
 
-    def reject(
+    def decide_unreadable(
+        self,
+        action_id: str,
+        status: ActionStatus,
+        *,
+        by: str,
+        now: datetime,
+        reason: str | None = None,
+    ) -> None:
+        """Reject or expire an item without parsing it (it may not parse): only its `status`
+        is read, and the same decision record makes it race-safe against any other decider."""
+        snap = self.ref(action_id).get()
+        if not snap.exists:
+            raise NotFound("action", action_id)
+        stored = (snap.to_dict() or {}).get("status")
+        if stored != ActionStatus.PENDING.value:
+            raise ActionAlreadyDecided(action_id, str(stored)[:40])
+        update = _decision_fields(status, by=by, now=now, reason=reason)
+        self._commit_decision(
+            action_id,
+            status,
+            by=by,
+            now=now,
+            writes=lambda batch: batch.update(self.ref(action_id), update),
+        )
+
+    def reject_unreadable(
         self, action_id: str, *, by: str, reason: str | None = None, now: datetime | None = None
+    ) -> None:
+        """The operator's archive for an item the app cannot read: `rejected`, nothing clipped."""
+        self.decide_unreadable(
+            action_id, ActionStatus.REJECTED, by=by, now=now or utc_now(), reason=reason
+        )
+
+    def _commit_decision(
+        self,
+        action_id: str,
+        status: ActionStatus,
+        *,
+        by: str,
+        now: datetime,
+        writes: Callable[[firestore.WriteBatch], None],
+        via: str | None = None,
+    ) -> None:
+        marker = {"status": status.value, "by": by, "at": now, "via": via}
+        if not commit_led_by_create(self._db, self.decision_ref(action_id), marker, writes):
+            snap = self.decision_ref(action_id).get()
+            record = (snap.to_dict() or {}) if snap.exists else {}
+            winner = record.get("status", "decided")
+            first = record.get("by")
+            raise ActionAlreadyDecided(
+                action_id, str(winner), str(first) if first is not None else None
+            )
+
+    def reject(
+        self,
+        action_id: str,
+        *,
+        by: str,
+        reason: str | None = None,
+        now: datetime | None = None,
+        via: str | None = None,
     ) -> ActionItem:
         return self.decide(
-            action_id, ActionStatus.REJECTED, by=by, now=now or utc_now(), reason=reason
+            action_id, ActionStatus.REJECTED, by=by, now=now or utc_now(), reason=reason, via=via
         )
 
     def expire_older_than(
@@ -179,15 +301,31 @@ class ActionQueue:
         )
         expired = []
         for snap in query.stream():
+            reason = f"not decided within {ttl}"
             try:
-                self.decide(
-                    snap.id,
-                    ActionStatus.EXPIRED,
-                    by="sweeper",
-                    now=now,
-                    reason=f"not decided within {ttl}",
-                )
+                self.decide(snap.id, ActionStatus.EXPIRED, by="sweeper", now=now, reason=reason)
             except ActionAlreadyDecided:
                 continue
+            except StoredDocumentUnreadable as error:
+                # Expiry needs no payload: an unreadable item ages out like any other.
+                logger.error(str(error), extra={"document": error.path})
+                try:
+                    self.decide_unreadable(
+                        snap.id, ActionStatus.EXPIRED, by="sweeper", now=now, reason=reason
+                    )
+                except ActionAlreadyDecided:
+                    continue
             expired.append(snap.id)
         return expired
+
+
+def _decision_fields(
+    status: ActionStatus, *, by: str, now: datetime, reason: str | None
+) -> dict[str, Any]:
+    return {
+        "status": status.value,
+        "decided_at": now,
+        "decided_by": by,
+        "decision_reason": reason,
+        "updated_at": now,
+    }

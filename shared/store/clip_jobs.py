@@ -36,6 +36,7 @@ from shared.domain.errors import (
 )
 from shared.domain.validation import field_problems
 from shared.store.exclusive import commit_led_by_create
+from shared.store.live_query import LiveQuery
 
 COLLECTION = "clip_jobs"
 CLAIMS = "claims"
@@ -61,10 +62,11 @@ logger = logging.getLogger(__name__)
 
 
 def read_job(snap: Any) -> ClipJob:
-    """A stored job, or StoredDocumentUnreadable naming the document and its refused fields
-    (never their values: a foreign document may hold anything)."""
+    """A stored job (the document id stands in for a missing `job_id`), or
+    StoredDocumentUnreadable naming the document and its refused fields (never their values:
+    a foreign document may hold anything)."""
     try:
-        return ClipJob.model_validate(snap.to_dict())
+        return ClipJob.model_validate({"job_id": snap.id} | (snap.to_dict() or {}))
     except ValidationError as error:
         problems = field_problems(error, default_field="document")
         raise StoredDocumentUnreadable(
@@ -112,6 +114,13 @@ class ClipJobStore:
             result = query.count().get()
             counts[status] = int(result[0][0].value) if result else 0
         return counts
+
+    def watch_status(self, status: JobStatus, limit: int) -> LiveQuery[ClipJob]:
+        """The `limit` most recently changed jobs in one status, kept by a listener (`start()`
+        it); an unreadable job is a row with its problem."""
+        query = self._col.where(filter=FieldFilter("status", "==", JobStatus(status).value))
+        query = query.order_by("updated_at", direction=firestore.Query.DESCENDING)
+        return LiveQuery(query, read_job, limit=limit, name=f"{status.value} jobs")
 
     def created_since(self, since: datetime, limit: int = 1000) -> list[ClipJob]:
         """Jobs created at or after `since`, newest first (single-field range, no index)."""
@@ -305,8 +314,9 @@ class ClipJobStore:
         self, since: datetime, on_jobs: Callable[[list[ClipJob]], None]
     ) -> Watch:
         """Jobs whose `ready_at` is at or after `since` and that chat has not announced yet,
-        as they arrive or change (every snapshot, possibly none); unreadable documents are
-        skipped. Runs on Firestore's listener thread; `unsubscribe()` on the result stops it."""
+        as they arrive or change (every snapshot, possibly none); an unreadable document is
+        skipped and logged once with its id. Runs on Firestore's listener thread;
+        `unsubscribe()` on the result stops it."""
 
         def deliver(docs: list[Any], changes: list[Any], read_time: Any) -> None:
             jobs = []
@@ -314,11 +324,12 @@ class ClipJobStore:
                 data = change.document.to_dict() or {}
                 if change.type == ChangeType.REMOVED or data.get(ANNOUNCED_FIELD) is not None:
                     continue
-                try:
-                    jobs.append(ClipJob.model_validate(data))
-                except ValidationError:
-                    continue
-            on_jobs(jobs)
+                jobs += self._readable([change.document])
+            try:
+                on_jobs(jobs)
+            except Exception:
+                # Raising here would end Firestore's listener thread, and the listener with it.
+                logger.exception("ready-jobs listener: a snapshot could not be handled")
 
         return self._col.where(filter=FieldFilter("ready_at", ">=", since)).on_snapshot(deliver)
 

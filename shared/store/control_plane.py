@@ -142,18 +142,27 @@ class ControlPlaneStore:
         """Every version of the document, parsed, within about a second of each save.
 
         Callbacks run on Firestore's listener thread; `unsubscribe()` on the result stops it.
-        A document whose shared flags are invalid goes to `on_invalid` instead.
+        A document whose shared flags are invalid goes to `on_invalid` instead; nothing a
+        document holds stops the listener.
         """
 
         def deliver(docs: list[Any], changes: list[Any], read_time: Any) -> None:
-            snap = docs[0] if docs else None
-            data = snap.to_dict() if snap is not None and snap.exists else None
             try:
-                loaded = read_config(data)
-            except ConfigInvalid as error:
-                on_invalid(error)
-                return
-            on_config(loaded)
+                snap = docs[0] if docs else None
+                data = snap.to_dict() if snap is not None and snap.exists else None
+                try:
+                    loaded = read_config(data)
+                except ConfigInvalid as error:
+                    on_invalid(error)
+                    return
+                on_config(loaded)
+            except Exception:
+                # Raising here would end Firestore's listener thread, and the listener with it.
+                logger.exception(
+                    f"control plane listener: {COLLECTION}/{DOC} could not be handled; the "
+                    "settings in force stay",
+                    extra={"document": f"{COLLECTION}/{DOC}"},
+                )
 
         return self._ref.on_snapshot(deliver)
 

@@ -1,8 +1,13 @@
 """Queue: pending clip candidates, newest first; edit title and duration, approve or reject.
 
-The list is a fragment that reruns every second, so a new candidate shows up without a full
-page rerun, and each candidate's moment age and what approving it now would make (live, a
-longer live clip, the VOD, or nothing) stay current while the operator reads.
+The pending items come from this process's Firestore listener (`resources.pending_items`), so
+the page never re-reads the queue. A ticker fragment asks the listener four times a second
+whether anything changed (no read, nothing drawn) and redraws the page only then, so a new
+candidate is on screen within a second however long the queue is. Between changes no card
+re-runs its widgets: each card's moment age and what approving it now would make (live, a
+longer live clip, the VOD, or nothing) refresh every second in a small fragment of their own,
+and the card's form is a fragment too, so a refused approval reruns that card alone. Long
+queues come in pages; a document that cannot be read is a flagged row that can be archived.
 """
 
 from __future__ import annotations
@@ -14,13 +19,39 @@ import streamlit as st
 from shared.domain.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURATION
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.store.action_queue import ActionItem
+from shared.store.live_query import Row
 from streamlit_app import actions, ui
-from streamlit_app.formatting import CandidateView, candidate_view
+from streamlit_app.formatting import as_utc, candidate_view
+from streamlit_app.incidents import contain
 from streamlit_app.moment_preview import PlanPreview, plan_preview, stream_lookup
-from streamlit_app.resources import firestore_guard, stores
+from streamlit_app.resources import (
+    config_changes,
+    config_in_force,
+    firestore_guard,
+    pending_items,
+    stores,
+)
 
-REFRESH_SECONDS = 1.0
-MAX_SHOWN = 50
+TICK_SECONDS = 0.25
+AGE_SECONDS = 1.0
+PAGE_SIZE = 20
+DRAWN = "queue_drawn"
+DECIDED = "queue_decided"
+PAGE = "queue_page"
+_GONE: tuple[str, ...] = ("success", "warning")
+
+
+def _decided() -> set[str]:
+    """Items this session decided: hidden at once, before the listener reports them gone."""
+    decided: set[str] = st.session_state.setdefault(DECIDED, set())
+    return decided
+
+
+def _leave(action_id: str, outcome: actions.Outcome) -> None:
+    """After a decision the whole page redraws: the card goes, the outcome shows on top."""
+    if outcome.level in _GONE:
+        _decided().add(action_id)
+    st.rerun()
 
 
 def _approve(action_id: str) -> None:
@@ -39,20 +70,37 @@ def _approve(action_id: str) -> None:
 
     outcome = ui.act("queue", run)
     if outcome.field_errors:
+        # Shown in the card itself, which reruns alone.
+        state.pop("flash_queue", None)
         state[f"errors_{action_id}"] = outcome.field_errors
+        return
+    _leave(action_id, outcome)
 
 
 def _reject(action_id: str) -> None:
-    ui.act("queue", lambda: actions.reject_candidate(stores().queue, action_id, by=ui.operator()))
+    outcome = ui.act(
+        "queue", lambda: actions.reject_candidate(stores().queue, action_id, by=ui.operator())
+    )
+    _leave(action_id, outcome)
+
+
+def _archive(action_id: str) -> None:
+    outcome = ui.act(
+        "queue", lambda: actions.archive_unreadable(stores().queue, action_id, by=ui.operator())
+    )
+    if outcome.level in (*_GONE, "info"):
+        _decided().add(action_id)
 
 
 def _reject_selected(action_ids: list[str]) -> None:
     picked = [a for a in action_ids if st.session_state.get(f"pick_{a}")]
     reason = st.session_state.get("bulk_reason", "")
-    ui.act(
+    outcome = ui.act(
         "queue",
         lambda: actions.reject_many(stores().queue, picked, by=ui.operator(), reason=reason),
     )
+    if outcome.level in _GONE:
+        _decided().update(picked)
 
 
 def _select(action_ids: list[str], value: bool) -> None:
@@ -86,29 +134,46 @@ def _plan(preview: PlanPreview | None) -> None:
     )
 
 
-def _card(view: CandidateView, preview: PlanPreview | None) -> None:
-    action_id = view.action_id
-    errors: dict[str, list[str]] = st.session_state.get(f"errors_{action_id}", {})
-    with st.container(border=True, key=f"card_{action_id}"):
-        head, pick = st.columns([0.85, 0.15], vertical_alignment="center")
-        head.markdown(f"#### {ui.literal(view.heading)}")
-        pick.checkbox("Select", key=f"pick_{action_id}")
-        st.markdown(
-            f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
-        )
+@st.fragment(run_every=AGE_SECONDS)
+def _moment(item: ActionItem, config: ControlPlaneConfig) -> None:
+    """What changes with the clock alone: the moment's age and the plan for approving now."""
+    with contain("update this candidate's moment"):
+        now = datetime.now(UTC)
+        view = candidate_view(item, now)
         st.markdown(f"Moment: {view.moment} · **{view.age}**")
-        if view.vod:
-            st.markdown(view.vod)
-        if view.excerpt:
-            st.markdown(f"> {ui.literal(view.excerpt)}")
-        st.caption(f"Action id: `{action_id}`")
-        _plan(preview)
+        _plan(_preview(item, config, now))
+
+
+def _sync_widgets(item: ActionItem) -> None:
+    """The form starts from the stored title and duration. When the stored value changes in
+    Firestore the field takes it; an edit of a value that did not change stays."""
+    state = st.session_state
+    action_id = item.action_id
+    stored = {
+        f"title_{action_id}": item.payload.suggested_title or "",
+        f"duration_{action_id}": item.payload.suggested_duration,
+    }
+    seen = state.get(f"stored_{action_id}", {})
+    for key, value in stored.items():
+        if key not in state or seen.get(key) != value:
+            state[key] = value
+    state[f"stored_{action_id}"] = stored
+
+
+@st.fragment
+def _decision(item: ActionItem) -> None:
+    """The card's form: submitting it reruns this card only (a decision redraws the page)."""
+    with contain("show this candidate's form"):
+        action_id = item.action_id
+        _sync_widgets(item)
+        errors: dict[str, list[str]] = st.session_state.get(f"errors_{action_id}", {})
         with st.form(f"decide_{action_id}", border=False):
+            if errors:
+                st.error("Not approved: fix the fields marked below.")
             title_col, duration_col = st.columns([0.75, 0.25])
             with title_col:
                 st.text_input(
                     "Title",
-                    value=view.title,
                     max_chars=MAX_TITLE_CHARS,
                     key=f"title_{action_id}",
                     help="Shown on Twitch. Required for a VOD clip.",
@@ -120,7 +185,6 @@ def _card(view: CandidateView, preview: PlanPreview | None) -> None:
                     "Duration (s)",
                     min_value=MIN_DURATION,
                     max_value=MAX_DURATION,
-                    value=view.duration,
                     step=0.1,
                     format="%.1f",
                     key=f"duration_{action_id}",
@@ -142,6 +206,42 @@ def _card(view: CandidateView, preview: PlanPreview | None) -> None:
                 )
 
 
+def _card(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> None:
+    view = candidate_view(item, now)
+    action_id = view.action_id
+    with st.container(border=True, key=f"card_{action_id}"):
+        head, pick = st.columns([0.85, 0.15], vertical_alignment="center")
+        head.markdown(f"#### {ui.literal(view.heading)}")
+        pick.checkbox("Select", key=f"pick_{action_id}")
+        st.markdown(
+            f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
+        )
+        _moment(item, config)
+        if view.vod:
+            st.markdown(view.vod)
+        if view.excerpt:
+            st.markdown(f"> {ui.literal(view.excerpt)}")
+        st.caption(f"Action id: {ui.code_id(action_id)}")
+        _decision(item)
+
+
+def _flagged(row: Row[ActionItem]) -> None:
+    box = ui.unreadable(
+        f"card_{row.doc_id}",
+        "Unreadable queue item",
+        str(row.problem),
+        "archive it with the button below: it is rejected as it is and nothing is clipped. "
+        "If it should have been a candidate, fix the document (or whatever wrote it) instead.",
+    )
+    box.button(
+        "Reject (archive)",
+        key=f"archive_{row.doc_id}",
+        icon=":material/archive:",
+        on_click=_archive,
+        args=(row.doc_id,),
+    )
+
+
 def _bulk_bar(action_ids: list[str]) -> None:
     picked = sum(1 for a in action_ids if st.session_state.get(f"pick_{a}"))
     with st.container(border=True):
@@ -158,32 +258,71 @@ def _bulk_bar(action_ids: list[str]) -> None:
         )
 
 
-def _render(items: list[ActionItem], config: ControlPlaneConfig, now: datetime) -> None:
-    ui.switch_banners(config)
-    shown = items[:MAX_SHOWN]
-    if not shown:
+def _newest(row: Row[ActionItem]) -> tuple[datetime, str]:
+    item = row.value
+    created = item.created_at if item is not None and item.created_at else row.created
+    return as_utc(created), row.doc_id
+
+
+def _pending(rows: tuple[Row[ActionItem], ...]) -> list[Row[ActionItem]]:
+    """Newest first, without what this session just decided (forgotten once gone)."""
+    decided = _decided()
+    decided &= {row.doc_id for row in rows}
+    return sorted((r for r in rows if r.doc_id not in decided), key=_newest, reverse=True)
+
+
+def _render(
+    rows: list[Row[ActionItem]], full: bool, config: ControlPlaneConfig, now: datetime
+) -> None:
+    if not rows:
         st.info(
             "Nothing is waiting for approval. New candidates appear here within a second; "
             "to clip something yourself, use the Manual clip page.",
             icon=":material/inbox:",
         )
         return
-    more = " (showing the newest 50)" if len(items) > MAX_SHOWN else ""
-    st.markdown(f"**{len(shown)} pending**{more} · updated {now:%H:%M:%S} UTC")
-    action_ids = [item.action_id for item in shown]
-    _bulk_bar(action_ids)
-    for item in shown:
-        _card(candidate_view(item, now), _preview(item, config, now))
+    summary, paging = st.columns([0.8, 0.2], vertical_alignment="bottom")
+    with paging:
+        window = ui.pager(PAGE, len(rows), PAGE_SIZE)
+    flagged = sum(1 for row in rows if row.problem is not None)
+    parts = [f"**{len(rows)} pending**" + (f" ({flagged} unreadable)" if flagged else "")]
+    if window.pages > 1:
+        parts.append(window.text("items, newest first"))
+    if full:
+        parts.append("the queue holds more than these: decide or reject some to see the rest")
+    parts.append(f"live, last change {now:%H:%M:%S} UTC")
+    summary.markdown(" · ".join(parts))
+    shown = rows[window.start : window.stop]
+    action_ids = [row.doc_id for row in shown if row.value is not None]
+    if action_ids:
+        _bulk_bar(action_ids)
+    for row in shown:
+        if row.value is None:
+            _flagged(row)
+        else:
+            _card(row.value, config, now)
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def live_queue() -> None:
+def _page() -> None:
+    ui.drawn(DRAWN, None)
     ui.show_flash("queue")
     with firestore_guard("load the queue"):
-        store = stores()
-        config = store.control.read()
-        items = store.queue.list_pending(limit=MAX_SHOWN + 1)
-        _render(items, config, datetime.now(UTC))
+        live = pending_items().current()
+        ui.drawn(DRAWN, (live.version, config_changes().version))
+        in_force = config_in_force()
+        ui.config_problems(in_force)
+        ui.switch_banners(in_force.config)
+        if not live.synced:
+            st.info("Waiting for Firestore's first answer; the queue fills in by itself.")
+        _render(_pending(live.rows), live.full, in_force.config, datetime.now(UTC))
+
+
+@st.fragment(run_every=TICK_SECONDS)
+def _ticker() -> None:
+    with contain("check the queue for changes"):
+        ui.redraw_when_changed(
+            DRAWN, lambda: (pending_items().current().version, config_changes().version)
+        )
 
 
 st.title("Queue")
@@ -191,4 +330,5 @@ st.caption(
     "Clip candidates waiting for a decision, newest first. Each shows its moment's age and "
     "what approving now makes: a live clip, a longer live clip, a VOD clip, or nothing."
 )
-live_queue()
+_page()
+_ticker()

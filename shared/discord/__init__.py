@@ -1,0 +1,1 @@
+"""Discord: the webhook client (`webhook`) and the message a clip becomes (`embed`)."""
