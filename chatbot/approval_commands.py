@@ -41,12 +41,14 @@ class ApprovalCommand:
 
 @dataclass(frozen=True, slots=True)
 class DecisionRequest:
-    """An allowed chatter's decision, for the worker: `login` is recorded as who decided."""
+    """An allowed chatter's decision, for the worker: `login` is recorded as who decided,
+    `user` (the display name) is who the reply mentions."""
 
     verb: Verb
     code: str | None
     text: str | None
     login: str
+    user: str
     user_id: str
     broadcaster_id: str
     ts: float
@@ -110,6 +112,7 @@ class ApprovalGate:
                     command.code,
                     text,
                     login=login,
+                    user=line.user,
                     user_id=line.user_id,
                     broadcaster_id=line.broadcaster_id,
                     ts=line.ts,

@@ -16,10 +16,8 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from google.cloud.firestore_v1.watch import Watch
-
 from chatbot.approval_commands import announcement
-from chatbot.control import ConfigSource
+from chatbot.control import ConfigSource, Subscription
 from shared.domain.approval_codes import shown_codes
 from shared.domain.approval_policy import PolicyFacts, plan_now
 from shared.domain.clock import Clock, utc_now
@@ -57,7 +55,7 @@ class CandidateAnnouncer:
         self._seen: set[str] = set()
         self._lock = threading.Lock()
         self._first = threading.Event()
-        self._watch: Watch | None = None
+        self._watch: Subscription | None = None
         self.announced = 0
         self.skipped = 0
 

@@ -44,7 +44,9 @@ class Fragment:
 @dataclass(frozen=True, slots=True)
 class ChatLine:
     """A chat message in one channel; `roles` is a subset of ROLES. `fragments` is empty when
-    the source had none (an old replay log): the text alone is then read."""
+    the source had none (an old replay log): the text alone is then read. `login` is the
+    chatter's Twitch login when the source gave it (`user` is the display name); it is
+    recorded as who decided a candidate in chat."""
 
     ts: float
     broadcaster_id: str
@@ -54,6 +56,7 @@ class ChatLine:
     roles: frozenset[str] = frozenset()
     message_id: str = ""
     fragments: tuple[Fragment, ...] = ()
+    login: str = ""
 
     @property
     def privileged(self) -> bool:

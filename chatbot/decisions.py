@@ -122,7 +122,7 @@ class ChatDecisions:
             result = self._decide(request)
         except Exception:
             logger.exception("chat decision failed", extra={"verb": request.verb})
-            result = DecisionResult(request, "failed", failed_reply(request.login, request.code))
+            result = DecisionResult(request, "failed", failed_reply(request.user, request.code))
         try:
             self.stats[result.outcome] += 1
             self.results.append(result)
@@ -150,7 +150,7 @@ class ChatDecisions:
         if self._settle is not None:
             self._settle(SETTLE_SECONDS)
         found = self._resolve(request)
-        user = request.login
+        user = request.user
         if found.outcome == "none_pending":
             return DecisionResult(request, "none_pending", none_pending_reply(user))
         if found.outcome == "unknown":
@@ -178,15 +178,15 @@ class ChatDecisions:
 
     def _act(self, request: DecisionRequest, action_id: str, code: str) -> DecisionResult:
         now = self._clock()
-        user = request.login
-        context = {"action_id": action_id, "by": user, "via": VIA}
+        who = request.login
+        context = {"action_id": action_id, "by": who, "via": VIA}
         if request.verb == "reject":
-            item = self._queue.reject(action_id, by=user, reason=request.text, now=now, via=VIA)
+            item = self._queue.reject(action_id, by=who, reason=request.text, now=now, via=VIA)
             logger.info("candidate rejected in chat", extra=context)
-            reply = decided_reply(user, "reject", code, item.payload.suggested_title)
+            reply = decided_reply(request.user, "reject", code, item.payload.suggested_title)
             return DecisionResult(request, "rejected", reply, action_id)
         edits = ApprovalEdits(title=request.text) if request.text else None
-        job = approve(self._queue, self._jobs, action_id, by=user, edits=edits, now=now, via=VIA)
+        job = approve(self._queue, self._jobs, action_id, by=who, edits=edits, now=now, via=VIA)
         logger.info("candidate approved in chat", extra=context | {"job_id": job.job_id})
-        reply = decided_reply(user, "approve", code, job.requested_title)
+        reply = decided_reply(request.user, "approve", code, job.requested_title)
         return DecisionResult(request, "approved", reply, action_id, job.job_id)

@@ -4,7 +4,8 @@ Start-up order: logging and secrets, `/healthz` on `$PORT` (first, so the probe 
 while Firestore is slow or down), the control plane listener (so the first message runs on
 the real config), the clip-token validation SPEC 4 asks of every long-lived process (in the
 background; it validates only: twitchio renews the bot's token through the store's lease,
-and the functions renew the clipping token), the reply sender, the clip-ready announcer, then
+and the functions renew the clipping token), the reply sender, the clip-ready and candidate
+announcers, the Discord relay (with `DISCORD_WEBHOOK_URL`; without it, off and said so), then
 chat. Chat start-up failures (Twitch unreachable, bot not connected yet) are retried with
 backoff while `/healthz` tells why. Where chat connects (Twitch, or the local simulator) comes
 from `TWITCH_API_BASE`, `TWITCH_AUTH_BASE` and `TWITCH_EVENTSUB_WS_URL`, applied to twitchio
@@ -30,7 +31,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatbot.announcer import ReadyClipAnnouncer
+from chatbot.auto_policy import ChatPolicy
+from chatbot.candidate_announcer import CandidateAnnouncer
 from chatbot.control import ControlPlaneWatch
+from chatbot.decisions import ChatDecisions
 from chatbot.health import HealthServer
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.llm import make_moment_writer
@@ -42,12 +46,22 @@ from chatbot.twitch_endpoints import TwitchEndpoints, apply, read_endpoints
 from chatbot.vod import LatestArchive
 from shared.domain.clip_candidate import check_numeric_id
 from shared.logs import redact, register_secret
+from shared.pipeline.auto_approve import AutoApprover
+from shared.pipeline.discord_posts import (
+    WEBHOOK_ENV,
+    DiscordPoster,
+    DiscordRelay,
+    discord_webhook,
+)
 from shared.pipeline.token_health import TokenHealth
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
+from shared.store.discord_posts import DiscordPostStore
 from shared.store.firestore_client import default_client
+from shared.store.policy_uses import PolicyUses
+from shared.store.queue_feed import QueueFeed
 from shared.store.twitch_tokens import TwitchTokenStore
 from shared.twitch.helix_clips import HelixClips
 
@@ -67,6 +81,7 @@ class LiveEnv:
     gemini_api_key: str | None
     port: int
     endpoints: TwitchEndpoints = field(default_factory=TwitchEndpoints)
+    discord_webhook_url: str | None = None
 
 
 def live_env(environ: Mapping[str, str]) -> LiveEnv:
@@ -104,6 +119,7 @@ def live_env(environ: Mapping[str, str]) -> LiveEnv:
         gemini_api_key=environ.get("GEMINI_API_KEY", "").strip() or None,
         port=int(port_text),
         endpoints=endpoints,
+        discord_webhook_url=environ.get(WEBHOOK_ENV, "").strip() or None,
     )
 
 
@@ -133,11 +149,41 @@ class LiveBot:
         self.watch = ControlPlaneWatch(self.control)
         self.writer = make_moment_writer(env.gemini_api_key)
         self.archive = LatestArchive()
+        queue, jobs, feed = ActionQueue(self.db), ClipJobStore(self.db), QueueFeed(self.db)
+        self.approver = AutoApprover(queue, jobs, PolicyUses(self.db))
         self.sink = CandidateSink(
-            ActionQueue(self.db), self.watch, self.writer, archive=self.archive
+            queue,
+            self.watch,
+            self.writer,
+            archive=self.archive,
+            after_enqueue=ChatPolicy(self.approver),
         )
         self.outbox = ChatOutbox(self._send)
-        self.runtime = ChatRuntime(self.watch, self.sink, self.outbox)
+        self.decisions = ChatDecisions(queue, jobs, feed, self.outbox, settle=self.sink.drain)
+        self.runtime = ChatRuntime(self.watch, self.sink, self.outbox, decisions=self.decisions)
+        self.candidates = CandidateAnnouncer(
+            feed,
+            broadcaster_id=env.broadcaster_id,
+            post=lambda text: self.outbox.post(text, urgent=False),
+            config=self.watch,
+            instance=self.instance,
+        )
+        sender, self.discord_status = discord_webhook(env.discord_webhook_url)
+        self.discord = (
+            DiscordRelay(
+                DiscordPostStore(self.db),
+                DiscordPoster(
+                    DiscordPostStore(self.db),
+                    sender,
+                    instance=self.instance,
+                    channel_name=self._channel_name,
+                ),
+                config=lambda: self.watch.current().clips,
+                broadcaster_id=env.broadcaster_id,
+            )
+            if sender is not None
+            else None
+        )
         self.announcer = ReadyClipAnnouncer(
             ClipJobStore(self.db),
             broadcaster_id=env.broadcaster_id,
@@ -148,6 +194,11 @@ class LiveBot:
         self.health = HealthServer(self.report, port=env.port)
         self.bot: ByteChatBot | None = None
         self.stop = asyncio.Event()
+
+    def _channel_name(self, broadcaster_id: str) -> str | None:
+        """The channel's login as Connect Twitch stored it (no token is read out)."""
+        stored = self.tokens.get(broadcaster_id)
+        return stored.login if stored is not None else None
 
     async def _send(self, text: str) -> None:
         bot = self.bot
@@ -191,6 +242,11 @@ class LiveBot:
             "pending_writes": self.sink.pending,
             "candidates": dict(self.sink.stats),
             "clips_announced": self.announcer.announced,
+            "candidates_announced": self.candidates.announced,
+            "chat_decisions": dict(self.decisions.stats),
+            "auto_approved": self.approver.stats["approved"],
+            "discord": self.discord_status,
+            "discord_posted": self.discord.posted if self.discord is not None else 0,
             "chat_send_limit_per_30s": self.outbox.limiter.limit,
         }
 
@@ -247,6 +303,11 @@ class LiveBot:
         threading.Thread(target=self.validate_clip_tokens, name="clip-tokens", daemon=True).start()
         self.outbox.start()
         await asyncio.to_thread(self.announcer.start)
+        await asyncio.to_thread(self.candidates.start)
+        if self.discord is not None:
+            await asyncio.to_thread(self.discord.start)
+        else:
+            logger.warning(f"Discord posting is {self.discord_status}")
         chat = asyncio.create_task(self.run_chat(), name="chat")
         await self.stop.wait()
         logger.info("chat bot stopping")
@@ -260,31 +321,50 @@ class LiveBot:
         await asyncio.gather(chat, return_exceptions=True)
         await self.outbox.stop()
         await asyncio.to_thread(self.announcer.stop)
+        await asyncio.to_thread(self.candidates.stop)
+        if self.discord is not None:
+            await asyncio.to_thread(self.discord.stop)
         self.watch.stop()
-        drained = await asyncio.to_thread(self.sink.close, SHUTDOWN_DRAIN_SECONDS)
-        dropped = self.sink.pending
-        if not drained:
-            logger.error(
-                "stopped with candidates not yet written: dropped", extra={"dropped": dropped}
-            )
+        unwritten = await asyncio.to_thread(close_sink, self.sink, SHUTDOWN_DRAIN_SECONDS)
+        await asyncio.to_thread(self.decisions.close, SHUTDOWN_DRAIN_SECONDS)
         await self.health.stop()
-        logger.info("chat bot stopped", extra=self.accounting(dropped))
+        accounting = chat_accounting(self.bot, self.runtime, self.sink, self.outbox, unwritten)
+        logger.info("chat bot stopped", extra=accounting)
         return 0
 
-    def accounting(self, unwritten: int) -> dict[str, Any]:
-        """What became of the chat this process received, for its last log line: every
-        message seen went through the pipeline; every detection it made was written, found
-        already queued, held back (paused, refused, failed) or dropped, and counted."""
-        bot, stats = self.bot, dict(self.sink.stats)
-        return {
-            "messages_received": bot.received if bot is not None else 0,
-            "duplicates_ignored": bot.duplicates if bot is not None else 0,
-            "messages_seen": self.runtime.messages,
-            "candidates": stats,
-            "candidates_dropped": stats.get("dropped", 0) + unwritten,
-            "replies_sent": self.outbox.sent,
-            "replies_dropped": self.outbox.dropped + self.outbox.failed,
-        }
+
+def close_sink(sink: CandidateSink, seconds: float) -> int:
+    """Give queued candidates `seconds` to reach Firestore; the ones left are dropped and
+    logged with their count (one whose write is already under way may still land)."""
+    drained = sink.close(seconds)
+    unwritten = sink.pending
+    if not drained:
+        logger.error(
+            "stopped with candidates not yet written: dropped", extra={"dropped": unwritten}
+        )
+    return unwritten
+
+
+def chat_accounting(
+    bot: ByteChatBot | None,
+    runtime: ChatRuntime,
+    sink: CandidateSink,
+    outbox: ChatOutbox,
+    unwritten: int,
+) -> dict[str, Any]:
+    """What became of the chat a process received, for its last log line: every message
+    seen went through the pipeline, and every detection it made was written, found already
+    queued, held back (paused, refused, failed) or dropped, and counted."""
+    stats = dict(sink.stats)
+    return {
+        "messages_received": bot.received if bot is not None else 0,
+        "duplicates_ignored": bot.duplicates if bot is not None else 0,
+        "messages_seen": runtime.messages,
+        "candidates": stats,
+        "candidates_dropped": stats.get("dropped", 0) + unwritten,
+        "replies_sent": outbox.sent,
+        "replies_dropped": outbox.dropped + outbox.failed,
+    }
 
 
 async def run_live(environ: Mapping[str, str]) -> int:

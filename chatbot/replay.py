@@ -1,11 +1,12 @@
 """`python -m chatbot --replay FILE [--speed X]`: a chat log through the live pipeline.
 
 The same `ChatRuntime` as the live bot (control plane listener, detectors, sink into the
-`action_queue`), with replies logged instead of sent. `--speed 1` keeps the log's pace,
+`action_queue`, the auto-approval policy, mods' `!approve` / `!reject`, candidate
+announcements), with replies logged instead of sent. `--speed 1` keeps the log's pace,
 `--speed 10` is ten times faster, `--speed 0` goes as fast as possible. `--from-now` moves
 the log's timestamps so its first line happens now: with `--speed 1` (the local stack) the
 moments are fresh enough to be clipped live. The process exits once every line was fed and
-every candidate written.
+every candidate written and every chat decision made.
 """
 
 from __future__ import annotations
@@ -20,15 +21,22 @@ from pathlib import Path
 
 from google.cloud import firestore
 
+from chatbot.auto_policy import ChatPolicy
+from chatbot.candidate_announcer import CandidateAnnouncer
 from chatbot.chat_line import ChatLine
 from chatbot.control import ControlPlaneWatch
+from chatbot.decisions import ChatDecisions
 from chatbot.llm import make_moment_writer
 from chatbot.outbox import LogOutbox
 from chatbot.replay_log import read_log
 from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink, SinkOutcome
+from shared.pipeline.auto_approve import AutoApprover
 from shared.store.action_queue import ActionQueue
+from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
+from shared.store.policy_uses import PolicyUses
+from shared.store.queue_feed import QueueFeed
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +80,8 @@ class ReplayReport:
     outcomes: list[SinkOutcome]
     by_status: dict[str, int] = field(default_factory=dict)
     drained: bool = True
+    decisions: dict[str, int] = field(default_factory=dict)
+    auto_approved: int = 0
 
     def summary(self) -> dict[str, object]:
         sources = Counter(o.source for o in self.outcomes if o.status == "enqueued")
@@ -80,6 +90,8 @@ class ReplayReport:
             "replies": len(self.replies),
             "candidates": self.by_status,
             "enqueued_by_source": dict(sources),
+            "chat_decisions": self.decisions,
+            "auto_approved": self.auto_approved,
             "all_written": self.drained,
         }
 
@@ -94,13 +106,29 @@ def replay(
     watch = ControlPlaneWatch(ControlPlaneStore(db)).start()
     writer = make_moment_writer(gemini_api_key)
     logger.info("LLM goal", extra={"llm_goal": writer.status})
-    sink = CandidateSink(ActionQueue(db), watch, writer)
+    queue, jobs, feed_of_queue = ActionQueue(db), ClipJobStore(db), QueueFeed(db)
+    approver = AutoApprover(queue, jobs, PolicyUses(db))
+    sink = CandidateSink(queue, watch, writer, after_enqueue=ChatPolicy(approver))
     outbox = LogOutbox()
-    runtime = ChatRuntime(watch, sink, outbox)
+    decisions = ChatDecisions(queue, jobs, feed_of_queue, outbox, settle=sink.drain)
+    runtime = ChatRuntime(watch, sink, outbox, decisions=decisions)
+    announcers = [
+        CandidateAnnouncer(
+            feed_of_queue,
+            broadcaster_id=channel,
+            post=lambda text: outbox.post(text, urgent=False),
+            config=watch,
+            instance=f"replay-{os.getpid()}",
+        ).start()
+        for channel in sorted({line.broadcaster_id for line in lines})
+    ]
     try:
         feed(lines, runtime.handle, speed=speed)
         drained = sink.close(DRAIN_SECONDS)
+        drained = decisions.close(DRAIN_SECONDS) and drained
     finally:
+        for announcer in announcers:
+            announcer.stop()
         watch.stop()
     return ReplayReport(
         lines=len(lines),
@@ -108,6 +136,8 @@ def replay(
         outcomes=list(sink.outcomes),
         by_status=dict(sink.stats),
         drained=drained,
+        decisions=dict(decisions.stats),
+        auto_approved=approver.stats["approved"],
     )
 
 

@@ -6,7 +6,9 @@ waits for Firestore or Gemini. A worker re-reads the control plane (nothing is e
 LLM goal retitle a spike (of messages or keywords), builds the candidate fields and calls the
 shared `ActionQueue.submit` (validation + `create()` under the dedupe key). Enqueue is
 idempotent, so transient Firestore errors are retried safely with the Firestore client's own
-`google.api_core` retry: an ambiguous first try comes back a duplicate.
+`google.api_core` retry: an ambiguous first try comes back a duplicate. A newly written
+candidate is then handed to `after_enqueue` on the same worker (the auto-approval policy), with
+the roles of who asked for it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from chatbot.control import ConfigSource
 from chatbot.detection import REACTION_SOURCES, Detection
 from chatbot.llm import LlmOff, MomentWriter, apply_proposal
 from chatbot.vod import StreamArchive
+from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import CandidateInvalid
 from shared.store.action_queue import EnqueueResult
 
@@ -72,6 +75,20 @@ class ArchiveSource(Protocol):
     def current(self) -> StreamArchive | None: ...
 
 
+class AfterEnqueue(Protocol):
+    """Called on the sink's worker for every candidate it newly wrote."""
+
+    def enqueued(
+        self,
+        action_id: str,
+        fields: Mapping[str, Any],
+        *,
+        requester_roles: frozenset[str],
+        config: ControlPlaneConfig,
+        archive: StreamArchive | None,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class SinkOutcome:
     status: Status
@@ -92,6 +109,7 @@ class CandidateSink:
         archive: ArchiveSource | None = None,
         workers: int = 4,
         retry: Retry = ENQUEUE_RETRY,
+        after_enqueue: AfterEnqueue | None = None,
     ) -> None:
         self._submitter = submitter
         self._config = config
@@ -99,6 +117,7 @@ class CandidateSink:
         self._archive = archive
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chat-sink")
         self._retry = retry
+        self._after_enqueue = after_enqueue
         self._lock = threading.Condition()
         self._pending = 0
         self.stats: Counter[str] = Counter()
@@ -109,8 +128,11 @@ class CandidateSink:
         with self._lock:
             return self._pending
 
-    def submit(self, detection: Detection) -> bool:
-        """Queue one detection for the workers; never blocks. False when over capacity."""
+    def submit(
+        self, detection: Detection, *, requester_roles: frozenset[str] = frozenset()
+    ) -> bool:
+        """Queue one detection for the workers; never blocks. False when over capacity.
+        `requester_roles`: the chat roles of who typed the `!clip`, for the policy."""
         with self._lock:
             if self._pending >= MAX_PENDING:
                 self._record(SinkOutcome("dropped", detection.source, detail="sink is full"))
@@ -121,7 +143,7 @@ class CandidateSink:
                 return False
             self._pending += 1
         try:
-            self._pool.submit(self._run, detection)
+            self._pool.submit(self._run, detection, requester_roles)
         except RuntimeError:
             self._done(SinkOutcome("dropped", detection.source, detail="sink is closed"))
             return False
@@ -148,16 +170,16 @@ class CandidateSink:
             self._pending -= 1
             self._lock.notify_all()
 
-    def _run(self, detection: Detection) -> None:
+    def _run(self, detection: Detection, requester_roles: frozenset[str] = frozenset()) -> None:
         outcome = SinkOutcome("failed", detection.source, detail="unexpected error")
         try:
-            outcome = self._process(detection)
+            outcome = self._process(detection, requester_roles)
         except Exception:
             logger.exception("chat sink: a detection could not be handled")
         finally:
             self._done(outcome)
 
-    def _process(self, detection: Detection) -> SinkOutcome:
+    def _process(self, detection: Detection, requester_roles: frozenset[str]) -> SinkOutcome:
         config = self._config.current()
         if not config.clips.clip_pipeline_enabled:
             logger.info(
@@ -198,6 +220,20 @@ class CandidateSink:
                 "mode": fields["mode"],
             },
         )
+        if status == "enqueued" and self._after_enqueue is not None:
+            try:
+                self._after_enqueue.enqueued(
+                    result.action_id,
+                    fields,
+                    requester_roles=requester_roles,
+                    config=config.clips,
+                    archive=archive,
+                )
+            except Exception:
+                logger.exception(
+                    "chat sink: the after-enqueue step failed",
+                    extra={"action_id": result.action_id},
+                )
         return SinkOutcome(
             status,
             fields["source"],

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import logging
 import random
@@ -93,6 +94,7 @@ def chat_line_from_message(
         text=message.text or "",
         roles=roles_from_badges(badge.set_id for badge in message.badges),
         message_id=message.id or "",
+        login=chatter.name or "",
     )
 
 
@@ -184,6 +186,7 @@ class ChatSocket(Websocket):
                 break
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
+            self._last_keepalive = datetime.datetime.now()  # as twitchio's reader would
             try:
                 data = json.loads(message.data)
             except ValueError:
@@ -494,6 +497,7 @@ class ByteChatBot(commands.Bot):
         """Keep LinkState true, and subscribe again when twitchio gave a socket up."""
         attempt = 0
         rng = random.Random()
+        failure = ""
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), SUPERVISE_SECONDS)
@@ -503,7 +507,7 @@ class ByteChatBot(commands.Bot):
             now = self._clock()
             if self.connected():
                 self.link.connected(now)
-                attempt = 0
+                attempt, failure = 0, ""
                 continue
             sockets = self._websockets.get(self.bot_id, {})
             for key in [k for k, s in sockets.items() if getattr(s, "gone", False)]:
@@ -511,13 +515,14 @@ class ByteChatBot(commands.Bot):
             if sockets:
                 self.link.lost(now, self._down("EventSub websocket reconnecting"))
                 continue
-            self.link.lost(now, self._down("no EventSub websocket: subscribing again"))
+            self.link.lost(now, self._down(f"no EventSub websocket: subscribing again{failure}"))
             await asyncio.sleep(reconnect_delay(attempt, rand=rng.random()))
             attempt += 1
             try:
                 await self.subscribe_chat()
             except Exception as error:
                 why = _error_summary(error)
+                failure = f" (the last try failed: {why})"
                 self.link.lost(self._clock(), self._down(f"subscribing again failed: {why}"))
                 logger.warning(
                     "chat subscription failed; retrying with backoff",

@@ -14,6 +14,7 @@ from google.cloud import firestore
 
 from shared.domain.vision import SceneClassifier
 from shared.logs import configure_logging, register_secret
+from shared.pipeline.auto_approve import AutoApprover
 from shared.pipeline.confirm import ClipConfirmer
 from shared.pipeline.create import ClipWorker
 from shared.pipeline.links import ClipLinks
@@ -25,6 +26,7 @@ from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import default_client
+from shared.store.policy_uses import PolicyUses
 from shared.store.scene_context import SceneContextStore
 from shared.store.twitch_tokens import FUNCTIONS, TokenSources, TwitchTokenStore
 from shared.store.vision_limits import VisionLimits
@@ -179,6 +181,7 @@ def build_vision_runtime(
     model_timeout: float = 20.0,
     config_cache_seconds: float = 5.0,
 ) -> VisionRuntime:
+    queue = ActionQueue(db)
     return VisionRuntime(
         ingest=VisionIngest(
             token=token,
@@ -186,10 +189,11 @@ def build_vision_runtime(
             config=ControlPlaneStore(db, cache_seconds=config_cache_seconds, tolerant=True),
             limits=VisionLimits(db),
             scenes=SceneContextStore(db),
-            queue=ActionQueue(db),
+            queue=queue,
             stats=VisionStatsStore(db),
             no_classifier_reason=no_classifier_reason or NO_MODEL,
             model_timeout=model_timeout,
+            auto_approve=AutoApprover(queue, ClipJobStore(db), PolicyUses(db)),
         )
     )
 

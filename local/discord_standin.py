@@ -14,26 +14,34 @@ Every answer but 400/401/404 carries `X-RateLimit-Limit`, `-Remaining`, `-Reset`
 
 `messages` keeps what was accepted, `attempts` every post; `GET /messages` shows the accepted
 ones as JSON. `python -m local.discord_standin` runs it in the foreground and prints its
-webhook URL as one JSON line.
+webhook URL as one JSON line. `posting_to` runs the chat bot's Discord relay against it, as
+the local stack does.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
+from google.cloud import firestore
+
 from local.lifecycle import Lifecycle, serve_until_signal
+from shared.discord.webhook import DiscordWebhook
+from shared.pipeline.discord_posts import DiscordPoster, DiscordRelay
+from shared.store.control_plane import ControlPlaneStore
+from shared.store.discord_posts import DiscordPostStore
 
 WEBHOOK_ID = "1300000000000000001"
 WEBHOOK_TOKEN = "local-standin-webhook-token"
@@ -134,7 +142,7 @@ class DiscordStandin(Lifecycle):
         self._bucket = _Bucket(limit, per)
         self._forced: list[float] = []
         self._ids = itertools.count(1_400_000_000_000_000_001)
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.messages: list[dict[str, Any]] = []
         self.attempts: list[Attempt] = []
@@ -158,13 +166,7 @@ class DiscordStandin(Lifecycle):
     def start(self) -> Self:
         if self._server is not None:
             return self
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(self._address, Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(self._address, self)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -202,9 +204,9 @@ class DiscordStandin(Lifecycle):
             now = self._clock()
             refused = form_errors(body)
             if refused is not None:
-                code, message, errors = refused
+                code, said, errors = refused
                 self.attempts.append(Attempt(400, body, wait, now))
-                error_body: dict[str, Any] = {"code": code, "message": message}
+                error_body: dict[str, Any] = {"code": code, "message": said}
                 if errors:
                     error_body["errors"] = errors
                 return 400, error_body, {}
@@ -230,13 +232,14 @@ class DiscordStandin(Lifecycle):
                 }
                 return 429, limited, headers
             self.attempts.append(Attempt(200 if wait else 204, body, wait, now))
-            message = {
+            shown: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+            message: dict[str, Any] = {
                 "id": str(next(self._ids)),
                 "type": 0,
                 "channel_id": CHANNEL_ID,
                 "webhook_id": WEBHOOK_ID,
-                "content": body.get("content") or "",
-                "embeds": body.get("embeds") or [],
+                "content": shown.get("content") or "",
+                "embeds": shown.get("embeds") or [],
                 "mentions": [],
                 "timestamp": datetime.fromtimestamp(now, UTC).isoformat(),
             }
@@ -244,10 +247,18 @@ class DiscordStandin(Lifecycle):
             return (200, message, headers) if wait else (204, None, headers)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], owner: DiscordStandin) -> None:
+        super().__init__(address, _Handler)
+        self.owner = owner
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    owner: DiscordStandin
+    server: _Server
 
     def do_POST(self) -> None:
         split = urlsplit(self.path)
@@ -256,12 +267,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = 0
         raw = self.rfile.read(length) if length > 0 else b""
-        status, body, headers = self.owner.answer(split.path, parse_qs(split.query), raw)
+        status, body, headers = self.server.owner.answer(split.path, parse_qs(split.query), raw)
         self._send(status, body, headers)
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path.rstrip("/") == "/messages":
-            self._send(200, list(self.owner.messages), {})
+            self._send(200, list(self.server.owner.messages), {})
         else:
             self._send(404, {"message": "404: Not Found", "code": 0}, {})
 
@@ -278,6 +289,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: the request line holds the webhook's token."""
+
+
+@contextlib.contextmanager
+def posting_to(
+    db: firestore.Client, webhook_url: str, *, broadcaster_id: str | None, instance: str
+) -> Iterator[DiscordRelay]:
+    """The chat bot's Discord relay (`shared.pipeline.discord_posts`) posting to `webhook_url`
+    while the block runs, on the control plane's live settings."""
+    store = DiscordPostStore(db)
+    poster = DiscordPoster(store, DiscordWebhook(webhook_url), instance=instance)
+    control = ControlPlaneStore(db, tolerant=True)
+    relay = DiscordRelay(store, poster, config=control.read, broadcaster_id=broadcaster_id)
+    relay.start()
+    try:
+        yield relay
+    finally:
+        relay.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,11 @@
 Started by `bash local/run` (README): the Firestore emulator, the Helix simulator with a
 seeded demo channel (its tokens stored as if Connect Twitch had run), the three clip
 functions under functions-framework, the trigger relay that turns `clip_jobs` writes into
-Eventarc's CloudEvents, and the ticker that calls the scheduled functions like Cloud
-Scheduler. The operations app and the chat bot join as their issues land.
+Eventarc's CloudEvents, the ticker that calls the scheduled functions like Cloud Scheduler,
+the operations app, and the live chat bot (`python -m chatbot`, twitchio on the simulator's
+EventSub and Helix) with the demo chat typed into it and its replies printed
+(`local.chat_host`). `--check` also has a moderator say `!clip` and waits for the candidate
+and the reply. Replaying a chat log without Twitch stays a tool: `python -m chatbot --replay`.
 
 Crash safety (`local.crash_safety`): the children die with the stack, what a killed stack
 left behind is stopped at the next start, a taken app port is reported with its owner and a
@@ -23,8 +26,17 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from local.app_host import StreamlitServer
+from local.chat_host import (
+    ChatBotHost,
+    ChatTyper,
+    check_chat,
+    connect_demo_bot,
+    control_url,
+    show_replies,
+)
 from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
 from local.crash_safety import RunRecord, port_free, port_owner, recording, sweep_dead_stacks
+from local.discord_standin import DiscordStandin, posting_to
 from local.firestore_emulator import FirestoreEmulator, free_port
 from local.helix_simulator import HelixSimulator
 from local.processes import ROOT, LoggedProcess
@@ -37,10 +49,7 @@ from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from shared.store.twitch_tokens import TwitchTokenStore
 
-NOT_YET = [
-    "the live chat bot (python -m chatbot): twitchio talks to Twitch itself, so locally the "
-    "demo chat log is replayed through the same pipeline instead",
-]
+NOT_YET: list[str] = []
 DEMO_CHAT = ROOT / "chatbot" / "demo_chat.jsonl"
 
 
@@ -127,6 +136,27 @@ def main(argv: list[str] | None = None) -> int:
         )
         vision_token = secrets.token_urlsafe(18)
         vision = stack.enter_context(running_vision(vision_env(emulator.host, vision_token)))
+        discord = stack.enter_context(DiscordStandin())
+        stack.enter_context(
+            posting_to(
+                make_client(LOCAL_PROJECT),
+                discord.webhook_url,
+                broadcaster_id=demo["broadcaster_id"],
+                instance="local-stack",
+            )
+        )
+        bot_id = connect_demo_bot(sim, demo, make_client(LOCAL_PROJECT))
+        show_replies(sim, bot_id, lambda line: print(line, flush=True))
+        chatbot = stack.enter_context(
+            ChatBotHost(
+                env={
+                    **os.environ,
+                    **env,
+                    "TWITCH_EVENTSUB_WS_URL": sim.eventsub_url,
+                    "TWITCH_BOT_USER_ID": bot_id,
+                }
+            )
+        )
         print(f"Byte Clips local stack, started {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC")
         print("Running now:")
         print(f"  Firestore emulator ({emulator.kind})   FIRESTORE_EMULATOR_HOST={emulator.host}")
@@ -137,6 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  validate_tokens                 {tokens.url} (at start, then hourly)")
         print(f"  vision_ingest (FAKE classifier) {vision.url}")
         print(f"      VISION_INGEST_TOKEN={vision_token}  (the FAKE classifier reads frame labels)")
+        print(f"  Discord webhook stand-in        DISCORD_WEBHOOK_URL={discord.webhook_url}")
+        print(
+            "      ready clips are posted to it as the chat bot would (the app's Health page "
+            f"lists them; http://127.0.0.1:{discord.port}/messages shows what it received)"
+        )
+        print(f"  chat bot (python -m chatbot)    {chatbot.url}/healthz (live, on the simulator)")
+        print(f"                                  TWITCH_EVENTSUB_WS_URL={sim.eventsub_url}")
         print(
             f"  demo channel: {demo['login']} (id {demo['broadcaster_id']}), live, VOD "
             f"{demo['vod_id']}, client id {demo['client_id']}; connected (tokens stored)"
@@ -161,22 +198,27 @@ def main(argv: list[str] | None = None) -> int:
         sim.authorize_as(demo["broadcaster_id"])
         print(f"  operations app                  http://localhost:{app.port}/")
         print(f"      development password: {password}  (any operator name)")
-        print("Not part of the stack yet:")
-        for piece in NOT_YET:
-            print(f"  - {piece}")
+        if NOT_YET:
+            print("Not part of the stack yet:")
+            for piece in NOT_YET:
+                print(f"  - {piece}")
         sys.stdout.flush()
         if args.check:
-            return check(demo)
-        replay = LoggedProcess(
-            [sys.executable, "-m", "chatbot", "--replay", str(DEMO_CHAT), "--from-now"],
-            name="chatbot-replay",
-            cwd=ROOT,
-            env={**os.environ, **env},
+            clipped = check(demo)
+            try:
+                said = check_chat(sim, make_client(LOCAL_PROJECT), demo["broadcaster_id"], bot_id)
+            except AssertionError as missing:
+                print(f"check: {missing}", flush=True)
+                return 1
+            print(f"check: {said}", flush=True)
+            return clipped
+        typer = stack.enter_context(
+            ChatTyper.from_log(control_url(sim), DEMO_CHAT, demo["broadcaster_id"])
         )
-        stack.callback(replay.stop)
         print(
-            f"  chat bot replaying {DEMO_CHAT.name} in real time (15 min; first moments after "
-            "about 4 min land in the approval queue)"
+            f"  demo chat: {DEMO_CHAT.name} typed into the live bot in real time ({len(typer)} "
+            "messages, 15 min; first moments after about 4 min land in the approval queue; "
+            "the bot's replies show here as [chat])"
         )
         vision_demo = LoggedProcess(
             [

@@ -15,9 +15,16 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic.fields import FieldInfo
 
+from shared.domain.approval_settings import (
+    ApprovalSettings,
+    PolicyRule,
+    parse_rule_lines,
+    rule_line,
+)
 from shared.domain.chat_settings import ChatSettings, fold_token
 from shared.domain.clip_candidate import MAX_DURATION, MIN_DURATION
 from shared.domain.control_plane import (
+    APPROVAL_PREFIX,
     CHAT_PREFIX,
     EDITABLE_FIELDS,
     ControlPlaneConfig,
@@ -26,7 +33,16 @@ from shared.domain.control_plane import (
 from streamlit_app.formatting import ago, utc_text
 
 Kind = Literal[
-    "flag", "choice", "int", "seconds", "seconds_or_unset", "number", "text", "multi", "weights"
+    "flag",
+    "choice",
+    "int",
+    "seconds",
+    "seconds_or_unset",
+    "number",
+    "text",
+    "multi",
+    "weights",
+    "rules",
 ]
 
 # Clip lengths: checked like Twitch's Create Clip (5 to 60 s, 0.1 steps), not by model bounds.
@@ -114,6 +130,30 @@ CHAT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 OTHER_GROUP = "Other"
 
+# The approval settings (issue 15): chat decisions, announcements, the policy, Discord.
+APPROVAL_GROUPS: dict[str, tuple[str, ...]] = {
+    "Decisions in chat": ("chat_roles", "chat_refusal_cooldown_seconds"),
+    "Candidate announcements in chat": ("announce_sources", "announce_max_per_minute"),
+    "Auto-approval policy": ("policy_enabled", "policy_rules"),
+    "Discord (needs DISCORD_WEBHOOK_URL in the chat bot)": ("discord_sources", "discord_statuses"),
+}
+APPROVAL_LABELS: dict[str, str] = {
+    "approval.chat_roles": "Who may !approve / !reject (besides the streamer)",
+    "approval.chat_refusal_cooldown_seconds": "Tell a chatter they may not, at most every (s)",
+    "approval.announce_sources": "Announce new candidates from",
+    "approval.announce_max_per_minute": "Announcements per minute, at most",
+    "approval.policy_enabled": "Auto-approval policy on",
+    "approval.policy_rules": "Policy rules",
+    "approval.discord_sources": "Post clips from",
+    "approval.discord_statuses": "Post clips that are",
+}
+RULES_HELP = (
+    "One rule per line: `name source [roles=vip,moderator] [events=victory,clutch] "
+    "[min_score=0.8] [per_hour=3] [per_stream=10] [off]`. Sources: chat_spike, keyword, "
+    "command, autonomy_goal, vision, manual. Each approval is recorded as approved by "
+    "`policy name`."
+)
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -159,6 +199,8 @@ def _kind(name: str, annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
         return "multi", tuple(str(option) for option in get_args(get_args(inner)[0])), False
     if get_origin(inner) is dict:
         return "weights", (), False
+    if get_origin(inner) is tuple and get_args(inner)[0] is PolicyRule:
+        return "rules", (), False
     raise TypeError(f"no widget for the control-plane setting {name} of type {annotation!r}")
 
 
@@ -167,9 +209,10 @@ def _spec(name: str, field: FieldInfo, group: str = "") -> FieldSpec:
     low, high = _bounds(field)
     if kind in ("seconds", "seconds_or_unset"):
         low, high = MIN_DURATION, MAX_DURATION
-    help_text = " ".join(part for part in (field.description, EXTRA_HELP.get(name)) if part)
-    short = name.removeprefix(CHAT_PREFIX)
-    label = LABELS.get(name, short.replace("_", " ").capitalize())
+    extra = RULES_HELP if kind == "rules" else EXTRA_HELP.get(name)
+    help_text = " ".join(part for part in (field.description, extra) if part)
+    short = name.removeprefix(CHAT_PREFIX).removeprefix(APPROVAL_PREFIX)
+    label = LABELS.get(name) or APPROVAL_LABELS.get(name) or short.replace("_", " ").capitalize()
     return FieldSpec(name, kind, label, help_text, options, low, high, optional, group)
 
 
@@ -192,8 +235,19 @@ def chat_field_specs() -> list[FieldSpec]:
     ]
 
 
+def approval_field_specs() -> list[FieldSpec]:
+    """Approval at the speed of the moment (`approval.<name>`), section by section."""
+    fields = ApprovalSettings.model_fields
+    return [
+        _spec(f"{APPROVAL_PREFIX}{name}", fields[name], group)
+        for group, names in APPROVAL_GROUPS.items()
+        for name in names
+        if name in fields
+    ]
+
+
 def all_specs() -> list[FieldSpec]:
-    return field_specs() + chat_field_specs()
+    return field_specs() + chat_field_specs() + approval_field_specs()
 
 
 def widget_value(spec: FieldSpec, value: Any) -> Any:
@@ -206,6 +260,8 @@ def widget_value(spec: FieldSpec, value: Any) -> Any:
         return [option for option in spec.options if option in value]
     if spec.kind == "text":
         return value or ""
+    if spec.kind == "rules":
+        return "\n".join(rule_line(PolicyRule.model_validate(rule)) for rule in value)
     return value
 
 
@@ -247,6 +303,8 @@ def normalise(spec: FieldSpec, value: Any) -> Any:
         return [option for option in spec.options if option in value]
     if spec.kind == "weights":
         return _weights(str(value or ""))
+    if spec.kind == "rules":
+        return parse_rule_lines(str(value or ""))
     return value
 
 
@@ -263,6 +321,14 @@ def changed_fields(before: ControlPlaneConfig, values: Mapping[str, Any]) -> dic
     return changes
 
 
+def _rule_text(rule: Mapping[str, Any]) -> str:
+    """A stored policy rule as its line (as it was typed), or its raw form if it is refused."""
+    try:
+        return rule_line(PolicyRule.model_validate(rule))
+    except ValueError:
+        return str(dict(rule))
+
+
 def value_text(value: Any) -> str:
     if value is None:
         return "(unset)"
@@ -270,6 +336,8 @@ def value_text(value: Any) -> str:
         return "on" if value else "off"
     if isinstance(value, Mapping):
         return ", ".join(f"{key} {item}" for key, item in value.items()) or "(none)"
+    if isinstance(value, list | tuple) and value and all(isinstance(i, Mapping) for i in value):
+        return "; ".join(_rule_text(item) for item in value)
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "(none)"
     return str(value)
@@ -282,7 +350,8 @@ def history_rows(entries: Sequence[Mapping[str, Any]], now: datetime) -> list[di
         changes = entry.get("changes") or {}
         before = entry.get("before") or {}
         what = "; ".join(
-            f"{LABELS.get(name, name)}: {value_text(before.get(name))} → {value_text(value)}"
+            f"{LABELS.get(name) or APPROVAL_LABELS.get(name, name)}: "
+            f"{value_text(before.get(name))} → {value_text(value)}"
             for name, value in changes.items()
         )
         at = entry.get("at")

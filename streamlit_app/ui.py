@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 
 import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
@@ -26,12 +25,11 @@ from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable
 from streamlit_app.incidents import message, report
+from streamlit_app.liveness import Drawn, needs_redraw
 from streamlit_app.paging import PageWindow, page_window
 from streamlit_app.resources import ConfigInForce
 
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
-# A page whose live view is unavailable (an outage) is drawn again after this long.
-RETRY_SECONDS = 2.0
 
 _SHOW: dict[Level, Callable[..., object]] = {
     "success": st.success,
@@ -122,14 +120,6 @@ def pager(key: str, total: int, size: int) -> PageWindow:
     return page_window(total, int(st.session_state.get(key, 1)), size)
 
 
-@dataclass(frozen=True)
-class Drawn:
-    """What a live page last drew from (`marker`, None when it could not tell) and when."""
-
-    marker: Hashable | None
-    at: float
-
-
 def drawn(key: str, marker: Hashable | None) -> None:
     """Record, at the start of a full draw, what the page draws from."""
     st.session_state[key] = Drawn(marker, time.monotonic())
@@ -139,21 +129,15 @@ def redraw_when_changed(
     key: str, current: Callable[[], Hashable], *, refresh_after: float | None = None
 ) -> None:
     """The body of a live page's ticker fragment: costs no read, draws nothing, and reruns
-    the page only when `current()` moved on from what it last drew, when the page is older
-    than `refresh_after` (clocks on it), or every RETRY_SECONDS while its data is unavailable."""
+    the page when `needs_redraw` says so."""
     last = st.session_state.get(key)
     if not isinstance(last, Drawn):
         return
     try:
-        now = current()
+        marker: Hashable | None = current()
     except Exception:
-        now = None
-    age = time.monotonic() - last.at
-    if last.marker is None or now is None:
-        stale = age > RETRY_SECONDS
-    else:
-        stale = now != last.marker or (refresh_after is not None and age > refresh_after)
-    if stale:
+        marker = None
+    if needs_redraw(last, marker, time.monotonic(), refresh_after=refresh_after):
         st.rerun()
 
 

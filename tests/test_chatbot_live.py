@@ -157,3 +157,48 @@ def test_healthz_answers_503_when_unhealthy():
         (200, {"ok": True, "chat": "x"}),
         (503, {"ok": False, "chat": "x"}),
     ]
+
+
+def test_candidates_not_written_at_shutdown_are_logged_as_dropped_with_the_count(caplog):
+    """SIGTERM while Firestore is slow: each `!clip` seen is a written candidate or counted
+    in the "dropped" error and in the last log line's accounting."""
+    from chatbot.chat_line import ChatLine
+    from chatbot.control import StaticConfig
+    from chatbot.live import chat_accounting, close_sink
+    from chatbot.outbox import ChatOutbox
+    from chatbot.runtime import ChatRuntime
+    from chatbot.sink import CandidateSink
+    from shared.store.action_queue import EnqueueResult
+
+    written: list[str] = []
+
+    class SlowQueue:
+        def submit(self, fields, *, dedupe_window_seconds=0):
+            time.sleep(0.6)
+            written.append(str(fields.get("source_ts")))
+            return EnqueueResult(f"a{len(written)}", duplicate=False)
+
+    config = StaticConfig()
+    sink = CandidateSink(SlowQueue(), config, workers=1)
+    outbox = ChatOutbox(lambda text: asyncio.sleep(0))
+    runtime = ChatRuntime(config, sink, outbox)
+    start = time.time() - 600
+    for i in range(4):  # minutes apart and from different moderators: no cooldown applies
+        runtime.handle(
+            ChatLine(
+                ts=start + 120 * i,
+                broadcaster_id="12345",
+                user_id=str(4000 + i),
+                user=f"mod{i}",
+                text=f"!clip moment {i}",
+                roles=frozenset({"moderator"}),
+                message_id=f"m{i}",
+            )
+        )
+    with caplog.at_level("ERROR", logger="chatbot.live"):
+        unwritten = close_sink(sink, 0.3)
+    summary = chat_accounting(None, runtime, sink, outbox, unwritten)
+    dropped = [r for r in caplog.records if r.getMessage().endswith(": dropped")]
+    assert unwritten == 4 and [r.dropped for r in dropped] == [4]
+    assert summary["messages_seen"] == 4 and summary["candidates_dropped"] == 4
+    assert summary["candidates"].get("enqueued", 0) + summary["candidates_dropped"] == 4

@@ -31,7 +31,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.detections = []
 
-    def submit(self, detection) -> bool:
+    def submit(self, detection, *, requester_roles=frozenset()) -> bool:
         self.detections.append(detection)
         return True
 
@@ -386,3 +386,44 @@ def test_the_supervisor_subscribes_again_when_twitchio_gave_up(monkeypatch):
 
     assert asyncio.run(scenario()) == ["connecting", "connected"]
     assert subscribed
+
+
+def test_a_notification_twitch_delivers_twice_is_handled_once():
+    """Twitch delivers at least once and keeps the EventSub message id when it resends."""
+    from chatbot.twitch_bot import ChatSocket
+
+    bot, sink, outbox = make_bot()
+
+    async def scenario() -> None:
+        socket = ChatSocket(bot=bot)
+        payload = notification()
+        await socket._process_notification(payload)
+        await socket._process_notification(copy.deepcopy(payload))
+        await asyncio.sleep(0.05)  # twitchio dispatches event_message as a task
+
+    asyncio.run(scenario())
+    assert [d.source for d in sink.detections] == ["command"] and len(outbox.sent) == 1
+    assert (bot.received, bot.duplicates, bot.runtime.messages) == (2, 1, 1)
+
+
+def test_reconnect_waits_are_the_projects_backoff_and_restart_after_a_welcome():
+    from chatbot.twitch_bot import ReconnectBackoff
+
+    backoff = ReconnectBackoff(rand=lambda: 0.5)
+    assert [backoff.calculate() for _ in range(3)] == [1.5, 3.0, 6.0]
+    backoff.reset()
+    assert backoff.calculate() == 1.5
+
+
+def test_health_names_a_revocation_until_chat_is_subscribed_again():
+    bot, _, _ = make_bot()
+    bot.link.connected(0.0)
+    revoked = SimpleNamespace(reason=SimpleNamespace(value="authorization_revoked"), id="s1")
+    asyncio.run(bot.event_subscription_revoked(revoked))
+    asyncio.run(bot.event_websocket_closed(None))
+    health = bot.link.health(1.0)
+    assert health.state == "reconnecting" and health.ok
+    assert health.detail == (
+        "Twitch revoked the chat subscription (authorization_revoked); "
+        "EventSub websocket closed; reconnecting"
+    )

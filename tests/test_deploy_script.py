@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,9 +77,37 @@ class Run:
         return found[0]
 
 
+# What deploy.sh reads from the repository; copied, so that files edited while a test runs
+# do not look like a change between its two runs.
+SNAPSHOT = (
+    "deploy.sh",
+    "deploy",
+    "functions",
+    "shared",
+    "chatbot",
+    "streamlit_app",
+    "requirements.txt",
+    "firestore.indexes.json",
+)
+
+
+def snapshot(target: Path) -> Path:
+    target.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in SNAPSHOT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore)
+        else:
+            shutil.copy2(source, target / name)
+    (target / ".venv").symlink_to(ROOT / ".venv")
+    return target
+
+
 class Deployment:
     def __init__(self, home: Path, scheduler: FakeScheduler, rules: FakeRules) -> None:
         self.home = home
+        self.repo = snapshot(home / "repo")
         self.cloud = FakeCloud(home / "cloud")
         self.scheduler = scheduler
         self.rules = rules
@@ -100,7 +129,7 @@ class Deployment:
             "BYTECLIPS_FIREBASERULES_API": self.rules.url,
         }
         done = subprocess.run(
-            ["bash", str(ROOT / "deploy.sh"), "--config", str(config or self.config), *args],
+            ["bash", str(self.repo / "deploy.sh"), "--config", str(config or self.config), *args],
             env=env,
             stdin=subprocess.DEVNULL,
             capture_output=True,

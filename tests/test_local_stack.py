@@ -43,6 +43,8 @@ def test_local_stack_starts_and_answers():
     assert "operations app                  http://localhost:" in result.stdout
     assert "development password: " in result.stdout
     assert "is ready: https://clips.twitch.tv/" in result.stdout
+    assert "check: chat !clip -> candidate " in result.stdout  # the live bot, on the simulator
+    assert "the bot replied: @Viewer32 clip request sent" in result.stdout
     assert "byteclipslocal" not in result.stdout + result.stderr
 
 
@@ -92,7 +94,7 @@ def test_a_stack_started_after_kill_9_of_the_last_one_serves_its_own_app(tmp_pat
         assert first_app, "the first stack's app does not listen on its port"
         record = json.loads((RUN_DIR / f"stack-{first.pid}.json").read_text())
         first_children = [(c["pid"], c["started"]) for c in record["children"]]
-        assert {c["name"] for c in record["children"]} >= {"streamlit", "chatbot-replay"}
+        assert {c["name"] for c in record["children"]} >= {"streamlit", "chatbot"}
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         second = _start_stack(port, tmp_path / "second.log", env)

@@ -8,6 +8,8 @@ disconnect with the Helix simulator, manual clip validation, and a Firestore out
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +34,8 @@ from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
-from streamlit_app import actions, auth
+from streamlit_app import actions, auth, formatting
+from tests import spec_documents as spec
 from tests.factories import live_fields, vod_fields
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
@@ -711,3 +714,139 @@ def test_an_unreachable_firestore_says_what_to_do_on_every_page(open_app, monkey
     at.switch_page(page).run()
     assert not at.exception
     assert "The Firestore emulator at 127.0.0.1:9 does not answer" in page_text(at)
+
+
+# --------------------------------------------------------------------- foreign documents
+
+PAGES = (QUEUE, JOBS, MANUAL, CONTROL, HEALTH, CONNECT)
+
+
+def assert_no_traceback(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    text = page_text(at)
+    for internal in ("Traceback", "ValidationError", "site-packages", '.py"'):
+        assert internal not in text
+
+
+def test_every_page_renders_foreign_documents_and_flags_each_unreadable_one(open_app, db):
+    written = spec.write_foreign(db)
+    at = open_app()
+    texts, buttons = {}, {}
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert_no_traceback(at)
+        texts[page] = page_text(at)
+        buttons[page] = {b.key for b in at.button}
+    for page in (QUEUE, JOBS, MANUAL, CONTROL, HEALTH):
+        assert "control_plane/config) has settings this app cannot read" in texts[page]
+        assert "clip_api_enabled" in texts[page]
+
+    queue = texts[QUEUE]
+    assert "#### Minimal SPEC candidate" in queue and "3 pending** (2 unreadable)" in queue
+    assert f"action_queue/{written.wrong_item} is unreadable: payload.score" in queue
+    assert "kind is 'poll', not clip_candidate" in queue
+    assert "What to do: archive it" in queue
+    archive_keys = {key for key in buttons[QUEUE] if (key or "").startswith("archive_")}
+    assert archive_keys == {f"archive_{written.wrong_item}", f"archive_{written.kind_item}"}
+
+    jobs = texts[JOBS]
+    assert f"Job id: `{written.minimal_job}`" in jobs and "SpecClip" in jobs
+    assert f"clip_jobs/{written.wrong_job} is unreadable: attempts" in jobs
+
+    health = texts[HEALTH]
+    assert "observability/clips_auth is unreadable: last_validated_at" in health
+    assert "Twitch clip API: OFF" in health
+
+    connect = texts[CONNECT]
+    assert "#### specstreamer" in connect
+    assert f"user {written.wrong_token} is unreadable: scopes" in connect
+    assert f"disconnect_{written.wrong_token}" in buttons[CONNECT]
+    for token in ("spec-access-token-123456", "spec-refresh-token-123456"):
+        assert token not in "".join(texts.values())
+
+    control = texts[CONTROL]
+    assert "Twitch clip API on: must be true or false" in control
+
+
+def test_a_spec_minimal_item_is_approved_from_the_queue(open_app, db):
+    spec.write_foreign(db, broken_singletons=False)
+    at = open_app()
+    assert "#### Minimal SPEC candidate" in page_text(at)
+    at.button(key=f"approve_{spec.MINIMAL_ITEM}").click().run()
+    assert f"Approved. Job job_{spec.MINIMAL_ITEM} is queued" in page_text(at)
+    job = ClipJobStore(db).require(f"job_{spec.MINIMAL_ITEM}")
+    assert (job.action_id, job.approved_by) == (spec.MINIMAL_ITEM, OPERATOR)
+    assert "#### Minimal SPEC candidate" not in page_text(at)
+
+
+def test_an_unreadable_item_is_archived_from_the_queue(open_app, db):
+    spec.write_foreign(db)
+    at = open_app()
+    at.button(key=f"archive_{spec.KIND_ITEM}").click().run()
+    assert f"Archived item {spec.KIND_ITEM} as rejected" in page_text(at)
+    assert f"archive_{spec.KIND_ITEM}" not in [b.key for b in at.button]
+    stored = db.document(f"action_queue/{spec.KIND_ITEM}").get().to_dict()
+    assert (stored["status"], stored["decided_by"]) == ("rejected", OPERATOR)
+    assert ActionQueue(db).decision_ref(spec.KIND_ITEM).get().exists
+    assert "#### Minimal SPEC candidate" in page_text(at)
+
+
+def test_minimal_singletons_render_as_they_are(open_app, db):
+    spec.write_foreign(db, broken_singletons=False)
+    at = open_app(HEALTH)
+    assert_no_traceback(at)
+    text = page_text(at)
+    assert "Account: **specstreamer**" in text and "Token: valid" in text
+    assert "cannot read" not in text and "unreadable" not in text
+    control = open_app(CONTROL)
+    assert control.radio(key="cp_clip_mode_default_defaults").value == "vod"
+    assert "cannot read" not in page_text(control)
+
+
+def test_a_refused_control_plane_setting_is_repaired_from_its_page(open_app, db):
+    spec.write_foreign(db)
+    at = open_app(CONTROL)
+    assert at.toggle(key="cp_clip_api_enabled_defaults").value is False
+    at.toggle(key="cp_clip_api_enabled_defaults").set_value(True)
+    at.button(key="cp_save").click().run()
+    assert "Saved clip_api_enabled" in page_text(at)
+    config = ControlPlaneStore(db).read(fresh=True)
+    assert config.clip_api_enabled is True and config.updated_by == OPERATOR
+    assert "cannot read" not in page_text(open_app(CONTROL))
+
+
+def test_an_unexpected_error_shows_a_reference_and_logs_the_traceback(
+    open_app, db, monkeypatch, caplog
+):
+    enqueue(db, suggested_title="Breaks the card")
+    at = open_app()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("internal detail /srv/app/secret_path.py")
+
+    monkeypatch.setattr(formatting, "candidate_view", broken)
+    at.run()
+    assert_no_traceback(at)
+    text = page_text(at)
+    found = re.search(
+        r"Something went wrong while trying to [a-z ]+ \(reference ([0-9a-f]{8})\)", text
+    )
+    assert found, text
+    assert "internal detail" not in text and "RuntimeError" not in text
+    [record] = [r for r in caplog.records if getattr(r, "reference", None) == found[1]]
+    assert record.exc_info is not None and "internal detail" in str(record.exc_info[1])
+
+
+def test_the_shipped_config_keeps_error_details_out_of_the_browser():
+    """`streamlit run streamlit_app/app.py` from the repository root reads ./.streamlit."""
+    root = Path(APP).parents[1]
+    shown = subprocess.run(
+        [sys.executable, "-m", "streamlit", "config", "show"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    where = re.escape(str(root / ".streamlit" / "config.toml"))
+    assert re.search(rf"set in {where}\n+showErrorDetails = false", shown)

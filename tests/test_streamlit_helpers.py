@@ -46,6 +46,7 @@ from streamlit_app.formatting import (
     percentile,
     retry_state,
 )
+from streamlit_app.liveness import RETRY_SECONDS, Drawn, needs_redraw
 from streamlit_app.manual_form import (
     GENERAL,
     ManualInput,
@@ -53,6 +54,7 @@ from streamlit_app.manual_form import (
     errors_by_widget,
     parse_position,
 )
+from streamlit_app.paging import page_window
 from tests.factories import live_fields, vod_fields
 
 NOW = datetime(2026, 11, 24, 20, 0, 0, tzinfo=UTC)
@@ -412,3 +414,42 @@ def test_account_view_names_the_role_and_never_holds_tokens():
         "broadcaster, creates the clips"
     )
     assert account_view(token, broadcaster_id="1", editor_id=None).role == "not used for clipping"
+
+
+# ------------------------------------------------------------------ live pages and paging
+
+
+def test_a_live_page_redraws_only_when_its_data_moved_on():
+    drawn = Drawn(marker=(3, 1), at=100.0)
+    assert not needs_redraw(drawn, (3, 1), 100.2)
+    assert not needs_redraw(drawn, (3, 1), 10_000.0)
+    assert needs_redraw(drawn, (4, 1), 100.2)
+    assert needs_redraw(drawn, (3, 2), 100.2)
+    assert not needs_redraw(drawn, (3, 1), 110.0, refresh_after=15.0)
+    assert needs_redraw(drawn, (3, 1), 116.0, refresh_after=15.0)
+
+
+def test_a_live_page_without_data_retries_every_few_seconds():
+    unavailable = Drawn(marker=None, at=100.0)
+    assert not needs_redraw(unavailable, (1, 1), 100.0 + RETRY_SECONDS / 2)
+    assert needs_redraw(unavailable, (1, 1), 100.1 + RETRY_SECONDS)
+    assert not needs_redraw(Drawn((1, 1), 100.0), None, 101.0)
+    assert needs_redraw(Drawn((1, 1), 100.0), None, 100.1 + RETRY_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("total", "page", "window", "text"),
+    [
+        (0, 1, (1, 1, 0, 0), ""),
+        (20, 1, (1, 1, 0, 20), ""),
+        (21, 2, (2, 2, 20, 21), "showing 21 to 21 of 21 items; 20 more on the other page"),
+        (200, 3, (3, 10, 40, 60), "showing 41 to 60 of 200 items; 180 more on other pages"),
+        (200, 99, (10, 10, 180, 200), "showing 181 to 200 of 200 items; 180 more on other pages"),
+        (5, 0, (1, 1, 0, 5), ""),
+    ],
+)
+def test_pages_of_a_long_list_say_what_is_hidden(total, page, window, text):
+    shown = page_window(total, page, 20)
+    assert (shown.page, shown.pages, shown.start, shown.stop) == window
+    assert shown.hidden == total - (shown.stop - shown.start)
+    assert shown.text("items") == text

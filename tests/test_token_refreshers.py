@@ -31,7 +31,7 @@ ROUNDS = 4
 class _Nothing:
     """The chat pipeline's sinks: these tests never see a chat message."""
 
-    def submit(self, detection: object) -> bool:
+    def submit(self, detection: object, *, requester_roles: frozenset[str] = frozenset()) -> bool:
         return True
 
     def post(self, text: str, *, urgent: bool = True) -> None: ...

@@ -11,8 +11,9 @@ nothing about what chat says. Here, once a second:
 - each is compared with the channel's usual level, a median over `baseline_seconds` that
   leaves out the last 90 s, so a ramp cannot lift it;
 - the weighted sum (`signal_weights`) is the window's score. Its peaks are remembered, and
-  the bar is the larger of `score_threshold` and the peak that `candidates_per_hour` of the
-  remembered hours would reach: a busy, noisy channel gets a higher bar than a calm one;
+  the bar is the largest of `score_threshold`, the channel's typical peak plus 4.5 spreads
+  (its own noise), and the peak that `candidates_per_hour` of the remembered hours would
+  reach: a busy, noisy channel gets a higher bar than a calm one;
 - a window over the bar proposes a moment, unless one was proposed in the last
   `refractory_seconds` or the rolling hour already holds `candidates_per_hour` of them.
 
@@ -37,7 +38,7 @@ from chatbot.detection import Detection
 from chatbot.detectors.reactions import Reading, read_message
 from chatbot.titles import excerpt, moment_title
 from shared.domain.chat_settings import ChatSettings
-from shared.domain.chat_tuning import Baseline, TimelineBucket, combine, weight_vector
+from shared.domain.chat_tuning import Baseline, TimelineBucket, combine, median, weight_vector
 
 SAMPLE_SECONDS = 10
 RAMP_SECONDS = 90.0  # left out of the baseline: the run-up to a moment is not "usual"
@@ -50,6 +51,11 @@ FIRST_SEEN_AFTER = 600.0  # before this much history every chatter is new
 PEAK_MEMORY_SECONDS = 4 * 3600.0
 ONSET_LOOKBACK = 45
 HOUR = 3600.0
+# Peaks of the score: a bump starts above this share of `score_threshold` and ends below the
+# next; a moment must stand this many spreads above the channel's typical bump.
+BUMP_START, BUMP_END = 0.35, 0.2
+MIN_PEAKS = 12
+NOISE_SPREADS = 4.5
 HEARD_LINES = 300  # counted lines kept for the title and excerpt of a moment
 _PRUNE_CHATTERS = 200_000
 
@@ -311,9 +317,13 @@ class MomentDetector:
             hours = min(self._active_seconds, PEAK_MEMORY_SECONDS) / HOUR
             allowed = int(settings.candidates_per_hour * hours)
             bar = settings.score_threshold
-            if allowed >= 2 and len(self._peaks) > allowed:
-                ranked = sorted((p for _, p in self._peaks), reverse=True)
-                bar = max(bar, ranked[allowed])
+            peaks = [p for _, p in self._peaks]
+            if len(peaks) >= MIN_PEAKS:
+                centre = median(peaks)
+                spread = median([abs(p - centre) for p in peaks]) * 1.4826
+                bar = max(bar, centre + NOISE_SPREADS * spread)
+            if allowed >= 2 and len(peaks) > allowed:
+                bar = max(bar, sorted(peaks, reverse=True)[allowed])
             self._bar = bar
         return self._bar
 
@@ -340,10 +350,9 @@ class MomentDetector:
         if values[0] > self._bucket_chatters:
             self._bucket_chatters = values[0]
         floor = settings.score_threshold
-        low = 0.5 * floor
-        if score >= low:
+        if score >= BUMP_START * floor:
             self._bump_peak = max(self._bump_peak, score)
-        elif self._bump_peak:
+        elif self._bump_peak and score < BUMP_END * floor:
             self._remember_peak(float(sec), self._bump_peak)
             self._bump_peak = 0.0
             self._armed = True

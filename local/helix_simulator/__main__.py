@@ -20,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     with HelixSimulator(
         args.port, args.bucket_size, args.downloads_per_minute, host=args.host
     ) as sim:
-        info: dict[str, str] = {"api_base": sim.api_base, "auth_base": sim.auth_base}
+        info: dict[str, str] = {
+            "api_base": sim.api_base,
+            "auth_base": sim.auth_base,
+            "eventsub_ws_url": sim.eventsub_url,
+        }
         if args.seed_demo:
             info.update(sim.seed_demo())
         serve_until_signal(info)

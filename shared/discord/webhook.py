@@ -155,7 +155,10 @@ class DiscordWebhook:
                 limited += 1
                 retry_after = self._retry_after(response)
                 if retry_after > self._max_wait:
-                    why = f"Discord asked to wait {retry_after:.0f} s (rate limited), longer than we wait"
+                    why = (
+                        f"Discord asked to wait {retry_after:.0f} s (rate limited), longer "
+                        "than we wait"
+                    )
                     return self._failed(status, attempt, limited, waited, why)
                 self._sleep(retry_after)
                 waited += retry_after

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.domain.clip_candidate import SOURCES, Source
+from shared.domain.clip_candidate import Source
 from shared.domain.errors import FieldProblem
 from shared.domain.validation import field_problems
 from shared.domain.vision import TriggerEvent
@@ -43,7 +43,9 @@ class PolicyRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=RULE_NAME, description="Shown as 'approved by policy <name>'.")
+    name: str = Field(
+        pattern=RULE_NAME, description="Recorded as who approved: policy, then this name."
+    )
     source: Source
     enabled: bool = True
     min_score: float = Field(0.0, ge=0.0, le=1.0)
@@ -76,7 +78,7 @@ class PolicyRule(BaseModel):
 
     def describe(self) -> str:
         """One line an operator reads: `vip-clips: command from vip, moderator, ...`."""
-        parts = [self.source]
+        parts: list[str] = [self.source]
         if self.roles:
             parts.append("from " + ", ".join(self.roles))
         if self.vision_events:
@@ -123,7 +125,8 @@ class ApprovalSettings(BaseModel):
         (), description="Checked in order; the first matching rule under its caps approves."
     )
     discord_sources: tuple[Source, ...] = Field(
-        SOURCES, description="Clips of these sources are posted to Discord (none: no post)."
+        get_args(Source),
+        description="Clips of these sources are posted to Discord (none: no post).",
     )
     discord_statuses: tuple[DiscordStatus, ...] = Field(
         ("ready",), description="Which finished clips are posted: ready, failed or both."

@@ -6,7 +6,7 @@ Pure: no I/O. The allowed transitions are listed once here; every writer asks th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -40,6 +40,8 @@ IN_FLIGHT: frozenset[JobStatus] = frozenset(
 #   creating -> queued: a 429/5xx answer scheduled a retry (next_attempt_at) before any clip id.
 #   queued -> failed:   refused before any Helix call (token bad, API switched off too long).
 #   failed -> queued:   only by the operator's limited manual retry (see manual_retry_fields).
+# Not in the table: failed -> ready, allowed only by late confirmation (`check_late_confirmation`,
+# SPEC 3.2), so nothing else can take that path by asking for the pair of statuses.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.CREATING, JobStatus.FAILED}),
     JobStatus.CREATING: frozenset({JobStatus.POLLING, JobStatus.QUEUED, JobStatus.FAILED}),
@@ -102,6 +104,14 @@ class ClipJob(BaseModel):
     next_attempt_at: datetime | None = None
     requeued_at: datetime | None = None
     clip_created_at: datetime | None = None
+    # The claim whose worker may send Create Clip (`claims/{N}`; its call is `creates/{N}`), and
+    # when that call went out: the window lost-clip recovery searches (SPEC 4).
+    create_seq: int | None = None
+    create_sent_at: datetime | None = None
+    # Until when the sweeper still looks for this job's clip: late confirmation of a
+    # `clip_create_timeout`, or recovery of a create whose answer was lost.
+    late_check_until: datetime | None = None
+    late_confirmed_at: datetime | None = None
     approved_by: str | None = None
     approved_at: datetime | None = None
     lease_seq: int = 0
@@ -119,6 +129,30 @@ class ClipJob(BaseModel):
             self.lease_holder is not None
             and self.lease_until is not None
             and (self.lease_until > now)
+        )
+
+
+# SPEC 4: a clip not seen within 15 s keeps being checked this long after the verdict; a lost
+# create is looked for on the channel as long (counted from the create call).
+LATE_CHECK = timedelta(minutes=10)
+
+
+def check_late_confirmation(job: ClipJob) -> None:
+    """Raise TransitionRefused unless `failed -> ready` is a late confirmation: the job failed
+    with `clip_create_timeout` and kept its clip id (SPEC 3.2)."""
+    if job.status is not JobStatus.FAILED:
+        raise TransitionRefused(
+            job.job_id,
+            job.status.value,
+            JobStatus.READY.value,
+            "only a failed job is confirmed late",
+        )
+    if job.error_code is not ErrorCode.CREATE_TIMEOUT or not job.twitch_clip_id:
+        raise TransitionRefused(
+            job.job_id,
+            job.status.value,
+            JobStatus.READY.value,
+            "only a clip_create_timeout job with a clip id may be confirmed late",
         )
 
 
@@ -198,5 +232,12 @@ def manual_retry_fields(job: ClipJob, *, limit: int, now: datetime) -> dict[str,
         "next_attempt_at": None,
         "lease_holder": None,
         "lease_until": None,
+        # A new episode: the earlier clip's id goes to the retry's record, not to the new create.
+        "twitch_clip_id": None,
+        "edit_url": None,
+        "clip_created_at": None,
+        "create_seq": None,
+        "create_sent_at": None,
+        "late_check_until": None,
         "updated_at": now,
     }

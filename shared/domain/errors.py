@@ -133,7 +133,7 @@ class ActionAlreadyDecided(ByteClipsError):
         self.by = by
         who = f" by {by}" if by else ""
         super().__init__(
-            f"action {action_id!r} was already decided ({status}{who}); refresh the queue to "
+            f"action {action_id!r} was already decided ({status}){who}; refresh the queue to "
             "see it"
         )
 

@@ -1,17 +1,26 @@
-"""Confirms new clips with shared Get Clips calls: one call per tick covers every clip the
-process is waiting on (up to 100 ids per call), instead of one polling loop per clip.
+"""Confirms new clips with shared Get Clips calls, looking when a clip is likely to show.
 
-With several clips in flight this divides the Get Clips calls (and rate-limit points) between
-them while every clip is still looked at twice a second, so a clip is confirmed within about
-half a second of becoming visible (SPEC 4 gives it at most 15 s).
+Twitch makes a clip visible some time after its 202: usually seconds, sometimes far longer
+(twitchdev/issues #1135). Looking at a fixed pace wastes calls while a clip cannot be there
+yet and still lags once it is. So the confirmer keeps the delays it recently observed
+(`VisibilityDelays`) and spaces each clip's looks by probability: the next look comes once
+another `step` of the observed delays has passed since the last one, never closer than
+`min_gap` or further apart than `max_gap`, with a last look just before the deadline.
+
+One call covers every clip a process waits on for the same token (up to 100 ids per call):
+when one clip's look is due, every other clip of that token is looked at in the same call,
+which costs nothing more. With many clips in flight the calls come every `min_gap` and each
+clip pays a small share; with one, only its own schedule makes calls.
 """
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from shared.domain.errors import ClipError
@@ -21,6 +30,69 @@ from shared.twitch.helix_clips import HelixClips
 logger = logging.getLogger(__name__)
 
 CONFIRM_DEADLINE_SECONDS = 15.0
+# Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
+PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
+
+
+class VisibilityDelays:
+    """The last `keep` delays between a 202 and the clip showing in Get Clips, as an
+    empirical distribution (linear between samples) that says when to look next."""
+
+    def __init__(
+        self,
+        *,
+        keep: int = 200,
+        prior: Iterable[float] = PRIOR_DELAYS,
+        min_samples: int = 8,
+        step: float = 0.08,
+        min_gap: float = 0.4,
+        max_gap: float = 2.0,
+    ) -> None:
+        self._recent: deque[float] = deque(maxlen=keep)
+        self._prior = sorted(prior)
+        self._min_samples = min_samples
+        self._step = step
+        self._min_gap = min_gap
+        self._max_gap = max_gap
+        self._lock = threading.Lock()
+        self._sorted: list[float] = list(self._prior)
+
+    def observe(self, seconds: float) -> None:
+        """A clip seen `seconds` after its 202 (the middle of its last two looks), or not seen
+        by its deadline (then the deadline: slow clips make the looks sparser later on)."""
+        with self._lock:
+            self._recent.append(max(seconds, 0.0))
+            samples = self._recent if len(self._recent) >= self._min_samples else self._prior
+            self._sorted = sorted(samples)
+
+    def cdf(self, age: float) -> float:
+        """The share of delays at or below `age`, linear between the samples."""
+        samples = self._sorted
+        if not samples or age < samples[0]:
+            return 0.0
+        if age >= samples[-1]:
+            return 1.0
+        i = bisect.bisect_right(samples, age)
+        low, high = samples[i - 1], samples[i]
+        fraction = 0.0 if high == low else (age - low) / (high - low)
+        return (i - 1 + fraction) / (len(samples) - 1)
+
+    def quantile(self, q: float) -> float:
+        samples = self._sorted
+        position = min(max(q, 0.0), 1.0) * (len(samples) - 1)
+        i = int(position)
+        if i >= len(samples) - 1:
+            return samples[-1]
+        return samples[i] + (samples[i + 1] - samples[i]) * (position - i)
+
+    def next_look(self, last: float | None) -> float:
+        """The age (seconds after the 202) of the next look, after one at age `last` (None:
+        the first look, half a step into the distribution)."""
+        if last is None:
+            return self.quantile(self._step / 2)
+        target = self.cdf(last) + self._step
+        at = self.quantile(target) if target < 1.0 else last + self._max_gap
+        return min(max(at, last + self._min_gap), last + self._max_gap)
 
 
 @dataclass
@@ -28,8 +100,10 @@ class _Waiter:
     clip_id: str
     tokens: TokenSource
     group: str
-    not_before: float
+    created: float  # when the 202 came, on the confirmer's clock
     deadline: float
+    next_at: float
+    last_age: float | None = None
     done: threading.Event = field(default_factory=threading.Event)
     clip: Clip | None = None
 
@@ -39,13 +113,11 @@ class ClipConfirmer:
         self,
         twitch: HelixClips,
         *,
-        interval: float = 0.5,
-        first_look: float = 1.0,
+        delays: VisibilityDelays | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._twitch = twitch
-        self._interval = interval
-        self._first_look = first_look
+        self.delays = delays or VisibilityDelays()
         self._clock = clock
         self._waiters: list[_Waiter] = []
         self._lock = threading.Lock()
@@ -53,14 +125,24 @@ class ClipConfirmer:
         self._thread: threading.Thread | None = None
 
     def wait_visible(
-        self, tokens: TokenSource, clip_id: str, *, group: str, timeout: float
+        self,
+        tokens: TokenSource,
+        clip_id: str,
+        *,
+        group: str,
+        timeout: float,
+        elapsed: float = 0.0,
     ) -> Clip | None:
         """Block until Get Clips shows `clip_id` (the Clip) or `timeout` passes (None).
 
-        `group` names whose token is used (waiters of one group share calls).
+        `group` names whose token is used (waiters of one group share calls); `elapsed` is how
+        long ago the 202 came, so the looks follow the clip's age.
         """
         now = self._clock()
-        waiter = _Waiter(clip_id, tokens, group, now + self._first_look, now + timeout)
+        created = now - max(elapsed, 0.0)
+        deadline = now + max(timeout, 0.0)
+        first = max(created + self.delays.next_look(None), now)
+        waiter = _Waiter(clip_id, tokens, group, created, deadline, min(first, deadline))
         with self._lock:
             self._waiters.append(waiter)
             if self._thread is None or not self._thread.is_alive():
@@ -69,7 +151,7 @@ class ClipConfirmer:
                 )
                 self._thread.start()
         self._wake.set()
-        waiter.done.wait(timeout + 2 * self._interval + 5)
+        waiter.done.wait(timeout + 10.0)
         with self._lock:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -85,28 +167,38 @@ class ClipConfirmer:
             now = self._clock()
             for waiter in waiters:
                 if now >= waiter.deadline:
+                    self.delays.observe(waiter.deadline - waiter.created)
                     self._finish(waiter, None)
-            due = [w for w in waiters if w.not_before <= now < w.deadline]
-            groups: dict[str, list[_Waiter]] = {}
-            for waiter in due:
-                groups.setdefault(waiter.group, []).append(waiter)
-            for members in groups.values():
-                self._look(members)
+            live = [w for w in waiters if now < w.deadline]
+            due_groups = {w.group for w in live if w.next_at <= now}
+            for group in due_groups:
+                self._look([w for w in live if w.group == group], now)
             self._wake.clear()
-            upcoming = [w.not_before for w in waiters if w.not_before > now]
-            pause = min([self._interval, *[t - now for t in upcoming]])
-            self._wake.wait(max(pause, 0.01))
+            upcoming = [w.next_at for w in live if not w.done.is_set()]
+            pause = min(upcoming, default=now + 0.5) - self._clock()
+            self._wake.wait(max(pause, 0.005))
 
-    def _look(self, members: list[_Waiter]) -> None:
+    def _look(self, members: list[_Waiter], now: float) -> None:
+        deadline = self._twitch.now() + max(w.deadline for w in members) - now
         try:
-            found = self._twitch.get_clips(members[0].tokens, [w.clip_id for w in members])
+            found = self._twitch.get_clips(
+                members[0].tokens, [w.clip_id for w in members], retry=False, deadline=deadline
+            )
         except ClipError as error:
             logger.warning("confirming clips failed, will look again", extra={"e": error.code})
-            return
+            found = []
         by_id = {clip.id: clip for clip in found}
         for waiter in members:
+            age = now - waiter.created
             if waiter.clip_id in by_id:
+                seen = age if waiter.last_age is None else (waiter.last_age + age) / 2
+                self.delays.observe(seen)
                 self._finish(waiter, by_id[waiter.clip_id])
+                continue
+            waiter.last_age = age
+            following = waiter.created + self.delays.next_look(age)
+            # The verdict waits for a last look just before the deadline.
+            waiter.next_at = min(following, max(waiter.deadline - 0.05, now + 0.01))
 
     def _finish(self, waiter: _Waiter, clip: Clip | None) -> None:
         waiter.clip = clip

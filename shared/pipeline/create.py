@@ -3,18 +3,26 @@
 Thin orchestration around the pure core (state machine, retry policy, moment plan) and
 the stores. One process at a time owns a job through its lease; a repeated trigger finds the
 job claimed and does nothing, so a moment is never clipped twice by a redelivery.
+
+Deadlines (docs/architecture.md §5.1): every Twitch call made under the lease, with its
+waits and retries, ends by the lease's end minus a margin, or the job is handed back
+(`next_attempt_at`) before Create Clip is sent. The create goes out once its claim is marked
+(`creates/{N}`); its 202 is saved by a write that cannot lose the clip id, lease or not; a
+create that got no answer is never sent again: the sweeper looks for its clip instead.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.clip_job import LATE_CHECK, ClipJob, JobStatus
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
@@ -22,33 +30,47 @@ from shared.domain.errors import (
     ClipError,
     ErrorCode,
     InvalidInput,
+    LeaseLost,
     TransitionRefused,
     operator_message,
 )
 from shared.domain.job_triggers import became_runnable
 from shared.domain.moment_plan import (
+    CREATE_MARGIN,
     FUTURE_TOLERANCE,
     MomentPlan,
     PlanMode,
     StreamState,
     plan_moment,
 )
-from shared.domain.retry_policy import RetryLimits
+from shared.domain.retry_policy import RetryLimits, backoff
 from shared.domain.twitch_models import Clip, CreatedClip
 from shared.domain.twitch_scopes import scopes_for
 from shared.events.firestore_document import DocumentWritten
 from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
-from shared.store.clip_jobs import ClipJobStore
+from shared.store.clip_jobs import Claim, ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import StoredTokenSource, TokenSources
-from shared.twitch.helix_clips import HelixClips
+from shared.twitch.helix_clips import (
+    MIN_TRY_SECONDS,
+    CreateUnanswered,
+    DeadlineReached,
+    HelixClips,
+)
 
 logger = logging.getLogger(__name__)
 
 SWITCHED_OFF_RECHECK = timedelta(seconds=60)
 # A live clip may wait for its post-roll to air; a longer wait than this hands the job back.
 MAX_PLAN_WAIT_SECONDS = 15.0
+# The lease's last seconds are never used for Twitch calls (clock skew, the saving write).
+LEASE_MARGIN_SECONDS = 5.0
+# Between sending a live create and Twitch receiving it; the plan's margin covers the rest.
+SEND_LATENCY_SECONDS = 0.5
+# Tries of one claim's create loop (re-plans and inline retries included), a safety bound.
+MAX_SEND_ROUNDS = 8
+CRASH_ENV = "BYTECLIPS_BENCH_CRASH_POINTS"
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,40 @@ class Outcome:
     job_id: str
     result: str
     detail: str = ""
+
+
+@dataclass
+class _Planned:
+    """The plan in force and what re-planning it needs (no further Twitch call)."""
+
+    plan: MomentPlan | None
+    state: StreamState | None
+    at: datetime
+
+
+def no_checkpoint(point: str) -> None:
+    """The worker's named points (`before_create`, `after_create`, `after_save`) do nothing
+    unless the fault benchmark asks them to crash the process."""
+
+
+def crash_checkpoint(spec: str) -> Callable[[str], None]:
+    """For `bench/clip_faults.py` only (`BYTECLIPS_BENCH_CRASH_POINTS`, e.g.
+    `after_create=0.05,before_create=0.02`): at each named point, end the process at once
+    with that probability, as a crash or a killed instance would. Empty: no crash ever."""
+    odds: dict[str, float] = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() and value.strip():
+            odds[name.strip()] = float(value)
+    if not odds:
+        return no_checkpoint
+
+    def checkpoint(point: str) -> None:
+        if random.random() < odds.get(point, 0.0):
+            logger.error("bench crash point %s: the process ends now", point)
+            os._exit(75)
+
+    return checkpoint
 
 
 class ClipWorker:
@@ -76,6 +132,7 @@ class ClipWorker:
         lease_seconds: float = 60.0,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        checkpoint: Callable[[str], None] = no_checkpoint,
     ) -> None:
         self._jobs = jobs
         self._config = config
@@ -85,8 +142,10 @@ class ClipWorker:
         self._confirmer = confirmer
         self._worker = worker_id
         self._lease = lease_seconds
+        self._margin = min(LEASE_MARGIN_SECONDS, lease_seconds / 4)
         self._clock = clock
         self._sleep = sleep
+        self._checkpoint = checkpoint
 
     def on_job_written(self, event: DocumentWritten) -> Outcome:
         """Entry from the Firestore trigger; most writes (our own included) are ignored here."""
@@ -98,22 +157,11 @@ class ClipWorker:
         now = self._clock()
         config = self._config.read(fresh=True)
         job = self._jobs.get(job_id)
-        if job is None or job.status is not JobStatus.QUEUED:
+        if job is None or job.status is not JobStatus.QUEUED or job.lease_active(now):
             return Outcome(job_id, "not queued")
         if not (config.clip_pipeline_enabled and config.clip_api_enabled):
             return self._wait_for_switch(job, config, now)
-        claim = self._jobs.claim(
-            job_id,
-            worker=self._worker,
-            lease_seconds=self._lease,
-            expect={JobStatus.QUEUED},
-            to=JobStatus.CREATING,
-            now=now,
-            current=job,
-        )
-        if claim is None:
-            return Outcome(job_id, "claimed elsewhere")
-        return self._create(claim.job, config)
+        return self._create(job, config)
 
     def _wait_for_switch(self, job: ClipJob, config: ControlPlaneConfig, now: datetime) -> Outcome:
         """Switched off: no Helix call; the job says why and the sweeper re-checks it.
@@ -134,72 +182,107 @@ class ClipWorker:
         )
         return Outcome(job.job_id, "waiting", detail)
 
+    # ------------------------------------------------------------------- the create
+
     def _create(self, job: ClipJob, config: ControlPlaneConfig) -> Outcome:
-        now = self._clock()
+        """Plan, claim, create, save, confirm. Planning reads the stream before the claim (no
+        write is needed to read), so the claim also records the plan in the same write."""
         editor_id = config.clip_editor_user_id or job.broadcaster_id
         health = self._health.read_clips_auth()
         refusal = self._auth_refusal(health, editor_id, None)
         if refusal:
-            self._fail(job, JobStatus.CREATING, ErrorCode.UNAUTHORIZED, refusal, now)
-            return Outcome(job.job_id, "failed", refusal)
+            return self._claim_and_fail(job, ErrorCode.UNAUTHORIZED, refusal)
         tokens = self._tokens.for_user(editor_id)
-        attempts = job.attempts + 1
         try:
-            plan = self._plan(job, config, tokens)
+            planned = self._plan(job, config, tokens, self._deadline_from(self._clock()))
+        except DeadlineReached as error:
+            return self._claim_and_hand_back(job, error.retry_at, "Asking Twitch about the stream")
         except ClipError as error:
+            claim = self._claim(job)
+            if claim is None:
+                return Outcome(job.job_id, "claimed elsewhere")
             lead = "No clip was made: asking Twitch about the stream failed. "
-            return self._create_failed(job, config, error, attempts, lead=lead)
-        recorded = plan_fields(plan, now) if plan is not None else {}
+            return self._create_failed(claim.job, config, error, job.attempts, lead=lead)
+        plan = planned.plan
+        recorded = plan_fields(plan, planned.at) if plan is not None else {}
         if plan is not None and not plan.creates:
-            return self._not_created(job, plan, recorded)
+            claim = self._claim(job, recorded)
+            return self._not_created(claim.job, plan) if claim else self._elsewhere(job)
         mode = plan.mode.value if plan is not None else job.mode
         refusal = self._auth_refusal(health, editor_id, mode)
         if refusal:
-            self._fail(
-                job, JobStatus.CREATING, ErrorCode.UNAUTHORIZED, refusal, now, fields=recorded
-            )
-            return Outcome(job.job_id, "failed", refusal)
+            return self._claim_and_fail(job, ErrorCode.UNAUTHORIZED, refusal, recorded)
+        claim = self._claim(job, recorded, may_create=True)
+        if claim is None:
+            return self._elsewhere(job)
         if plan is not None and plan.not_before is not None:
-            handed_back = self._wait_until(job, plan.not_before, recorded)
+            handed_back = self._wait_until(claim.job, plan.not_before)
             if handed_back is not None:
                 return handed_back
-        try:
-            created = self._send_create(job, plan, config, tokens, editor_id)
-        except InvalidInput as error:
-            self._fail(
-                job, JobStatus.CREATING, ErrorCode.BAD_REQUEST, str(error), now, attempts, recorded
-            )
-            return Outcome(job.job_id, "failed", str(error))
-        except ClipError as error:
-            return self._create_failed(job, config, error, attempts, plan, recorded)
-        created_at = self._clock()
-        job = self._jobs.transition(
-            job.job_id,
-            expect=JobStatus.CREATING,
-            to=JobStatus.POLLING,
-            fields={
-                **recorded,
-                "twitch_clip_id": created.id,
-                "edit_url": created.edit_url,
-                "attempts": attempts,
-                "clip_created_at": created_at,
-                "error_code": None,
-                "error_detail": None,
-            },
-            worker=self._worker,
-            now=created_at,
-        )
-        return self._confirm(job, tokens, created_at)
+        return self._send(claim, planned, config, tokens, editor_id)
+
+    def _send(
+        self,
+        claim: Claim,
+        planned: _Planned,
+        config: ControlPlaneConfig,
+        tokens: StoredTokenSource,
+        editor_id: str,
+    ) -> Outcome:
+        """The create loop of one claim: mark the claim, send, retry inline while the retry
+        and the plan still fit, then save the 202 or hand the job on."""
+        job = claim.job
+        deadline = self._deadline(job)
+        attempts = job.attempts
+        sent_at: datetime | None = None
+        for _ in range(MAX_SEND_ROUNDS):
+            if self._now_ts() + MIN_TRY_SECONDS > deadline:
+                return self._hand_back(job, self._clock(), "the create call", attempts)
+            if sent_at is None:
+                sent_at = self._clock()
+                if not self._jobs.mark_create_sent(
+                    job.job_id, seq=claim.seq, worker=self._worker, now=sent_at
+                ):
+                    return Outcome(job.job_id, "lease lost", "a sweeper took the job over")
+            self._checkpoint("before_create")
+            try:
+                created = self._send_create(job, planned, tokens, editor_id, deadline)
+            except InvalidInput as error:
+                self._fail(job, ErrorCode.BAD_REQUEST, str(error), attempts + 1)
+                return Outcome(job.job_id, "failed", str(error))
+            except DeadlineReached as error:
+                # Nothing went out with this try.
+                if not self._pause_until(error.retry_at, deadline):
+                    return self._hand_back(job, error.retry_at, "the create call", attempts)
+                planned = self._replan(job, config, planned)
+                continue
+            except CreateUnanswered:
+                return self._answer_lost(job, sent_at, attempts + 1)
+            except ClipError as error:
+                attempts += 1
+                retry_at = self._retry_time(error, attempts)
+                if retry_at is not None and attempts < self._limit(error, config):
+                    error.retry_at = retry_at
+                    if self._pause_until(retry_at, deadline):
+                        planned = self._replan(job, config, planned)
+                        continue
+                return self._create_failed(job, config, error, attempts, planned.plan)
+            attempts += 1
+            self._checkpoint("after_create")
+            return self._created(claim, created, sent_at, attempts, tokens)
+        return self._hand_back(job, self._clock(), "the create call", attempts)
 
     def _send_create(
         self,
         job: ClipJob,
-        plan: MomentPlan | None,
-        config: ControlPlaneConfig,
+        planned: _Planned,
         tokens: StoredTokenSource,
         editor_id: str,
+        deadline: float,
     ) -> CreatedClip:
-        """The one create call: the plan's clip, or the job as approved when it has no plan."""
+        """One try of the one create call: the plan's clip, or the job as approved when it has
+        no plan. Retries are the loop's, so each try is counted and re-planned."""
+        plan = planned.plan
         duration = (plan.duration if plan else None) or job.requested_duration
         if (plan.mode.value if plan else job.mode) == "live":
             return self._twitch.create_clip(
@@ -207,6 +290,9 @@ class ClipWorker:
                 broadcaster_id=job.broadcaster_id,
                 title=job.requested_title,
                 duration=duration,
+                retry=False,
+                deadline=deadline,
+                send_by=self._send_by(planned),
             )
         return self._twitch.create_clip_from_vod(
             tokens,
@@ -216,63 +302,251 @@ class ClipWorker:
             vod_offset=(plan.vod_offset if plan else job.vod_offset) or 0.0,
             title=job.requested_title or vod_title(job),
             duration=duration,
+            retry=False,
+            deadline=deadline,
         )
 
+    def _created(
+        self,
+        claim: Claim,
+        created: CreatedClip,
+        sent_at: datetime,
+        attempts: int,
+        tokens: StoredTokenSource,
+    ) -> Outcome:
+        """Save the 202 with the write that cannot lose it, then confirm (when still ours)."""
+        job = claim.job
+        created_at = self._clock()
+        hold = created_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS + self._margin)
+        lease_until = max(job.lease_until or hold, hold)
+        owned = self._jobs.record_created(
+            job.job_id,
+            seq=claim.seq,
+            clip_id=created.id,
+            edit_url=created.edit_url,
+            worker=self._worker,
+            now=created_at,
+            fields={
+                "status": JobStatus.POLLING,
+                "attempts": attempts,
+                "create_sent_at": sent_at,
+                "lease_until": lease_until,
+                "error_code": None,
+                "error_detail": None,
+            },
+        )
+        self._checkpoint("after_save")
+        if not owned:
+            logger.warning(
+                "clip id kept after the lease was lost; the sweeper confirms it",
+                extra={"job_id": job.job_id, "clip_id": created.id},
+            )
+            return Outcome(job.job_id, "clip kept", "the sweeper confirms it")
+        polling = job.model_copy(
+            update={
+                "status": JobStatus.POLLING,
+                "twitch_clip_id": created.id,
+                "edit_url": created.edit_url,
+                "lease_until": lease_until,
+                "attempts": attempts,
+            }
+        )
+        return self._confirm(polling, tokens, created_at)
+
+    def _answer_lost(self, job: ClipJob, sent_at: datetime, attempts: int) -> Outcome:
+        """No answer to the create: the clip may exist, so it is looked for, never re-sent."""
+        now = self._clock()
+        until = sent_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS) + LATE_CHECK
+        detail = (
+            f"Twitch did not answer the create call sent at {sent_at:%H:%M:%S} UTC, so the clip "
+            f"may exist: it is looked for on the channel until {until:%H:%M} UTC and never "
+            "created twice."
+        )
+        try:
+            self._jobs.update_fields(
+                job.job_id,
+                {
+                    "attempts": attempts,
+                    "create_sent_at": sent_at,
+                    "late_check_until": until,
+                    "error_code": ErrorCode.UNKNOWN,
+                    "error_detail": detail,
+                },
+                expect={JobStatus.CREATING},
+                worker=self._worker,
+                now=now,
+            )
+            self._jobs.release(job.job_id, worker=self._worker, now=now)
+        except (LeaseLost, TransitionRefused):
+            logger.warning("create unanswered after the lease", extra={"job_id": job.job_id})
+        return Outcome(job.job_id, "looking for the clip", detail)
+
+    # ------------------------------------------------------------------- plan and time
+
     def _plan(
-        self, job: ClipJob, config: ControlPlaneConfig, tokens: StoredTokenSource
-    ) -> MomentPlan | None:
+        self,
+        job: ClipJob,
+        config: ControlPlaneConfig,
+        tokens: StoredTokenSource,
+        deadline: float,
+    ) -> _Planned:
         """Where the moment is clipped, decided now rather than at approval (time has passed).
 
-        None keeps the job as approved: no moment time (older documents) or a VOD clip the
+        No plan keeps the job as approved: no moment time (older documents) or a VOD clip the
         operator placed. Get Videos is asked only when a live clip cannot hold the moment.
         """
         if job.source_ts is None or job.mode != "live":
-            return None
-        stream = self._twitch.get_streams(tokens, job.broadcaster_id)
+            return _Planned(None, None, self._clock())
+        stream = self._twitch.get_streams(tokens, job.broadcaster_id, deadline=deadline)
+        first = StreamState.from_helix(stream)
+        planned = self._replan(job, config, _Planned(None, first, self._clock()))
+        if planned.plan is not None and planned.plan.mode is PlanMode.LIVE:
+            return planned
+        videos = self._twitch.get_archive_videos(tokens, job.broadcaster_id, deadline=deadline)
+        state = StreamState.from_helix(stream, videos)
+        return self._replan(job, config, _Planned(None, state, self._clock()))
 
-        def plan(state: StreamState) -> MomentPlan:
-            return plan_moment(
-                job.source_ts or self._clock(),
-                now=self._clock(),
-                requested_duration=job.requested_duration,
-                stream=state,
-                pre_roll=config.clip_pre_roll_seconds,
-                post_roll=config.clip_post_roll_seconds,
-            )
-
-        first = plan(StreamState.from_helix(stream))
-        if first.mode is PlanMode.LIVE:
-            return first
-        videos = self._twitch.get_archive_videos(tokens, job.broadcaster_id)
-        return plan(StreamState.from_helix(stream, videos))
-
-    def _not_created(self, job: ClipJob, plan: MomentPlan, recorded: dict[str, Any]) -> Outcome:
-        """No clip can hold the moment yet (wait for the archive) or at all (fail, no create)."""
+    def _replan(self, job: ClipJob, config: ControlPlaneConfig, planned: _Planned) -> _Planned:
+        """The plan as of now, from the stream state already read (pure: time has moved on, so
+        a live clip may need to reach further back)."""
+        if planned.state is None or job.source_ts is None:
+            return _Planned(planned.plan, planned.state, self._clock())
         now = self._clock()
-        if plan.mode is PlanMode.WAIT and plan.not_before is not None:
+        plan = plan_moment(
+            job.source_ts,
+            now=now,
+            requested_duration=job.requested_duration,
+            stream=planned.state,
+            pre_roll=config.clip_pre_roll_seconds,
+            post_roll=config.clip_post_roll_seconds,
+        )
+        return _Planned(plan, planned.state, now)
+
+    def _send_by(self, planned: _Planned) -> float | None:
+        """A live clip's create must reach Twitch within the plan's margin of when it was
+        planned for, or it would cut the pre-roll; later, the loop plans again."""
+        plan = planned.plan
+        if plan is None or plan.mode is not PlanMode.LIVE:
+            return None
+        at = max(planned.at, plan.not_before or planned.at)
+        return self._ts(at) + CREATE_MARGIN - SEND_LATENCY_SECONDS
+
+    def _deadline(self, job: ClipJob) -> float:
+        """The end of the holder's lease minus the margin, on the Helix client's clock."""
+        until = job.lease_until or (self._clock() + timedelta(seconds=self._lease))
+        return self._ts(until) - self._margin
+
+    def _deadline_from(self, now: datetime) -> float:
+        return self._ts(now) + self._lease - self._margin
+
+    def _ts(self, at: datetime) -> float:
+        """`at` on the Helix client's clock (they agree in production; tests move both)."""
+        return self._twitch.now() + (at - self._clock()).total_seconds()
+
+    def _now_ts(self) -> float:
+        return self._twitch.now()
+
+    def _pause_until(self, at: datetime | None, deadline: float) -> bool:
+        """Sleep until `at` when it is soon and a try still fits after it; False otherwise."""
+        if at is None:
+            return False
+        wait = (at - self._clock()).total_seconds()
+        if wait > self._twitch.max_inline_wait or self._ts(at) + MIN_TRY_SECONDS > deadline:
+            return False
+        if wait > 0:
+            self._sleep(wait)
+        return True
+
+    @staticmethod
+    def _limit(error: ClipError, config: ControlPlaneConfig) -> int:
+        if error.error_code is ErrorCode.RATE_LIMITED:
+            return config.max_rate_limit_retries
+        return RetryLimits().max_server_error_tries
+
+    def _retry_time(self, error: ClipError, attempts: int) -> datetime | None:
+        """When the policy would try again: the 429's reset, or backoff after `attempts`."""
+        if error.retry_at is None:
+            return None
+        if error.error_code is ErrorCode.RATE_LIMITED:
+            return error.retry_at
+        return max(error.retry_at, self._clock() + backoff(attempts))
+
+    # ---------------------------------------------------------------- claim and writes
+
+    def _claim(
+        self, job: ClipJob, fields: dict[str, Any] | None = None, *, may_create: bool = False
+    ) -> Claim | None:
+        return self._jobs.claim(
+            job.job_id,
+            worker=self._worker,
+            lease_seconds=self._lease,
+            expect={JobStatus.QUEUED},
+            to=JobStatus.CREATING,
+            now=self._clock(),
+            current=job,
+            fields=fields,
+            may_create=may_create,
+        )
+
+    @staticmethod
+    def _elsewhere(job: ClipJob) -> Outcome:
+        return Outcome(job.job_id, "claimed elsewhere")
+
+    def _claim_and_fail(
+        self, job: ClipJob, code: ErrorCode, detail: str, fields: dict[str, Any] | None = None
+    ) -> Outcome:
+        claim = self._claim(job, fields)
+        if claim is None:
+            return self._elsewhere(job)
+        self._fail(claim.job, code, detail)
+        return Outcome(job.job_id, "failed", detail)
+
+    def _claim_and_hand_back(self, job: ClipJob, at: datetime, what: str) -> Outcome:
+        claim = self._claim(job)
+        if claim is None:
+            return self._elsewhere(job)
+        return self._hand_back(claim.job, at, what.lower(), job.attempts)
+
+    def _hand_back(self, job: ClipJob, at: datetime, what: str, attempts: int) -> Outcome:
+        """Nothing was sent that could have made a clip: back to `queued` for the sweeper."""
+        now = self._clock()
+        at = max(at, now)
+        detail = (
+            f"Handed back: {what} could not finish within this worker's lease; "
+            f"next try at {at:%H:%M:%S} UTC."
+        )
+        self._back_to_queue(job, {"attempts": attempts, "next_attempt_at": at}, detail, now)
+        return Outcome(job.job_id, "handed back", detail)
+
+    def _back_to_queue(
+        self, job: ClipJob, fields: dict[str, Any], detail: str, now: datetime
+    ) -> None:
+        try:
             self._jobs.transition(
                 job.job_id,
                 expect=JobStatus.CREATING,
                 to=JobStatus.QUEUED,
-                fields={
-                    **recorded,
-                    "next_attempt_at": plan.not_before,
-                    "error_detail": plan.reason,
-                },
+                fields={**fields, "error_detail": detail},
                 worker=self._worker,
                 now=now,
             )
+        except (LeaseLost, TransitionRefused):
+            logger.warning("job moved on before it was handed back", extra={"job_id": job.job_id})
+
+    def _not_created(self, job: ClipJob, plan: MomentPlan) -> Outcome:
+        """No clip can hold the moment yet (wait for the archive) or at all (fail, no create)."""
+        now = self._clock()
+        if plan.mode is PlanMode.WAIT and plan.not_before is not None:
+            self._back_to_queue(job, {"next_attempt_at": plan.not_before}, plan.reason, now)
             return Outcome(job.job_id, "waiting", plan.reason)
         code = (
             ErrorCode.BAD_REQUEST if plan.age_seconds < -FUTURE_TOLERANCE else ErrorCode.NOT_FOUND
         )
         detail = f"Not created. {plan.reason}"
-        self._fail(job, JobStatus.CREATING, code, detail, now, fields=recorded)
+        self._fail(job, code, detail)
         return Outcome(job.job_id, "failed", detail)
 
-    def _wait_until(
-        self, job: ClipJob, not_before: datetime, recorded: dict[str, Any]
-    ) -> Outcome | None:
+    def _wait_until(self, job: ClipJob, not_before: datetime) -> Outcome | None:
         """Let the post-roll air before a live create; a wait the lease cannot hold hands the
         job back (no Twitch call is made) for the sweeper to re-arm."""
         now = self._clock()
@@ -284,14 +558,7 @@ class ClipWorker:
             self._sleep(wait)
             return None
         detail = f"Waiting until {not_before:%H:%M:%S} UTC for the moment's post-roll to air."
-        self._jobs.transition(
-            job.job_id,
-            expect=JobStatus.CREATING,
-            to=JobStatus.QUEUED,
-            fields={**recorded, "next_attempt_at": not_before, "error_detail": detail},
-            worker=self._worker,
-            now=now,
-        )
+        self._back_to_queue(job, {"next_attempt_at": not_before}, detail, now)
         return Outcome(job.job_id, "waiting", detail)
 
     def _create_failed(
@@ -301,37 +568,27 @@ class ClipWorker:
         error: ClipError,
         attempts: int,
         plan: MomentPlan | None = None,
-        recorded: dict[str, Any] | None = None,
         lead: str = "",
     ) -> Outcome:
         """Retry by policy (the retry plans again), else fail; a failed VOD clip never turns
         into a live clip, which could not hold the moment."""
         now = self._clock()
-        recorded = recorded or {}
         said = f" (Twitch said: {error.twitch_message})" if error.twitch_message else ""
-        limit = (
-            config.max_rate_limit_retries
-            if error.error_code is ErrorCode.RATE_LIMITED
-            else RetryLimits().max_server_error_tries
-        )
+        limit = self._limit(error, config)
         if error.retry_at is not None and attempts < limit:
             detail = (
                 f"Retrying at {error.retry_at:%H:%M:%S} UTC after {error.code}{said}; "
                 f"try {attempts} of {limit}."
             )
-            self._jobs.transition(
-                job.job_id,
-                expect=JobStatus.CREATING,
-                to=JobStatus.QUEUED,
-                fields={
-                    **recorded,
+            self._back_to_queue(
+                job,
+                {
                     "attempts": attempts,
                     "next_attempt_at": error.retry_at,
                     "error_code": error.error_code,
-                    "error_detail": detail,
                 },
-                worker=self._worker,
-                now=now,
+                detail,
+                now,
             )
             return Outcome(job.job_id, "retry scheduled", detail)
         detail = f"{lead}{error.operator_message}{said}"
@@ -340,31 +597,50 @@ class ClipWorker:
                 f" No live clip was made instead: it could not hold a moment {plan.label[4:]} "
                 f"in VOD {plan.vod_id}; clip it there by hand if Twitch keeps refusing."
             )
-        self._fail(job, JobStatus.CREATING, error.error_code, detail, now, attempts, recorded)
+        self._fail(job, error.error_code, detail, attempts)
         return Outcome(job.job_id, "failed", detail)
 
+    # ----------------------------------------------------------------- confirmation
+
     def _confirm(self, job: ClipJob, tokens: StoredTokenSource, created_at: datetime) -> Outcome:
-        """Wait until Get Clips shows the clip, for at most 15 s after the 202 (SPEC 4)."""
-        remaining = CONFIRM_DEADLINE_SECONDS - (self._clock() - created_at).total_seconds()
+        """Wait until Get Clips shows the clip, for at most 15 s after the 202 (SPEC 4); not
+        seen by then fails `clip_create_timeout`, and the sweeper keeps checking (late
+        confirmation)."""
+        elapsed = (self._clock() - created_at).total_seconds()
         clip = self._confirmer.wait_visible(
-            tokens, job.twitch_clip_id or "", group=tokens.user_id, timeout=max(remaining, 0.0)
+            tokens,
+            job.twitch_clip_id or "",
+            group=tokens.user_id,
+            timeout=max(CONFIRM_DEADLINE_SECONDS - elapsed, 0.0),
+            elapsed=elapsed,
         )
         if clip is not None:
             return self._ready(job, clip)
-        detail = operator_message(ErrorCode.CREATE_TIMEOUT)
-        self._fail(job, JobStatus.POLLING, ErrorCode.CREATE_TIMEOUT, detail, self._clock())
+        now = self._clock()
+        detail = timeout_detail(now)
+        self._fail(
+            job,
+            ErrorCode.CREATE_TIMEOUT,
+            detail,
+            fields={"late_check_until": now + LATE_CHECK},
+            expect=JobStatus.POLLING,
+        )
         return Outcome(job.job_id, "failed", detail)
 
     def _ready(self, job: ClipJob, clip: Clip) -> Outcome:
         now = self._clock()
-        self._jobs.transition(
-            job.job_id,
-            expect=JobStatus.POLLING,
-            to=JobStatus.READY,
-            fields=ready_fields(clip, now),
-            worker=self._worker,
-            now=now,
-        )
+        try:
+            self._jobs.transition(
+                job.job_id,
+                expect=JobStatus.POLLING,
+                to=JobStatus.READY,
+                fields=ready_fields(clip, now),
+                worker=self._worker,
+                now=now,
+            )
+        except (LeaseLost, TransitionRefused):
+            logger.warning("job moved on before it was ready", extra={"job_id": job.job_id})
+            return Outcome(job.job_id, "left to the sweeper", clip.url)
         return Outcome(job.job_id, "ready", clip.url)
 
     @staticmethod
@@ -389,39 +665,36 @@ class ClipWorker:
     def _fail(
         self,
         job: ClipJob,
-        expect: JobStatus,
         code: ErrorCode,
         detail: str,
-        now: datetime,
         attempts: int | None = None,
+        *,
         fields: dict[str, Any] | None = None,
+        expect: JobStatus = JobStatus.CREATING,
     ) -> None:
-        worker = self._worker if expect is not JobStatus.QUEUED else None
+        changes = dict(fields or {}) | {"error_code": code, "error_detail": detail}
+        if attempts is not None:
+            changes["attempts"] = attempts
         try:
-            if fields:
-                changes = {**fields, "error_code": code, "error_detail": detail}
-                if attempts is not None:
-                    changes["attempts"] = attempts
-                self._jobs.transition(
-                    job.job_id,
-                    expect=expect,
-                    to=JobStatus.FAILED,
-                    fields=changes,
-                    worker=worker,
-                    now=now,
-                )
-                return
-            self._jobs.fail(
+            self._jobs.transition(
                 job.job_id,
                 expect=expect,
-                code=code,
-                detail=detail,
-                worker=worker,
-                now=now,
-                attempts=attempts,
+                to=JobStatus.FAILED,
+                fields=changes,
+                worker=self._worker,
+                now=self._clock(),
             )
-        except TransitionRefused:
+        except (LeaseLost, TransitionRefused):
             logger.warning("job moved on before it could be failed", extra={"job_id": job.job_id})
+
+
+def timeout_detail(now: datetime) -> str:
+    """`clip_create_timeout`'s sentence, and how long the sweeper keeps looking."""
+    until = now + LATE_CHECK
+    return (
+        f"{operator_message(ErrorCode.CREATE_TIMEOUT)} Twitch is still asked until "
+        f"{until:%H:%M} UTC: if the clip appears, the job turns ready by itself."
+    )
 
 
 def ready_fields(clip: Clip, now: datetime) -> dict[str, Any]:

@@ -40,15 +40,18 @@ WEBHOOK_ENV = "DISCORD_WEBHOOK_URL"
 OFF_WITHOUT_URL = f"off: {WEBHOOK_ENV} is not set"
 
 
-def webhook_from_env(environ: Mapping[str, str]) -> tuple[DiscordWebhook | None, str]:
+def discord_webhook(url: str | None) -> tuple[DiscordWebhook | None, str]:
     """The webhook client and `on`, or None and why Discord posting is off."""
-    url = environ.get(WEBHOOK_ENV, "").strip()
-    if not url:
+    if not url or not url.strip():
         return None, OFF_WITHOUT_URL
     try:
         return DiscordWebhook(url), "on"
     except ValueError as error:
         return None, f"off: {error}"
+
+
+def webhook_from_env(environ: Mapping[str, str]) -> tuple[DiscordWebhook | None, str]:
+    return discord_webhook(environ.get(WEBHOOK_ENV))
 
 
 def status_to_post(

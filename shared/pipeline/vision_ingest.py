@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.domain.approval_policy import PolicyFacts
 from shared.domain.clock import Clock, utc_now
+from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import CandidateInvalid, ConfigInvalid
 from shared.domain.vision import (
     Drop,
@@ -39,6 +41,7 @@ from shared.domain.vision import (
     retry_after,
     should_trigger,
 )
+from shared.pipeline.auto_approve import AutoApprover
 from shared.store.action_queue import ActionQueue
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.scene_context import SceneContextStore
@@ -69,6 +72,7 @@ class _Policy:
     pipeline_enabled: bool
     duration: float
     dedupe_window_seconds: int
+    config: ControlPlaneConfig = field(default_factory=ControlPlaneConfig)
 
 
 class VisionIngest:
@@ -86,7 +90,11 @@ class VisionIngest:
         model_timeout: float = DEFAULT_MODEL_TIMEOUT,
         clock: Clock = utc_now,
         timer: Callable[[], float] = time.perf_counter,
+        auto_approve: AutoApprover | None = None,
     ) -> None:
+        """`auto_approve`: the auto-approval policy, applied to each new candidate with the
+        event the model saw (a `vision` rule may list events)."""
+        self._auto_approve = auto_approve
         self._token = token
         self._classifier = classifier
         self._config = config
@@ -131,6 +139,7 @@ class VisionIngest:
             pipeline_enabled=config.clip_pipeline_enabled,
             duration=config.clip_default_duration,
             dedupe_window_seconds=config.dedupe_window_seconds,
+            config=config,
         )
 
     def _admitted(
@@ -184,6 +193,31 @@ class VisionIngest:
         model_ms = (self._timer() - called) * 1000
         return self._classified(frame, scene, classifier, policy, now, started, model_ms)
 
+    def _apply_policy(
+        self, action_id: str, frame: Frame, scene: SceneClassification, policy: _Policy
+    ) -> str:
+        """The auto-approval policy on a new vision candidate; what it did, for the note."""
+        if self._auto_approve is None:
+            return ""
+        facts = PolicyFacts(
+            action_id=action_id,
+            broadcaster_id=frame.broadcaster_id,
+            source="vision",
+            score=round(scene.confidence, 3),
+            moment=frame.captured_at,
+            mode="live",
+            duration=policy.duration,
+            vision_event=scene.event,
+        )
+        try:
+            outcome = self._auto_approve.consider(facts, policy.config)
+        except Exception:
+            logger.exception(
+                "vision: the auto-approval policy failed", extra={"action_id": action_id}
+            )
+            return ""
+        return f"; {outcome.reason}" if outcome.approved else ""
+
     def _classified(
         self,
         frame: Frame,
@@ -218,6 +252,8 @@ class VisionIngest:
             else:
                 action_id, duplicate = result.action_id, result.duplicate
                 note = "same moment already queued" if duplicate else "candidate queued"
+                if not duplicate:
+                    note += self._apply_policy(action_id, frame, scene, policy)
         self._scenes.save(
             SceneContext.seen(
                 frame,

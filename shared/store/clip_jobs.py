@@ -4,6 +4,12 @@ Exclusivity comes from `commit_led_by_create` (SPEC 7): claim N is
 `clip_jobs/{id}/claims/{N}`, manual retry N is `clip_jobs/{id}/retries/{N}`, the chat bot's
 announcement of a ready clip is `clip_jobs/{id}/chat_announcements/ready`. Transactions are
 used only for consistent read-check-write.
+
+Two markers per claim guard a clip Twitch may have made (docs/architecture.md §5.1):
+`creates/{N}` is created by the worker right before it sends Create Clip, or by the sweeper as
+a fence saying claim N will never send one; `created/{N}` is created with the 202's clip id
+in the batch that saves it, or by the sweeper as a fence before it takes the job over. Whoever
+creates a marker first decides; the loser learns which way it went by reading it.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from google.api_core import exceptions as gexc
+from google.api_core.retry import Retry, if_exception_type
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.watch import ChangeType, Watch
@@ -22,6 +30,7 @@ from pydantic import ValidationError
 from shared.domain.clip_job import (
     ClipJob,
     JobStatus,
+    check_late_confirmation,
     check_transition,
     manual_retry_fields,
 )
@@ -41,6 +50,8 @@ from shared.store.live_query import LiveQuery
 COLLECTION = "clip_jobs"
 CLAIMS = "claims"
 RETRIES = "retries"
+CREATES = "creates"
+CREATED = "created"
 ANNOUNCEMENTS = "chat_announcements"
 ANNOUNCEMENT_DOC = "ready"
 ANNOUNCED_FIELD = "chat_announced_at"
@@ -57,8 +68,46 @@ class Claim:
     worker: str
 
 
+@dataclass(frozen=True)
+class CreateMark:
+    """`creates/{N}`: when claim N's worker sent Create Clip, or that a sweeper fenced the
+    claim off (no create was sent under it, and none ever will be)."""
+
+    sent_at: datetime | None
+    fenced_by: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.fenced_by is None and self.sent_at is not None
+
+
+@dataclass(frozen=True)
+class CreatedMark:
+    """`created/{N}`: the clip id claim N's create returned, or a sweeper's fence (the
+    worker's late 202 then keeps only the ids and leaves the job to the sweeper)."""
+
+    clip_id: str | None
+    edit_url: str | None = None
+    fenced_by: str | None = None
+
+
 UNREADABLE_FIX = "fix or delete that document in Firestore (approve the moment again if needed)"
 logger = logging.getLogger(__name__)
+
+# Saving a clip id retries Firestore's passing failures: this write must not be given up lightly.
+_SAVE_RETRY = Retry(
+    predicate=if_exception_type(
+        gexc.ServiceUnavailable,
+        gexc.DeadlineExceeded,
+        gexc.InternalServerError,
+        gexc.Aborted,
+        gexc.ResourceExhausted,
+    ),
+    initial=0.2,
+    maximum=2.0,
+    multiplier=2.0,
+    timeout=20.0,
+)
 
 
 def read_job(snap: Any) -> ClipJob:
@@ -234,12 +283,17 @@ class ClipJobStore:
         to: JobStatus | None = None,
         now: datetime | None = None,
         current: ClipJob | None = None,
+        fields: Mapping[str, Any] | None = None,
+        may_create: bool = False,
     ) -> Claim | None:
         """Take the job's lease (moving it to `to` when given), or None if someone else has it.
 
         Works when the job has no lease or an expired one; two workers racing for the same
         job both try to create claim N+1 and only one create succeeds. `current` is the job
-        as the caller just read it (saves a read; a stale copy only loses the race).
+        as the caller just read it (saves a read; a stale copy only loses the race). `fields`
+        are written with the claim (the plan); `may_create` records the claim as the one whose
+        worker may send Create Clip (`create_seq`; 0 when a claim into `creating` never sends
+        one), and clears an earlier one's send time.
         """
         now = now or utc_now()
         job = current if current is not None else self.require(job_id)
@@ -257,6 +311,11 @@ class ClipJobStore:
         }
         if to is not None:
             update["status"] = to.value
+        extra = dict(fields or {})
+        if to is JobStatus.CREATING:
+            # 0: this claim never sends a create, so a sweeper may queue the job again.
+            extra |= {"create_seq": seq if may_create else 0, "create_sent_at": None}
+        update |= _encode(extra)
         marker = self.ref(job_id).collection(CLAIMS).document(f"{seq:06d}")
         claim_data = {
             "worker": worker,
@@ -270,6 +329,7 @@ class ClipJobStore:
             return None
         claimed = job.model_copy(
             update={
+                **extra,
                 "lease_seq": seq,
                 "lease_holder": worker,
                 "lease_until": until,
@@ -278,6 +338,128 @@ class ClipJobStore:
             }
         )
         return Claim(job=claimed, seq=seq, worker=worker)
+
+    # ------------------------------------------------- a clip Twitch may have made (§5.1)
+
+    def mark_create_sent(self, job_id: str, *, seq: int, worker: str, now: datetime) -> bool:
+        """Record that claim `seq` sends Create Clip now; False when a sweeper fenced the claim
+        off first, and then nothing may be sent."""
+        marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
+        try:
+            marker.create({"worker": worker, "sent_at": now})
+        except gexc.AlreadyExists:
+            return False
+        return True
+
+    def fence_create(self, job_id: str, *, seq: int, by: str, now: datetime) -> CreateMark:
+        """The create of claim `seq` as decided now: the worker's mark if it sent one, else a
+        fence by `by`, after which that worker never sends."""
+        marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
+        try:
+            marker.create({"fenced_by": by, "at": now})
+            return CreateMark(sent_at=None, fenced_by=by)
+        except gexc.AlreadyExists:
+            data = marker.get().to_dict() or {}
+        fenced = data.get("fenced_by")
+        return CreateMark(
+            sent_at=data.get("sent_at") if isinstance(data.get("sent_at"), datetime) else None,
+            fenced_by=fenced if isinstance(fenced, str) else None,
+        )
+
+    def record_created(
+        self,
+        job_id: str,
+        *,
+        seq: int,
+        clip_id: str,
+        edit_url: str,
+        worker: str,
+        now: datetime,
+        fields: Mapping[str, Any],
+    ) -> bool:
+        """Keep a 202's clip id and edit link whatever happened to the lease; never raises
+        `LeaseLost` (docs/architecture.md §5.1).
+
+        The batch led by `created/{seq}` also writes `fields` (the move to `polling`): True, the
+        caller still owns the job. If a sweeper fenced the claim off first, only the ids (and
+        the record) are written, unconditionally, and the sweeper finishes the job: False.
+        """
+        ref = self.ref(job_id)
+        ids = {"twitch_clip_id": clip_id, "edit_url": edit_url, "clip_created_at": now}
+        record = {"clip_id": clip_id, "edit_url": edit_url, "worker": worker, "at": now}
+        marker = ref.collection(CREATED).document(f"{seq:06d}")
+        if fields.get("status") is not None:
+            check_transition(JobStatus.CREATING, fields["status"], job_id)
+
+        def save() -> bool:
+            return commit_led_by_create(
+                self._db,
+                marker,
+                record,
+                lambda batch: batch.update(ref, _encode({**fields, **ids, "updated_at": now})),
+            )
+
+        if _SAVE_RETRY(save)():
+            return True
+        snap = marker.get()
+        if (snap.to_dict() or {}).get("clip_id") == clip_id:
+            return True  # an earlier try of this very save went through
+        _SAVE_RETRY(ref.update)(_encode({**ids, "updated_at": now}))
+        return False
+
+    def fence_created(self, job_id: str, *, seq: int, by: str, now: datetime) -> CreatedMark:
+        """Before a sweeper takes over a job whose create was sent: the worker's record of the
+        202 if it made one, else a fence so a later 202 only keeps its ids."""
+        marker = self.ref(job_id).collection(CREATED).document(f"{seq:06d}")
+        try:
+            marker.create({"fenced_by": by, "at": now})
+            return CreatedMark(clip_id=None, fenced_by=by)
+        except gexc.AlreadyExists:
+            data = marker.get().to_dict() or {}
+        clip_id, edit_url, fenced = data.get("clip_id"), data.get("edit_url"), data.get("fenced_by")
+        return CreatedMark(
+            clip_id=clip_id if isinstance(clip_id, str) else None,
+            edit_url=edit_url if isinstance(edit_url, str) else None,
+            fenced_by=fenced if isinstance(fenced, str) else None,
+        )
+
+    def holders_of_clip(self, clip_id: str) -> list[str]:
+        """Ids of the jobs that already hold this clip (recovery never gives one clip to two
+        jobs)."""
+        query = self._col.where(filter=FieldFilter("twitch_clip_id", "==", clip_id)).limit(5)
+        return [snap.id for snap in query.stream()]
+
+    def late_checks(self, now: datetime, limit: int = 200) -> list[ClipJob]:
+        """Jobs still being looked for (`late_check_until` ahead of `now`), soonest end first
+        (a single-field range: no index)."""
+        query = (
+            self._col.where(filter=FieldFilter("late_check_until", ">", now))
+            .order_by("late_check_until")
+            .limit(limit)
+        )
+        return self._readable(query.stream())
+
+    def confirm_late(self, job_id: str, *, fields: Mapping[str, Any], now: datetime) -> ClipJob:
+        """`failed -> ready` for a `clip_create_timeout` job whose clip appeared after all
+        (SPEC 3.2's one exception, `check_late_confirmation`); `late_confirmed_at` says so."""
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> ClipJob:
+            job = self._read(ref, tx)
+            check_late_confirmation(job)
+            changes = dict(fields) | {
+                "status": JobStatus.READY,
+                "late_confirmed_at": now,
+                "late_check_until": None,
+                "error_code": None,
+                "error_detail": None,
+                "updated_at": now,
+            }
+            tx.update(ref, _encode(changes))
+            return ClipJob.model_validate(job.model_dump() | changes)
+
+        return run(self._db.transaction())
 
     def release(self, job_id: str, *, worker: str, now: datetime | None = None) -> None:
         """Give the lease back early (only if still ours)."""
@@ -298,7 +480,13 @@ class ClipJobStore:
         job = self.require(job_id)
         fields = manual_retry_fields(job, limit=limit, now=now)
         marker = self.ref(job_id).collection(RETRIES).document(f"{fields['manual_retries']:03d}")
-        retry_data = {"by": by, "at": now, "previous_error_code": job.error_code}
+        retry_data = {
+            "by": by,
+            "at": now,
+            "previous_error_code": job.error_code,
+            "previous_clip_id": job.twitch_clip_id,
+            "previous_edit_url": job.edit_url,
+        }
         if not commit_led_by_create(
             self._db, marker, retry_data, lambda batch: batch.update(self.ref(job_id), fields)
         ):

@@ -5,6 +5,10 @@ Every call is checked locally before any HTTP, paced by the per-token `HelixBuck
 100-per-minute `WindowLimiter` for downloads), and retried only as `retry_policy.decide()` says.
 Failures surface as the typed `ClipError`s of `shared.domain.errors`; tokens and secrets are
 registered with `shared.logs` and never appear in exception text or log lines.
+
+A caller holding a lease passes `deadline` (Unix seconds on this client's clock): every wait,
+retry and try then ends by it, or the call raises `DeadlineReached` before sending. A create
+that got no answer is never sent again (`CreateUnanswered`): Twitch may have made the clip.
 """
 
 from __future__ import annotations
@@ -57,6 +61,11 @@ MAX_CLIP_IDS_PER_CALL = 100
 MAX_DOWNLOAD_IDS_PER_CALL = 10
 DOWNLOADS_PER_MINUTE = 100
 _MAX_BUCKETS = 256
+# The least time a try is sent with before a deadline (Twitch answers in well under a second).
+MIN_TRY_SECONDS = 1.0
+# A 401's refresh may wait up to 20 s for another holder of the token's refresh lease, then
+# call the token endpoint: with less than this left before a deadline, the call hands back.
+REFRESH_BUDGET_SECONDS = 25.0
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +115,26 @@ class _Grant(BaseModel):
     scope: list[str] | None = None
 
 
+class DeadlineReached(ClipUnknown):
+    """Not sent: the next try (or its wait) could not end by the caller's deadline, or a clip
+    planned for a moment would be created too late. Nothing went out with this try, so the
+    caller may hand the job back; `retry_at` is the earliest the call could go."""
+
+    def __init__(self, what: str, retry_at: datetime) -> None:
+        super().__init__(detail=f"{what} was not sent: it could not finish before the deadline")
+        self.retry_at = retry_at
+
+
+class CreateUnanswered(ClipUnknown):
+    """A create call got no answer (a timeout or a dropped connection after sending): Twitch
+    may or may not have made the clip, so it is never sent again; look for the clip instead."""
+
+
 @dataclass(frozen=True)
 class _Target:
-    """One HTTP call to make: which API, method, path, query and form, and the success status."""
+    """One HTTP call to make: which API, method, path, query and form, and the success status.
+
+    `idempotent` False (the creates): a try whose answer was lost is not repeated."""
 
     api: Literal["helix", "auth"]
     method: str
@@ -116,6 +142,15 @@ class _Target:
     params: Mapping[str, Any] | None = None
     form: Mapping[str, str] | None = None
     expect: int = 200
+    idempotent: bool = True
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The caller's time limits for one call, in Unix seconds on the client's clock."""
+
+    deadline: float | None = None
+    send_by: float | None = None
 
 
 def _refuse(what: str, problems: list[FieldProblem]) -> None:
@@ -185,6 +220,19 @@ def _twitch_message(body: Mapping[str, Any]) -> str:
     return message.strip() if isinstance(message, str) else ""
 
 
+def _never_sent(failure: Exception) -> bool:
+    """A connection that was never made carried no request (unlike a read timeout or a
+    connection dropped after sending)."""
+    if isinstance(failure, requests.ConnectTimeout):
+        return True
+    text = repr(failure.args[0]) if failure.args else ""
+    return "NewConnectionError" in text or "Connection refused" in text
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class HelixClips:
     """Twitch's clip calls over one pooled session, paced, retried by policy, typed errors.
 
@@ -225,6 +273,15 @@ class HelixClips:
         self._buckets: dict[str, HelixBucket] = {}
         self._buckets_lock = threading.Lock()
 
+    @property
+    def max_inline_wait(self) -> float:
+        """The longest wait this client sleeps through; a longer one comes back as `retry_at`."""
+        return self._max_inline_wait
+
+    def now(self) -> float:
+        """This client's clock (Unix seconds), the one `deadline` and `send_by` are read on."""
+        return self._clock()
+
     def close(self) -> None:
         self._session.close()
 
@@ -249,9 +306,12 @@ class HelixClips:
         title: str | None = None,
         duration: float | None = None,
         retry: bool = True,
+        deadline: float | None = None,
+        send_by: float | None = None,
     ) -> CreatedClip:
         """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming.
 
+        `send_by`: no try goes out after it (a later one would cut the moment's pre-roll).
         No `has_delay`: Twitch removed it from Create Clip (SPEC 5), so it is never sent."""
         problems: list[FieldProblem] = []
         params: dict[str, str] = {
@@ -263,8 +323,9 @@ class HelixClips:
         if duration is not None:
             params["duration"] = _seconds(_duration(duration, problems))
         _refuse("create clip request", problems)
-        target = _Target("helix", "POST", "/clips", params=params, expect=202)
-        return self._created(self._run(target, tokens=tokens, retry=retry), target)
+        target = _Target("helix", "POST", "/clips", params=params, expect=202, idempotent=False)
+        limits = _Limits(deadline, send_by)
+        return self._created(self._run(target, tokens=tokens, retry=retry, limits=limits), target)
 
     def create_clip_from_vod(
         self,
@@ -277,6 +338,7 @@ class HelixClips:
         title: str,
         duration: float,
         retry: bool = True,
+        deadline: float | None = None,
     ) -> CreatedClip:
         """POST /videos/clips. `vod_offset` is where the clip ends, sent as whole seconds up."""
         problems: list[FieldProblem] = []
@@ -309,11 +371,19 @@ class HelixClips:
         params.update(
             vod_offset=str(math.ceil(vod_offset)), title=cleaned or "", duration=_seconds(checked)
         )
-        target = _Target("helix", "POST", "/videos/clips", params=params, expect=202)
-        return self._created(self._run(target, tokens=tokens, retry=retry), target)
+        target = _Target(
+            "helix", "POST", "/videos/clips", params=params, expect=202, idempotent=False
+        )
+        limits = _Limits(deadline)
+        return self._created(self._run(target, tokens=tokens, retry=retry, limits=limits), target)
 
     def get_clips(
-        self, tokens: TokenSource, ids: Sequence[str], *, retry: bool = True
+        self,
+        tokens: TokenSource,
+        ids: Sequence[str],
+        *,
+        retry: bool = True,
+        deadline: float | None = None,
     ) -> list[Clip]:
         """GET /clips?id=…, 100 ids per call; clips Twitch does not (yet) show are absent."""
         problems: list[FieldProblem] = []
@@ -322,7 +392,7 @@ class HelixClips:
         clips: list[Clip] = []
         for batch in _chunks(unique, MAX_CLIP_IDS_PER_CALL):
             target = _Target("helix", "GET", "/clips", params={"id": batch})
-            body = self._run(target, tokens=tokens, retry=retry)
+            body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
             clips.extend(self._parse(_Clips, body, target).data)
         return clips
 
@@ -334,13 +404,28 @@ class HelixClips:
         first: int = 20,
         after: str | None = None,
         before: str | None = None,
+        started_at: datetime | None = None,
+        ended_at: datetime | None = None,
         retry: bool = True,
+        deadline: float | None = None,
     ) -> ClipPage:
-        """GET /clips?broadcaster_id=…, one page; pass the cursor back as `after` for the next."""
+        """GET /clips?broadcaster_id=…, one page; pass the cursor back as `after` for the next.
+
+        `started_at`/`ended_at` (aware datetimes) limit it to clips created in that window."""
         problems: list[FieldProblem] = []
         params: dict[str, Any] = {
             "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
         }
+        for name, value in (("started_at", started_at), ("ended_at", ended_at)):
+            if value is None:
+                continue
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                problems.append(FieldProblem(name, "must be a timezone-aware datetime"))
+            else:
+                params[name] = _rfc3339(value)
+        window = "started_at" in params and "ended_at" in params
+        if window and ended_at is not None and started_at is not None and ended_at < started_at:
+            problems.append(FieldProblem("ended_at", "must not be before started_at"))
         if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
             problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
         params["first"] = str(first)
@@ -352,7 +437,8 @@ class HelixClips:
             params["before"] = before
         _refuse("get clips request", problems)
         target = _Target("helix", "GET", "/clips", params=params)
-        parsed = self._parse(_Clips, self._run(target, tokens=tokens, retry=retry), target)
+        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
+        parsed = self._parse(_Clips, body, target)
         return ClipPage(parsed.data, parsed.pagination.cursor or None)
 
     def get_clip_downloads(
@@ -384,19 +470,31 @@ class HelixClips:
     # ------------------------------------------------------------ stream and archives
 
     def get_streams(
-        self, tokens: TokenSource, user_id: str, *, retry: bool = True
+        self,
+        tokens: TokenSource,
+        user_id: str,
+        *,
+        retry: bool = True,
+        deadline: float | None = None,
     ) -> Stream | None:
         """GET /streams?user_id=…: the channel's live broadcast, or None while it is offline."""
         problems: list[FieldProblem] = []
         params = {"user_id": _numeric(user_id, "user_id", "broadcaster", problems)}
         _refuse("get streams request", problems)
         target = _Target("helix", "GET", "/streams", params=params)
-        streams = self._parse(_Streams, self._run(target, tokens=tokens, retry=retry), target)
+        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
+        streams = self._parse(_Streams, body, target)
         wanted = params["user_id"]
         return next((s for s in streams.data if s.user_id == wanted and s.type == "live"), None)
 
     def get_archive_videos(
-        self, tokens: TokenSource, user_id: str, *, first: int = 20, retry: bool = True
+        self,
+        tokens: TokenSource,
+        user_id: str,
+        *,
+        first: int = 20,
+        retry: bool = True,
+        deadline: float | None = None,
     ) -> list[Video]:
         """GET /videos?user_id=…&type=archive: the channel's archives, newest first (one page)."""
         problems: list[FieldProblem] = []
@@ -409,7 +507,8 @@ class HelixClips:
         params["first"] = str(first)
         _refuse("get videos request", problems)
         target = _Target("helix", "GET", "/videos", params=params)
-        videos = self._parse(_Videos, self._run(target, tokens=tokens, retry=retry), target)
+        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
+        videos = self._parse(_Videos, body, target)
         return [v for v in videos.data if v.type == "archive"]
 
     # ------------------------------------------------------------------------- OAuth
@@ -513,12 +612,28 @@ class HelixClips:
                 bucket = self._buckets[key] = HelixBucket(self._clock)
             return bucket
 
-    def _wait(self, seconds: float) -> None:
+    def _wait(self, seconds: float, target: _Target, limits: _Limits) -> None:
+        """Sleep before a try, unless the try would then go out after `send_by` or could not
+        end by `deadline` (DeadlineReached: nothing sent)."""
+        go_at = self._clock() + max(seconds, 0.0)
+        late = limits.send_by is not None and go_at > limits.send_by
+        if late or (limits.deadline is not None and go_at + MIN_TRY_SECONDS > limits.deadline):
+            raise DeadlineReached(
+                f"{target.method} {target.path}", datetime.fromtimestamp(go_at, tz=UTC)
+            )
         if seconds > 0:
             self._sleep(seconds)
 
+    def _try_timeout(self, limits: _Limits) -> tuple[float, float]:
+        """The configured timeouts, the read one cut so the answer is due by the deadline."""
+        if limits.deadline is None:
+            return self._timeout
+        connect, read = self._timeout
+        left = limits.deadline - self._clock()
+        return (min(connect, left), max(min(read, left - min(connect, left)), 0.1))
+
     def _send(
-        self, target: _Target, token: str | None
+        self, target: _Target, token: str | None, timeout: tuple[float, float]
     ) -> tuple[requests.Response | None, Exception | None]:
         headers: dict[str, str] = {}
         if target.api == "helix":
@@ -535,7 +650,7 @@ class HelixClips:
                 params=target.params,
                 data=target.form,
                 headers=headers,
-                timeout=self._timeout,
+                timeout=timeout,
             )
         except (
             requests.Timeout,
@@ -553,6 +668,7 @@ class HelixClips:
         oauth_token: str | None = None,
         retry: bool = True,
         limiter: WindowLimiter | None = None,
+        limits: _Limits = _Limits(),
     ) -> dict[str, Any]:
         """Send until success or a final decision of `decide()`; return the JSON body."""
         token = tokens.access_token() if tokens is not None else oauth_token
@@ -561,13 +677,12 @@ class HelixClips:
         tries = 0
         while True:
             if limiter is not None:
-                self._wait(limiter.reserve())
+                self._wait(limiter.reserve(), target, limits)
             bucket = self._bucket(token or "") if target.api == "helix" else None
-            if bucket is not None:
-                self._wait(bucket.reserve())
+            self._wait(bucket.reserve() if bucket is not None else 0.0, target, limits)
             tries += 1
             started = time.monotonic()
-            response, failure = self._send(target, token)
+            response, failure = self._send(target, token, self._try_timeout(limits))
             duration_ms = round((time.monotonic() - started) * 1000)
             status = response.status_code if response is not None else None
             headers: Mapping[str, str] = response.headers if response is not None else {}
@@ -599,14 +714,25 @@ class HelixClips:
                 unexpected = ClipUnknown(_twitch_message(body), http_status=status)
                 unexpected.add_note(f"expected HTTP {target.expect}")
                 raise unexpected
+            if failure is not None and not target.idempotent and not _never_sent(failure):
+                logger.warning(
+                    "twitch call %s %s -> no answer; not sent again (it may have been made)",
+                    target.method,
+                    target.path,
+                    extra={**line, "error_code": ErrorCode.UNKNOWN.value, "next": "final"},
+                )
+                unanswered = CreateUnanswered(detail="Twitch did not answer the create call")
+                unanswered.add_note(f"{target.method} {target.path}: no answer")
+                raise unanswered from failure
             decision = decide(
                 status, headers, tries, now, token_refreshed=refreshed, limits=self._limits
             )
             action = decision.action
-            waits_too_long = decision.retry_at is not None and (
-                not retry or (decision.retry_at - now).total_seconds() > self._max_inline_wait
-            )
-            if waits_too_long or (not retry and not decision.refresh_token):
+            if decision.retry_at is not None and (
+                not retry or self._beyond(decision.retry_at, now, limits)
+            ):
+                action = RetryAction.FINAL
+            if not retry and not decision.refresh_token:
                 action = RetryAction.FINAL
             logger.warning(
                 "twitch call %s %s -> %s (%s)",
@@ -622,11 +748,24 @@ class HelixClips:
                     error.retry_at = decision.retry_at
                 raise error from failure
             if decision.refresh_token and tokens is not None:
+                left = None if limits.deadline is None else limits.deadline - self._clock()
+                if left is not None and left < REFRESH_BUDGET_SECONDS:
+                    raise DeadlineReached(f"{target.method} {target.path} (token refresh)", now)
                 token = tokens.refreshed_access_token(token or "")
                 register_secret(token)
                 refreshed = True
             elif decision.retry_at is not None:
-                self._wait((decision.retry_at - now).total_seconds())
+                self._wait((decision.retry_at - now).total_seconds(), target, limits)
+
+    def _beyond(self, retry_at: datetime, now: datetime, limits: _Limits) -> bool:
+        """A retry this client does not wait for: longer than its inline wait, or past the
+        caller's deadline or send-by time; the error then carries `retry_at`."""
+        at = retry_at.timestamp()
+        if (retry_at - now).total_seconds() > self._max_inline_wait:
+            return True
+        if limits.send_by is not None and at > limits.send_by:
+            return True
+        return limits.deadline is not None and at + MIN_TRY_SECONDS > limits.deadline
 
     def _error(
         self,

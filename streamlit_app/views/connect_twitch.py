@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from shared.connect.flow import authorization_url, make_state
+from shared.domain.errors import StoredTokenUnusable
 from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.twitch_tokens import StoredToken
 from shared.twitch.helix_clips import HelixClips
@@ -27,7 +28,7 @@ from streamlit_app.connect import (
     finish_connect,
 )
 from streamlit_app.formatting import ago, utc_text
-from streamlit_app.resources import firestore_guard, stores, twitch_client
+from streamlit_app.resources import config_in_force, firestore_guard, stores, twitch_client
 
 PAGE = "views/connect_twitch.py"
 CONFIRM = "connect_confirm_disconnect"
@@ -92,48 +93,74 @@ def _account(view: AccountView) -> None:
                 "approve every requested permission."
             )
         expiry = f", access renews automatically (current one ends {utc_text(view.expires_at)})"
-        st.caption(f"Connected {ago(view.obtained_at, datetime.now(UTC))}{expiry}")
-        if st.session_state.get(CONFIRM) == view.user_id:
-            st.warning(f"Disconnect {login}? Its tokens are deleted from Firestore.")
-            yes, no, _ = st.columns([0.25, 0.15, 0.6])
-            yes.button(
-                "Yes, disconnect",
-                type="primary",
-                key=f"disconnect_yes_{view.user_id}",
-                on_click=_disconnect,
-                args=(view.user_id, view.login),
-            )
-            no.button(
-                "Cancel",
-                key=f"disconnect_no_{view.user_id}",
-                on_click=st.session_state.pop,
-                args=(CONFIRM, None),
-            )
-        else:
-            st.button(
-                "Disconnect",
-                key=f"disconnect_{view.user_id}",
-                on_click=st.session_state.__setitem__,
-                args=(CONFIRM, view.user_id),
-            )
+        when = ago(view.obtained_at, datetime.now(UTC)) if view.obtained_at else "(time unknown)"
+        st.caption(f"Connected {when}{expiry}")
+        _disconnect_buttons(view.user_id, view.login)
+
+
+def _disconnect_buttons(user_id: str, login: str) -> None:
+    """Disconnect, confirmed by a second click."""
+    if st.session_state.get(CONFIRM) == user_id:
+        st.warning(f"Disconnect {ui.literal(login)}? Its tokens are deleted from Firestore.")
+        yes, no, _ = st.columns([0.25, 0.15, 0.6])
+        yes.button(
+            "Yes, disconnect",
+            type="primary",
+            key=f"disconnect_yes_{user_id}",
+            on_click=_disconnect,
+            args=(user_id, login),
+        )
+        no.button(
+            "Cancel",
+            key=f"disconnect_no_{user_id}",
+            on_click=st.session_state.pop,
+            args=(CONFIRM, None),
+        )
+    else:
+        st.button(
+            "Disconnect",
+            key=f"disconnect_{user_id}",
+            on_click=st.session_state.__setitem__,
+            args=(CONFIRM, user_id),
+        )
+
+
+def _unreadable(user_id: str, error: StoredTokenUnusable) -> None:
+    box = ui.unreadable(
+        f"account_{user_id}",
+        f"Unreadable Twitch connection (user id {user_id})",
+        str(error),
+        "reconnect: use Connect with Twitch below, signed in as that account (the new "
+        "connection replaces this document), or disconnect it to delete it.",
+    )
+    with box:
+        _disconnect_buttons(user_id, f"user {user_id}")
 
 
 def _accounts(settings: ConnectSettings) -> None:
     st.subheader("Connected accounts")
     with firestore_guard("load the connected accounts"):
         store = stores()
-        editor = store.control.read().clip_editor_user_id
-        tokens: list[StoredToken] = [
-            token for uid in store.tokens.user_ids() if (token := store.tokens.get(uid))
-        ]
-        if not tokens:
+        editor = config_in_force().config.clip_editor_user_id
+        tokens: list[StoredToken] = []
+        unreadable: list[tuple[str, StoredTokenUnusable]] = []
+        for uid in store.tokens.user_ids():
+            try:
+                token = store.tokens.get(uid)
+            except StoredTokenUnusable as error:
+                unreadable.append((uid, error))
+                continue
+            if token is not None:
+                tokens.append(token)
+        connected = {token.user_id for token in tokens} | {uid for uid, _ in unreadable}
+        if not connected:
             st.warning(
                 "Twitch is not connected: no clip can be created. Use Connect with Twitch "
                 "below and sign in as the broadcaster (or the clip editor).",
                 icon=":material/cloud_off:",
             )
         clipper = editor or settings.broadcaster_id
-        if tokens and clipper and clipper not in {token.user_id for token in tokens}:
+        if connected and clipper and clipper not in connected:
             st.warning(
                 f"The account that creates clips (user id {clipper}, the "
                 f"{'clip editor' if editor else 'broadcaster'}) is not connected: clips fail "
@@ -142,6 +169,8 @@ def _accounts(settings: ConnectSettings) -> None:
             )
         for token in tokens:
             _account(account_view(token, broadcaster_id=settings.broadcaster_id, editor_id=editor))
+        for uid, error in unreadable:
+            _unreadable(uid, error)
 
 
 def _connect_button(settings: ConnectSettings) -> None:

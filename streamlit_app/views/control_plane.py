@@ -15,20 +15,23 @@ import streamlit as st
 
 from shared.domain.clock import utc_now
 from shared.domain.control_plane import ControlPlaneConfig, setting_value
-from shared.domain.errors import ConfigInvalid
+from shared.domain.errors import ConfigInvalid, FieldProblem
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
 from streamlit_app.control_form import (
     FieldSpec,
     all_specs,
+    approval_field_specs,
     changed_fields,
     chat_field_specs,
     field_specs,
     history_rows,
+    normalise,
     widget_value,
 )
 from streamlit_app.formatting import ago
-from streamlit_app.resources import firestore_guard, stores
+from streamlit_app.incidents import contain
+from streamlit_app.resources import config_in_force, firestore_guard, stores
 
 REFRESH_SECONDS = 5.0
 HISTORY_SHOWN = 50
@@ -44,17 +47,28 @@ def _key(name: str, version: str) -> str:
     return f"cp_{name}_{version}"
 
 
-def _save(shown: ControlPlaneConfig, version: str) -> None:
+def _repairs(values: dict[str, Any], refused: tuple[str, ...]) -> dict[str, Any]:
+    """The form's values for the settings the stored document got wrong: saving writes them
+    even unchanged, which repairs the document."""
+    specs = {spec.name: spec for spec in all_specs()}
+    return {
+        name: normalise(spec, values[name])
+        for name, spec in specs.items()
+        if any(name == field or name.startswith(f"{field}.") for field in refused)
+    }
+
+
+def _save(shown: ControlPlaneConfig, version: str, refused: tuple[str, ...] = ()) -> None:
     st.session_state.pop(ERRORS, None)
     values = {spec.name: st.session_state[_key(spec.name, version)] for spec in all_specs()}
-    changes = changed_fields(shown, values)
+    changes = _repairs(values, refused) | changed_fields(shown, values)
     if not changes:
         ui.flash("control", Outcome("info", "Nothing changed, so nothing was saved."))
         return
 
     def run() -> Outcome:
         try:
-            stores().control.write(changes, by=ui.operator())
+            stores().control_in_force.write(changes, by=ui.operator())
         except ConfigInvalid as error:
             st.session_state[ERRORS] = {p.field: p.message for p in error.problems}
             return Outcome("error", "Not saved: fix the fields marked below.")
@@ -99,7 +113,7 @@ def _widget(spec: FieldSpec, value: Any, key: str) -> None:
         )
     elif spec.kind == "multi":
         st.multiselect(spec.label, spec.options, default=value, help=spec.help, key=key)
-    elif spec.kind == "weights":
+    elif spec.kind in ("weights", "rules"):
         st.text_area(spec.label, value=value, height=150, help=spec.help, key=key)
     else:
         unset = "unset: the default clip duration" if spec.kind == "seconds_or_unset" else None
@@ -115,11 +129,16 @@ def _field(
         st.error(f"{spec.label}: {ui.literal(errors[spec.name])}")
 
 
-def _form(config: ControlPlaneConfig) -> None:
+def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -> None:
     version = _version(config)
-    errors: dict[str, str] = st.session_state.get(ERRORS, {})
+    stored = {
+        p.field: f"{p.message} (stored value refused; saving writes the one shown)"
+        for p in problems
+    }
+    errors: dict[str, str] = stored | st.session_state.get(ERRORS, {})
     chat = chat_field_specs()
-    shown = {spec.name for spec in field_specs() + chat}
+    approval = approval_field_specs()
+    shown = {spec.name for spec in field_specs() + chat + approval}
     with st.form("control_plane", border=True):
         for name, message in errors.items():
             if name not in shown:
@@ -136,27 +155,44 @@ def _form(config: ControlPlaneConfig) -> None:
                 for index, spec in enumerate(specs):
                     with left if index % 2 == 0 else right:
                         _field(spec, config, version, errors)
+        approval_errors = any(spec.name in errors for spec in approval)
+        with st.expander(
+            "Approval: mods in chat, auto-approval policy, Discord",
+            expanded=approval_errors,
+            icon=":material/bolt:",
+        ):
+            for group, specs in groupby(approval, key=lambda spec: spec.group):
+                st.markdown(f"**{group}**")
+                for spec in specs:
+                    _field(spec, config, version, errors)
+        refused = tuple(p.field for p in problems)
         st.form_submit_button(
-            "Save changes", type="primary", key="cp_save", on_click=_save, args=(config, version)
+            "Save changes",
+            type="primary",
+            key="cp_save",
+            on_click=_save,
+            args=(config, version, refused),
         )
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_control_plane() -> None:
     ui.show_flash("control")
-    with firestore_guard("load the control plane"):
+    with contain("show the control plane"), firestore_guard("load the control plane"):
         store = stores().control
-        config = store.read(fresh=True)
+        in_force = config_in_force()
+        config = in_force.config
         now = utc_now()
         if config.updated_by:
             who = ui.literal(config.updated_by)
             st.caption(f"Last changed by **{who}** {ago(config.updated_at, now)}.")
         else:
             st.caption("Never changed: every setting has its default.")
+        ui.config_problems(in_force)
         ui.switch_banners(config)
         for note in store.retired_notes():
             st.info(note, icon=":material/info:")
-        _form(config)
+        _form(config, in_force.problems)
         st.subheader("Change history")
         rows = history_rows(store.history(limit=HISTORY_SHOWN), now)
         if rows:

@@ -12,10 +12,14 @@ import streamlit as st
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.errors import StoredDocumentUnreadable
 from shared.domain.vision import VisionStats, hour_window
+from shared.store.discord_posts import DiscordPostStore
+from shared.store.queue_feed import QueueFeed
 from shared.store.scene_context import SceneContextStore
 from shared.store.vision_stats import VisionStatsStore
 from streamlit_app import charts, ui
+from streamlit_app.approval_view import discord_rows, speed_text, speeds
 from streamlit_app.formatting import (
     STATUS_LABELS,
     STATUS_ORDER,
@@ -24,7 +28,8 @@ from streamlit_app.formatting import (
     expires_text,
     utc_text,
 )
-from streamlit_app.resources import Stores, firestore_guard, stores
+from streamlit_app.incidents import contain
+from streamlit_app.resources import Stores, config_in_force, firestore_guard, stores
 
 REFRESH_SECONDS = 5.0
 STALE_VALIDATION = timedelta(hours=2)
@@ -174,17 +179,68 @@ def _vision(store: Stores, config: ControlPlaneConfig, now: datetime) -> None:
         )
 
 
+def _approval_speed(store: Stores, now: datetime) -> None:
+    """Moment to decision by path: the app alone, mods in chat, the auto-approval policy."""
+    st.subheader(f"Moment → decision, last {CHART_HOURS} h")
+    decided = QueueFeed(store.db).decided_since(now - timedelta(hours=CHART_HOURS))
+    cols = st.columns(3)
+    for col, speed in zip(cols, speeds(decided), strict=True):
+        col.metric(
+            f"{speed.label}: p50 / p95",
+            speed_text(speed),
+            help=f"{speed.count} decisions (approved or rejected; expiries left out).",
+        )
+    st.caption(
+        "A live clip reaches about a minute back: decisions slower than that are clipped from "
+        "the VOD, or not at all."
+    )
+
+
+def _discord(store: Stores, now: datetime) -> None:
+    """What the chat bot posted to Discord (it posts with DISCORD_WEBHOOK_URL set)."""
+    st.subheader("Discord posts")
+    rows = discord_rows(DiscordPostStore(store.db).recent(10), now)
+    if not rows:
+        st.caption(
+            "Nothing posted yet. The chat bot posts ready clips when DISCORD_WEBHOOK_URL is "
+            "set (its /healthz says whether it is); which ones: Control plane → Approval."
+        )
+        return
+    st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def _stored_auth(store: Stores, now: datetime) -> None:
+    """The token check's findings, or a flag when its document cannot be read."""
+    try:
+        health = store.observability.read_clips_auth()
+    except StoredDocumentUnreadable as error:
+        st.subheader("Twitch authorization for clipping")
+        ui.unreadable(
+            "clips_auth_unreadable",
+            "Unreadable token check",
+            str(error),
+            "the next token check rewrites it; to have one now, reconnect on the Connect "
+            "Twitch page (the worker checks the token itself before every clip).",
+        )
+        return
+    _auth(health, now)
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_health() -> None:
-    with firestore_guard("load the health data"):
+    with contain("show the health data"), firestore_guard("load the health data"):
         store = stores()
         now = datetime.now(UTC)
-        _auth(store.observability.read_clips_auth(), now)
-        config = store.control.read(fresh=True)
+        _stored_auth(store, now)
+        in_force = config_in_force()
+        ui.config_problems(in_force)
+        config = in_force.config
         _switches(config)
         _counts(store)
         _charts(store, now)
+        _approval_speed(store, now)
         _vision(store, config, now)
+        _discord(store, now)
         st.caption(f"Updated {now:%H:%M:%S} UTC.")
 
 

@@ -1,7 +1,10 @@
 """Jobs: every clip job by status, with its links, its failure in plain words, and a retry.
 
-A fragment reruns every two seconds, so a job moving from queued to ready changes on screen
-by itself; each job shows its job id and the approved action's id apart.
+One Firestore listener per status (`resources.job_lists`, shared by the process) keeps the
+most recently changed jobs; a ticker fragment asks them twice a second whether anything
+changed (no read) and redraws the page only then, so a job moving from queued to ready shows
+within a second. Ages and next-try times redraw every REFRESH_SECONDS. Each job shows its job
+id and the approved action's id apart; a document that cannot be read is a flagged row.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import streamlit as st
 
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.pipeline.links import links_held_note, wants_links
+from shared.store.live_query import Row
 from streamlit_app import actions, ui
 from streamlit_app.formatting import (
     STATUS_COLORS,
@@ -25,11 +29,23 @@ from streamlit_app.formatting import (
     utc_text,
     when_text,
 )
-from streamlit_app.resources import firestore_guard, stores
+from streamlit_app.incidents import contain
+from streamlit_app.resources import (
+    JOBS_PER_STATUS,
+    config_changes,
+    config_in_force,
+    firestore_guard,
+    job_lists,
+    stores,
+)
 
-REFRESH_SECONDS = 2.0
-PER_STATUS = 50
+TICK_SECONDS = 0.5
+REFRESH_SECONDS = 15.0
+PER_STATUS = JOBS_PER_STATUS
+PAGE_SIZE = 20
 ALL = "all"
+DRAWN = "jobs_drawn"
+PAGE = "jobs_page"
 
 
 def _retry(job_id: str, limit: int) -> None:
@@ -96,7 +112,9 @@ def _card(job: ClipJob, limit: int, now: datetime) -> None:
                 f":gray-badge[{source_label(job.candidate_source)}] "
                 f":gray-badge[channel {job.broadcaster_id}]"
             )
-            st.markdown(f"Job id: `{job.job_id}`  \nAction id: `{job.action_id}`")
+            st.markdown(
+                f"Job id: {ui.code_id(job.job_id)}  \nAction id: {ui.code_id(job.action_id)}"
+            )
             lines = [f"Moment: {when_text(job.source_ts, now)}"]
             approved = f"Approved: {when_text(job.approved_at, now)}"
             by = f" by {ui.literal(job.approved_by)}" if job.approved_by else ""
@@ -134,23 +152,52 @@ def _label(option: str, counts: dict[str, int]) -> str:
     return f"{STATUS_LABELS[JobStatus(option)]} ({_count(counts[option])})"
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-def live_jobs() -> None:
+def _flagged(row: Row[ClipJob]) -> None:
+    ui.unreadable(
+        f"job_{row.doc_id}",
+        "Unreadable clip job",
+        str(row.problem),
+        "the pipeline skips this document. Fix or delete it in Firestore; if its moment "
+        "still matters, approve it again (a VOD clip from the Manual clip page for a past one).",
+    )
+
+
+def _jobs(rows: tuple[Row[ClipJob], ...]) -> list[Row[ClipJob]]:
+    """Most recently changed first; unreadable ones by their own update time."""
+
+    def changed(row: Row[ClipJob]) -> str:
+        return row.value.updated_at.isoformat() if row.value is not None else row.version
+
+    return sorted(rows, key=changed, reverse=True)
+
+
+def _page() -> None:
+    ui.drawn(DRAWN, None)
     ui.show_flash("jobs")
     with firestore_guard("load the clip jobs"):
-        store = stores()
-        config = store.control.read(fresh=True)
+        board = job_lists()
+        ui.drawn(DRAWN, (board.version(), config_changes().version))
+        in_force = config_in_force()
+        ui.config_problems(in_force)
+        config = in_force.config
         limit = config.max_manual_retries
-        by_status = {
-            status: store.jobs.list_by_status(status, PER_STATUS) for status in STATUS_ORDER
-        }
-        held = [job for job in by_status[JobStatus.READY] if wants_links(job, datetime.now(UTC))]
+        lists = {status: board.by_status[status].current() for status in STATUS_ORDER}
+        by_status = {status: _jobs(live.rows) for status, live in lists.items()}
+        ready = [row.value for row in by_status[JobStatus.READY] if row.value is not None]
+        held = [job for job in ready if wants_links(job, datetime.now(UTC))]
         if held and not config.clip_api_enabled:
             st.warning(links_held_note(len(held)), icon=":material/pause_circle:")
-        counts = {status.value: len(jobs) for status, jobs in by_status.items()}
+        counts = {status.value: len(rows) for status, rows in by_status.items()}
         failed = counts[JobStatus.FAILED.value]
         if failed:
-            st.error(f"Failed jobs: {failed}. Each says what went wrong and what to do.")
+            st.error(f"Failed jobs: {_count(failed)}. Each says what went wrong and what to do.")
+        flagged = sum(1 for rows in by_status.values() for row in rows if row.problem)
+        if flagged:
+            st.warning(
+                f"{flagged} job document(s) cannot be read; each is flagged below with what "
+                "to do. The other jobs are shown as usual.",
+                icon=":material/report:",
+            )
         choice = st.segmented_control(
             "Status",
             [ALL, *(status.value for status in STATUS_ORDER)],
@@ -161,17 +208,34 @@ def live_jobs() -> None:
         )
         now = datetime.now(UTC)
         shown = [s for s in STATUS_ORDER if choice in (None, ALL, s.value)]
-        if not any(by_status[s] for s in shown):
+        entries = [(status, row) for status in shown for row in by_status[status]]
+        if not entries:
             st.info("No jobs here yet. Approving a candidate on the Queue page creates one.")
-        for status in shown:
-            jobs = by_status[status]
-            if not jobs:
-                continue
-            if len(shown) > 1:
-                st.subheader(f"{STATUS_LABELS[status]} ({_count(len(jobs))})")
-            for job in jobs:
-                _card(job, limit, now)
-        st.caption(f"Updated {now:%H:%M:%S} UTC; at most {PER_STATUS} jobs per status.")
+        window = ui.pager(PAGE, len(entries), PAGE_SIZE)
+        heading = None
+        for status, row in entries[window.start : window.stop]:
+            if len(shown) > 1 and status is not heading:
+                heading = status
+                st.subheader(f"{STATUS_LABELS[status]} ({_count(counts[status.value])})")
+            if row.value is None:
+                _flagged(row)
+            else:
+                _card(row.value, limit, now)
+        paging = f" {window.text('jobs').capitalize()}." if window.pages > 1 else ""
+        st.caption(
+            f"Live: changes show within a second; last drawn {now:%H:%M:%S} UTC. At most "
+            f"{PER_STATUS} jobs per status, the most recently changed.{paging}"
+        )
+
+
+@st.fragment(run_every=TICK_SECONDS)
+def _ticker() -> None:
+    with contain("check the clip jobs for changes"):
+        ui.redraw_when_changed(
+            DRAWN,
+            lambda: (job_lists().version(), config_changes().version),
+            refresh_after=REFRESH_SECONDS,
+        )
 
 
 st.title("Jobs")
@@ -179,4 +243,5 @@ st.caption(
     "Every clip job by status, most recently changed first. Links appear as soon as Twitch "
     "gives them."
 )
-live_jobs()
+_page()
+_ticker()

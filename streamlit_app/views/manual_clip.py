@@ -28,7 +28,7 @@ from streamlit_app.manual_form import (
     errors_by_widget,
     zone,
 )
-from streamlit_app.resources import firestore_guard, stores
+from streamlit_app.resources import config_in_force, firestore_guard, stores
 
 ERRORS = "manual_errors"
 MOMENT_CHOICES = {"now": "Just now", "seconds_ago": "Seconds ago", "at": "At a date and time"}
@@ -57,7 +57,7 @@ def _submit() -> None:
 
     def run() -> Outcome:
         store = stores()
-        config = store.control.read(fresh=True)
+        config = config_in_force().config
         if not config.clip_pipeline_enabled:
             return Outcome(
                 "warning",
@@ -178,7 +178,9 @@ st.caption(
 )
 ui.show_flash("manual")
 with firestore_guard("load the settings"):
-    settings = stores().control.read()
+    in_force = config_in_force()
+    settings = in_force.config
+    ui.config_problems(in_force)
     ui.switch_banners(settings)
     left, right = st.columns(2)
     with left:

@@ -12,7 +12,7 @@ queues come in pages; a document that cannot be read is a flagged row that can b
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
@@ -20,7 +20,9 @@ from shared.domain.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURA
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.store.action_queue import ActionItem
 from shared.store.live_query import Row
+from shared.store.queue_feed import QueueFeed
 from streamlit_app import actions, ui
+from streamlit_app.approval_view import decision_line, queue_codes
 from streamlit_app.formatting import as_utc, candidate_view
 from streamlit_app.incidents import contain
 from streamlit_app.moment_preview import PlanPreview, plan_preview, stream_lookup
@@ -35,6 +37,8 @@ from streamlit_app.resources import (
 TICK_SECONDS = 0.25
 AGE_SECONDS = 1.0
 PAGE_SIZE = 20
+RECENT = timedelta(minutes=10)
+RECENT_SHOWN = 10
 DRAWN = "queue_drawn"
 DECIDED = "queue_decided"
 PAGE = "queue_page"
@@ -206,15 +210,17 @@ def _decision(item: ActionItem) -> None:
                 )
 
 
-def _card(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> None:
+def _card(item: ActionItem, config: ControlPlaneConfig, now: datetime, code: str = "") -> None:
     view = candidate_view(item, now)
     action_id = view.action_id
     with st.container(border=True, key=f"card_{action_id}"):
         head, pick = st.columns([0.85, 0.15], vertical_alignment="center")
         head.markdown(f"#### {ui.literal(view.heading)}")
         pick.checkbox("Select", key=f"pick_{action_id}")
+        chat_code = f" :orange-badge[chat code {code}]" if code else ""
         st.markdown(
             f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
+            + chat_code
         )
         _moment(item, config)
         if view.vod:
@@ -236,7 +242,6 @@ def _flagged(row: Row[ActionItem]) -> None:
     box.button(
         "Reject (archive)",
         key=f"archive_{row.doc_id}",
-        icon=":material/archive:",
         on_click=_archive,
         args=(row.doc_id,),
     )
@@ -296,11 +301,26 @@ def _render(
     action_ids = [row.doc_id for row in shown if row.value is not None]
     if action_ids:
         _bulk_bar(action_ids)
+    codes = queue_codes(row.value for row in rows if row.value is not None)
     for row in shown:
         if row.value is None:
             _flagged(row)
         else:
-            _card(row.value, config, now)
+            _card(row.value, config, now, codes.get(row.doc_id, ""))
+
+
+def _recent(now: datetime) -> None:
+    """Decisions of the last minutes and who made them: a mod in chat, the policy, the app."""
+    items = [
+        item
+        for item in QueueFeed(stores().db).decided_since(now - RECENT, limit=RECENT_SHOWN)
+        if item.status.value != "expired"
+    ]
+    if not items:
+        return
+    with st.expander(f"Decided in the last {RECENT.seconds // 60} min ({len(items)})"):
+        for item in items:
+            st.markdown(f"- {ui.literal(decision_line(item, now))}")
 
 
 def _page() -> None:
@@ -314,7 +334,9 @@ def _page() -> None:
         ui.switch_banners(in_force.config)
         if not live.synced:
             st.info("Waiting for Firestore's first answer; the queue fills in by itself.")
-        _render(_pending(live.rows), live.full, in_force.config, datetime.now(UTC))
+        now = datetime.now(UTC)
+        _render(_pending(live.rows), live.full, in_force.config, now)
+        _recent(now)
 
 
 @st.fragment(run_every=TICK_SECONDS)
