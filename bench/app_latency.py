@@ -130,8 +130,11 @@ def seen_after(driver: Any, probe: str, started: float, timeout: float = 15.0) -
     return stamp / 1000.0 - started
 
 
-def text_gone(driver: Any, text: str) -> bool:
-    return not driver.execute_script("return document.body.textContent.includes(arguments[0])", text)
+def card_gone(driver: Any, action_id: str) -> bool:
+    """The candidate's card left the page (its title may stay in a list of decisions)."""
+    return not driver.execute_script(
+        "return document.getElementsByClassName('st-key-card_' + arguments[0]).length", action_id
+    )
 
 
 def reads(meter: Path) -> int:
@@ -169,7 +172,7 @@ def queue_latency(
         action_id = queue.submit(candidate(broadcaster_id, title)).action_id
         latencies.append(seen_after(driver, title, started))
         queue.reject(action_id, by="bench")
-        wait(lambda t=title: text_gone(driver, t), 15, f"{title} to leave the page")
+        wait(lambda a=action_id: card_gone(driver, a), 15, f"{title} to leave the page")
     return latencies
 
 
@@ -177,7 +180,8 @@ def make_polling_jobs(db: firestore.Client, broadcaster_id: str, count: int) -> 
     queue, jobs = ActionQueue(db), ClipJobStore(db)
     ids = []
     for n in range(count):
-        action_id = queue.submit(candidate(broadcaster_id, f"Job moment {n}", age=400 + n)).action_id
+        moment = candidate(broadcaster_id, f"Job moment {n}", age=400 + n)
+        action_id = queue.submit(moment).action_id
         job = approve(queue, jobs, action_id, by="bench")
         db.collection("clip_jobs").document(job.job_id).update(
             {"status": "polling", "updated_at": datetime.now(UTC)}

@@ -1,6 +1,7 @@
 """Benchmark: does the created clip contain its moment? The planner against naive live clips.
 
     .venv/bin/python bench/moment_coverage.py [--approvals 1000] [--spread default] [--seed 7]
+    .venv/bin/python bench/moment_coverage.py --paths    # the app alone, mods in chat, policy
 
 Simulates approvals whose delay after the moment comes from a named spread (a lognormal
 mixture, printed with its percentiles), then for each one computes the segment the created
@@ -14,6 +15,11 @@ It prints the share of approvals whose published segment contains [moment - pre-
 and [moment - pre-roll, moment + post-roll], side by side. Target (issue 11): >= 99 % for the
 planner. An approval whose plan is "impossible" counts as not containing its moment. A
 measurement, not a test: it prints and exits 0.
+
+`--paths` (issue 15) compares the approval paths on the same worlds: the streamer's app alone,
+mods deciding in chat, and the auto-approval policy, each as a delay spread; for each it
+prints the spread's p50/p95, the planner's coverage, and how many clips were made live rather
+than from the VOD (a VOD clip comes later and only once the archive is listed).
 """
 
 from __future__ import annotations
@@ -89,7 +95,39 @@ SPREADS: dict[str, Spread] = {
             Component(0.10, 150.0, 0.50),
         ),
     ),
+    # Issue 15's approval paths. The moment reaches the queue ~7-10 s after it happens (chat's
+    # reaction lag, detection, the sink); what follows depends on who decides.
+    "app-alone": Spread(
+        "app-alone",
+        "the streamer (or one operator) in the app while streaming: a glance between plays, "
+        "often a minute or more, sometimes after the round",
+        (
+            Component(0.30, 25.0, 0.35),
+            Component(0.40, 75.0, 0.45),
+            Component(0.30, 240.0, 0.60),
+        ),
+    ),
+    "mods-in-chat": Spread(
+        "mods-in-chat",
+        "a mod reads the announcement in chat and types !approve K7 (~10 s after it appears); "
+        "when no mod answers, the app decides later",
+        (
+            Component(0.70, 19.0, 0.25),
+            Component(0.20, 32.0, 0.30),
+            Component(0.10, 150.0, 0.50),
+        ),
+    ),
+    "policy": Spread(
+        "policy",
+        "the auto-approval policy at enqueue: chat candidates ~8.5 s after the moment, vision "
+        "ones ~3 s after the frame",
+        (
+            Component(0.80, 8.5, 0.12),
+            Component(0.20, 3.0, 0.25),
+        ),
+    ),
 }
+PATHS = ("app-alone", "mods-in-chat", "policy")
 
 
 @dataclass(frozen=True)
@@ -187,6 +225,55 @@ def share(results: list[Result], attribute: str) -> str:
     return f"{100 * hits / len(results):6.1f} %"
 
 
+def simulate(
+    spread: Spread, approvals: int, seed: int, pre: float, post: float
+) -> tuple[list[float], list[Result]]:
+    """The planner's results under one spread; the same seed gives every spread the same
+    worlds, durations and moments, so paths are compared on equal terms."""
+    worlds = random.Random(seed)
+    delays_rng = random.Random(seed + 1)
+    delays: list[float] = []
+    results: list[Result] = []
+    for index in range(approvals):
+        moment = T0 + timedelta(minutes=index)
+        duration = worlds.choices([d for d, _ in REQUESTED], [w for _, w in REQUESTED])[0]
+        world = sample_world(worlds)
+        delay = spread.sample(delays_rng)
+        delays.append(delay)
+        results.append(
+            planned(moment, moment + timedelta(seconds=delay), duration, world, pre, post)
+        )
+    return delays, results
+
+
+def compare_paths(approvals: int, seed: int, pre: float, post: float) -> None:
+    """Issue 15: coverage and live-vs-VOD for the app alone, mods in chat and the policy."""
+    print(f"{approvals} approvals per path, seed {seed}, pre-roll {pre:g} s, post-roll {post:g} s")
+    for name in PATHS:
+        print(f"  {SPREADS[name].describe()}")
+    print()
+    head = (
+        f"{'path':<14}{'p50':>8}{'p95':>8}{'holds pre':>11}{'holds post':>12}"
+        f"{'live':>9}{'VOD':>9}{'none':>8}"
+    )
+    print(head)
+    for name in PATHS:
+        delays, results = simulate(SPREADS[name], approvals, seed, pre, post)
+        live = sum(1 for r in results if r.label.startswith("live")) / len(results)
+        vod = sum(1 for r in results if r.label == "vod") / len(results)
+        none = sum(1 for r in results if not r.label.startswith("live") and r.label != "vod")
+        print(
+            f"{name:<14}{percentile(delays, 0.5):>6.1f} s{percentile(delays, 0.95):>6.1f} s"
+            f"{share(results, 'holds_pre'):>11}{share(results, 'holds_post'):>12}"
+            f"{100 * live:>7.1f} %{100 * vod:>7.1f} %{100 * none / len(results):>6.1f} %"
+        )
+    print()
+    print(
+        "live: made live (as asked or extended); VOD: from the archive, once listed; none: no "
+        "clip could hold the moment."
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--approvals", type=int, default=1000)
@@ -194,7 +281,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pre-roll", type=float, default=DEFAULT_PRE_ROLL)
     parser.add_argument("--post-roll", type=float, default=DEFAULT_POST_ROLL)
+    parser.add_argument(
+        "--paths", action="store_true", help="compare the app alone, mods in chat and the policy"
+    )
     args = parser.parse_args(argv)
+    if args.paths:
+        compare_paths(args.approvals, args.seed, args.pre_roll, args.post_roll)
+        return 0
     rng = random.Random(args.seed)
     spread = SPREADS[args.spread]
     pre, post = args.pre_roll, args.post_roll

@@ -21,15 +21,21 @@ from chatbot.detection import CHAT_SOURCES
 from chatbot.replies import ready_reply
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.clock import Clock, utc_now
+from shared.domain.language import DEFAULT_LANGUAGE
 from shared.store.clip_jobs import ClipJobStore
 
 logger = logging.getLogger(__name__)
 
 
 def announcement(
-    job: ClipJob, *, broadcaster_id: str, now: datetime, max_age_seconds: float
+    job: ClipJob,
+    *,
+    broadcaster_id: str,
+    now: datetime,
+    max_age_seconds: float,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[str, str] | None:
-    """(job id, chat text) when this job should be announced here, else None."""
+    """(job id, chat text in `language`) when this job should be announced here, else None."""
     if (
         job.status is not JobStatus.READY
         or not job.clip_url
@@ -39,7 +45,7 @@ def announcement(
         or (now - job.ready_at).total_seconds() > max_age_seconds
     ):
         return None
-    return job.job_id, ready_reply(job.requested_title, job.clip_url)
+    return job.job_id, ready_reply(job.requested_title, job.clip_url, language)
 
 
 class ReadyClipAnnouncer:
@@ -88,7 +94,8 @@ class ReadyClipAnnouncer:
 
     def _on_jobs(self, jobs: list[ClipJob]) -> None:
         try:
-            chat = self._config.current().chat
+            live = self._config.current()
+            chat = live.chat
             if not chat.announce_ready_clips:
                 return
             now = self._clock()
@@ -98,6 +105,7 @@ class ReadyClipAnnouncer:
                     broadcaster_id=self._broadcaster_id,
                     now=now,
                     max_age_seconds=chat.announce_max_age_seconds,
+                    language=live.clips.language,
                 )
                 if found is None:
                     continue

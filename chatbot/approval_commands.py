@@ -20,13 +20,31 @@ from chatbot.chat_line import ChatLine
 from chatbot.titles import chat_title
 from shared.domain.approval_codes import typed_code
 from shared.domain.approval_settings import ApprovalSettings
+from shared.domain.language import DEFAULT_LANGUAGE, ENGLISH, N_, Translate
 from shared.domain.text import plain_excerpt, shorten, visible_text
+from shared.i18n import translator
 
 Verb = Literal["approve", "reject"]
 VERBS: tuple[Verb, ...] = ("approve", "reject")
 MAX_CHARS = 280
 REASON_CHARS = 200
-_ROLE_WORDS = {"moderator": "mods", "vip": "VIPs", "subscriber": "subscribers"}
+_ROLE_WORDS = {"moderator": N_("mods"), "vip": N_("VIPs"), "subscriber": N_("subscribers")}
+# What a decided candidate became, as `already_reply` says it.
+_STATUS_WORDS = {
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
+    "decided": N_("decided"),
+}
+# A candidate's source, named in an announcement when it has no title.
+_SOURCE_WORDS = {
+    "chat_spike": N_("chat spike"),
+    "keyword": N_("keyword"),
+    "command": N_("command"),
+    "autonomy_goal": N_("autonomy goal"),
+    "vision": N_("vision"),
+    "manual": N_("manual"),
+}
 _FORGET_AFTER = 5000  # chatters remembered for the refusal cooldown before old ones are dropped
 
 
@@ -52,6 +70,8 @@ class DecisionRequest:
     user_id: str
     broadcaster_id: str
     ts: float
+    # The channel's language when the command was typed: the replies speak it.
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +97,12 @@ def parse_approval_command(text: str) -> ApprovalCommand | None:
     return ApprovalCommand("approve" if verb == "approve" else "reject", code, text_part or None)
 
 
-def who_may(settings: ApprovalSettings) -> str:
+def who_may(settings: ApprovalSettings, t: Translate = ENGLISH) -> str:
     """`the streamer and mods`, `the streamer, mods and VIPs`, `the streamer`."""
-    names = ["the streamer", *(_ROLE_WORDS[role] for role in settings.chat_roles)]
+    names = [t("the streamer"), *(t(_ROLE_WORDS[role]) for role in settings.chat_roles)]
     if len(names) == 1:
         return names[0]
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return t("{some} and {last}", some=", ".join(names[:-1]), last=names[-1])
 
 
 def one_line(text: str) -> str:
@@ -100,7 +120,12 @@ class ApprovalGate:
         self._refused_at: dict[str, float] = {}
 
     def handle(
-        self, line: ChatLine, command: ApprovalCommand, settings: ApprovalSettings, login: str
+        self,
+        line: ChatLine,
+        command: ApprovalCommand,
+        settings: ApprovalSettings,
+        login: str,
+        language: str = DEFAULT_LANGUAGE,
     ) -> Gated:
         if settings.may_decide(line.roles):
             text = command.text
@@ -116,6 +141,7 @@ class ApprovalGate:
                     user_id=line.user_id,
                     broadcaster_id=line.broadcaster_id,
                     ts=line.ts,
+                    language=language,
                 )
             )
         last = self._refused_at.get(line.user_id)
@@ -125,11 +151,18 @@ class ApprovalGate:
             horizon = line.ts - settings.chat_refusal_cooldown_seconds
             self._refused_at = {k: v for k, v in self._refused_at.items() if v >= horizon}
         self._refused_at[line.user_id] = line.ts
-        return Gated(reply=refused_reply(line.user, settings))
+        return Gated(reply=refused_reply(line.user, settings, language))
 
 
-def refused_reply(user: str, settings: ApprovalSettings) -> str:
-    return one_line(f"{mention(user)} only {who_may(settings)} can approve or reject clips.")
+def refused_reply(user: str, settings: ApprovalSettings, language: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(language)
+    return one_line(
+        t(
+            "{mention} only {who} can approve or reject clips.",
+            mention=mention(user),
+            who=who_may(settings, t),
+        )
+    )
 
 
 def _named(title: str | None) -> str:
@@ -137,41 +170,104 @@ def _named(title: str | None) -> str:
     return f" “{cleaned}”" if cleaned else ""
 
 
-def decided_reply(user: str, verb: Verb, code: str, title: str | None) -> str:
+def decided_reply(
+    user: str, verb: Verb, code: str, title: str | None, language: str = DEFAULT_LANGUAGE
+) -> str:
+    t = translator(language)
+    said = {"mention": mention(user), "code": code, "title": _named(title)}
     if verb == "approve":
-        return one_line(f"{mention(user)} approved {code}{_named(title)}: the clip is on its way.")
-    return one_line(f"{mention(user)} rejected {code}{_named(title)}: no clip will be made.")
+        return one_line(t("{mention} approved {code}{title}: the clip is on its way.", **said))
+    return one_line(t("{mention} rejected {code}{title}: no clip will be made.", **said))
 
 
-def already_reply(user: str, code: str, status: str, by: str | None) -> str:
+def already_reply(
+    user: str, code: str, status: str, by: str | None, language: str = DEFAULT_LANGUAGE
+) -> str:
     """The second decider is told who was first."""
-    who = f" by {visible_text(by)}" if by and by != "sweeper" else ""
-    return one_line(f"{mention(user)} {code} was already {status}{who}.")
+    t = translator(language)
+    said = t(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status
+    if by and by != "sweeper":
+        return one_line(
+            t(
+                "{mention} {code} was already {status} by {who}.",
+                mention=mention(user),
+                code=code,
+                status=said,
+                who=visible_text(by),
+            )
+        )
+    return one_line(
+        t("{mention} {code} was already {status}.", mention=mention(user), code=code, status=said)
+    )
 
 
-def none_pending_reply(user: str) -> str:
-    return one_line(f"{mention(user)} no clip candidate is waiting.")
+def none_pending_reply(user: str, language: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(language)
+    return one_line(t("{mention} no clip candidate is waiting.", mention=mention(user)))
 
 
-def unknown_reply(user: str, code: str) -> str:
-    return one_line(f"{mention(user)} no clip candidate {code} is waiting.")
+def unknown_reply(user: str, code: str, language: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(language)
+    return one_line(
+        t("{mention} no clip candidate {code} is waiting.", mention=mention(user), code=code)
+    )
 
 
-def ambiguous_reply(user: str, code: str, codes: tuple[str, ...]) -> str:
-    return one_line(f"{mention(user)} {code} matches {', '.join(codes)}: type the longer code.")
+def ambiguous_reply(
+    user: str, code: str, codes: tuple[str, ...], language: str = DEFAULT_LANGUAGE
+) -> str:
+    t = translator(language)
+    return one_line(
+        t(
+            "{mention} {code} matches {codes}: type the longer code.",
+            mention=mention(user),
+            code=code,
+            codes=", ".join(codes),
+        )
+    )
 
 
-def refused_edit_reply(user: str, code: str, problem: str) -> str:
-    return one_line(f"{mention(user)} {code} was not approved: {visible_text(problem)}.")
+def refused_edit_reply(user: str, code: str, problem: str, language: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(language)
+    return one_line(
+        t(
+            "{mention} {code} was not approved: {problem}.",
+            mention=mention(user),
+            code=code,
+            problem=visible_text(problem),
+        )
+    )
 
 
-def failed_reply(user: str, code: str | None) -> str:
-    what = code or "that candidate"
-    return one_line(f"{mention(user)} {what} could not be decided right now; try the app.")
+def failed_reply(user: str, code: str | None, language: str = DEFAULT_LANGUAGE) -> str:
+    t = translator(language)
+    what = code or t("that candidate")
+    return one_line(
+        t(
+            "{mention} {what} could not be decided right now; try the app.",
+            mention=mention(user),
+            what=what,
+        )
+    )
 
 
-def announcement(code: str, title: str | None, source: str, settings: ApprovalSettings) -> str:
+def announcement(
+    code: str,
+    title: str | None,
+    source: str,
+    settings: ApprovalSettings,
+    language: str = DEFAULT_LANGUAGE,
+) -> str:
     """`Clip? K7 “Boss one-shots the streamer” — mods: !approve K7`."""
-    named = _named(title) or f" ({source.replace('_', ' ')})"
-    deciders = [_ROLE_WORDS[role] for role in settings.chat_roles] or ["streamer"]
-    return one_line(f"Clip? {code}{named} — {', '.join(deciders)}: !approve {code}")
+    t = translator(language)
+    source_words = t(_SOURCE_WORDS[source]) if source in _SOURCE_WORDS else source
+    named = _named(title) or f" ({source_words.replace('_', ' ')})"
+    deciders = [t(_ROLE_WORDS[role]) for role in settings.chat_roles] or [t("streamer")]
+    return one_line(
+        t(
+            "Clip? {code}{title} — {deciders}: !approve {code}",
+            code=code,
+            title=named,
+            deciders=", ".join(deciders),
+        )
+    )

@@ -21,6 +21,7 @@ from chatbot.detectors.moments import MomentDetector
 from chatbot.replies import command_reply
 from shared.domain.chat_settings import ChatSettings
 from shared.domain.chat_tuning import TimelineBucket
+from shared.domain.language import DEFAULT_LANGUAGE
 
 RECENT_SECONDS = 30.0
 RECENT_LINES = 200
@@ -72,10 +73,16 @@ class ChatBrain:
         self._channels: dict[str, _Channel] = {}
 
     def observe(
-        self, line: ChatLine, settings: ChatSettings, *, pipeline_enabled: bool
+        self,
+        line: ChatLine,
+        settings: ChatSettings,
+        *,
+        pipeline_enabled: bool,
+        language: str = DEFAULT_LANGUAGE,
     ) -> Reaction:
         """Run every detector on one message. While the pipeline is off nothing is detected
-        for enqueueing, but the detectors keep learning the channel's usual level."""
+        for enqueueing, but the detectors keep learning the channel's usual level. The reply
+        speaks `language` (the control plane's)."""
         channel = self._channels.get(line.broadcaster_id)
         if channel is None:
             channel = self._channels[line.broadcaster_id] = _Channel()
@@ -92,13 +99,13 @@ class ChatBrain:
             else:
                 kept.append(channel.propose(moment))
         reply = None
-        argument = parse_clip_command(line.text, settings.clip_command)
+        argument = parse_clip_command(line.text, settings.clip_command, language)
         if argument is not None:
             result = channel.command.handle(
                 line, argument, settings, pipeline_enabled=pipeline_enabled, recent=recent
             )
             if settings.replies_enabled:
-                reply = command_reply(line.user, result, settings)
+                reply = command_reply(line.user, result, settings, language)
             request = result.detection
             if request is not None:
                 joined = channel.proposed_near(request.moment_ts, settings.moment_merge_seconds)

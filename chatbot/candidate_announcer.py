@@ -126,7 +126,11 @@ class CandidateAnnouncer:
                 continue
             self._window.record(self._monotonic())
             text = announcement(
-                codes.get(item.action_id, "?"), payload.suggested_title, payload.source, settings
+                codes.get(item.action_id, "?"),
+                payload.suggested_title,
+                payload.source,
+                settings,
+                config.language,
             )
             self._pool.submit(self._claim_and_post, item.action_id, text)
 

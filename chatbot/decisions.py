@@ -122,7 +122,8 @@ class ChatDecisions:
             result = self._decide(request)
         except Exception:
             logger.exception("chat decision failed", extra={"verb": request.verb})
-            result = DecisionResult(request, "failed", failed_reply(request.user, request.code))
+            reply = failed_reply(request.user, request.code, request.language)
+            result = DecisionResult(request, "failed", reply)
         try:
             self.stats[result.outcome] += 1
             self.results.append(result)
@@ -150,31 +151,32 @@ class ChatDecisions:
         if self._settle is not None:
             self._settle(SETTLE_SECONDS)
         found = self._resolve(request)
-        user = request.user
+        user, language = request.user, request.language
         if found.outcome == "none_pending":
-            return DecisionResult(request, "none_pending", none_pending_reply(user))
+            return DecisionResult(request, "none_pending", none_pending_reply(user, language))
         if found.outcome == "unknown":
-            return DecisionResult(request, "unknown", unknown_reply(user, found.code or "?"))
+            reply = unknown_reply(user, found.code or "?", language)
+            return DecisionResult(request, "unknown", reply)
         if found.outcome == "ambiguous":
-            reply = ambiguous_reply(user, found.code or "?", found.codes)
+            reply = ambiguous_reply(user, found.code or "?", found.codes, language)
             return DecisionResult(request, "ambiguous", reply)
         code = found.code or "?"
         if found.outcome == "decided":
-            reply = already_reply(user, code, found.status or "decided", found.decided_by)
+            status = found.status or "decided"
+            reply = already_reply(user, code, status, found.decided_by, language)
             return DecisionResult(request, "already", reply, found.action_id)
         action_id = found.action_id or ""
         try:
             return self._act(request, action_id, code)
         except ActionAlreadyDecided as error:
-            reply = already_reply(user, code, error.status, error.by)
+            reply = already_reply(user, code, error.status, error.by, language)
             return DecisionResult(request, "already", reply, action_id)
         except NotFound:
-            return DecisionResult(request, "unknown", unknown_reply(user, code))
+            return DecisionResult(request, "unknown", unknown_reply(user, code, language))
         except InvalidInput as error:
             problem = "; ".join(str(p) for p in error.problems)
-            return DecisionResult(
-                request, "refused", refused_edit_reply(user, code, problem), action_id
-            )
+            reply = refused_edit_reply(user, code, problem, language)
+            return DecisionResult(request, "refused", reply, action_id)
 
     def _act(self, request: DecisionRequest, action_id: str, code: str) -> DecisionResult:
         now = self._clock()
@@ -183,10 +185,11 @@ class ChatDecisions:
         if request.verb == "reject":
             item = self._queue.reject(action_id, by=who, reason=request.text, now=now, via=VIA)
             logger.info("candidate rejected in chat", extra=context)
-            reply = decided_reply(request.user, "reject", code, item.payload.suggested_title)
+            title = item.payload.suggested_title
+            reply = decided_reply(request.user, "reject", code, title, request.language)
             return DecisionResult(request, "rejected", reply, action_id)
         edits = ApprovalEdits(title=request.text) if request.text else None
         job = approve(self._queue, self._jobs, action_id, by=who, edits=edits, now=now, via=VIA)
         logger.info("candidate approved in chat", extra=context | {"job_id": job.job_id})
-        reply = decided_reply(request.user, "approve", code, job.requested_title)
+        reply = decided_reply(request.user, "approve", code, job.requested_title, request.language)
         return DecisionResult(request, "approved", reply, action_id, job.job_id)

@@ -55,8 +55,9 @@ class ChatRuntime:
         self.messages += 1
         self.last_message_ts = line.ts
         live = self.config.current()
+        language = live.clips.language
         reaction = self.brain.observe(
-            line, live.chat, pipeline_enabled=live.clips.clip_pipeline_enabled
+            line, live.chat, pipeline_enabled=live.clips.clip_pipeline_enabled, language=language
         )
         for detection in reaction.detections:
             roles = line.roles if detection.source == "command" else frozenset()
@@ -66,7 +67,7 @@ class ChatRuntime:
         command = parse_approval_command(line.text) if self.decisions is not None else None
         if command is not None and self.decisions is not None:
             gated = self.approvals.handle(
-                line, command, live.clips.approval, login=line.login or line.user
+                line, command, live.clips.approval, login=line.login or line.user, language=language
             )
             if gated.request is not None:
                 self.decisions.submit(gated.request)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,7 +17,7 @@ from shared.domain.vision import SceneClassifier
 from shared.logs import configure_logging, register_secret
 from shared.pipeline.auto_approve import AutoApprover
 from shared.pipeline.confirm import ClipConfirmer
-from shared.pipeline.create import ClipWorker
+from shared.pipeline.create import CRASH_ENV, ClipWorker, crash_checkpoint, no_checkpoint
 from shared.pipeline.links import ClipLinks
 from shared.pipeline.sweep import ClipSweeper
 from shared.pipeline.token_health import TokenHealth
@@ -75,9 +76,11 @@ def build_runtime(
     lease_seconds: float = 60.0,
     broadcaster_id: str | None = None,
     max_event_age_seconds: float = MAX_EVENT_AGE_SECONDS,
+    checkpoint: Callable[[str], None] = no_checkpoint,
 ) -> ClipRuntime:
     """Wire the services over one client pair; the worker and the sweeper share the stores and
-    the token recipe, so the sweeper never needs the worker itself."""
+    the token recipe, so the sweeper never needs the worker itself. `checkpoint`: the fault
+    benchmark's crash points (`BYTECLIPS_BENCH_CRASH_POINTS`), nothing otherwise."""
     jobs = ClipJobStore(db)
     config = ControlPlaneStore(db, tolerant=True)
     clips_auth = ClipsAuthStore(db)
@@ -95,6 +98,7 @@ def build_runtime(
             confirmer=ClipConfirmer(twitch),
             worker_id=worker_id,
             lease_seconds=lease_seconds,
+            checkpoint=checkpoint,
         ),
         sweeper=ClipSweeper(
             queue=ActionQueue(db),
@@ -140,6 +144,7 @@ def clip_runtime() -> ClipRuntime:
         lease_seconds=_seconds("BYTECLIPS_WORKER_LEASE_SECONDS", 60.0),
         broadcaster_id=os.environ.get("TWITCH_BROADCASTER_ID", "").strip() or None,
         max_event_age_seconds=_seconds("BYTECLIPS_MAX_EVENT_AGE_SECONDS", MAX_EVENT_AGE_SECONDS),
+        checkpoint=crash_checkpoint(os.environ.get(CRASH_ENV, "")),
     )
 
 

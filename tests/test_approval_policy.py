@@ -116,7 +116,9 @@ def test_rule_lines_round_trip_and_unknown_words_are_refused_by_name():
 def test_every_rule_change_is_audited_with_who_and_before(db):
     store = ControlPlaneStore(db)
     store.write({"approval.policy_rules": [VIP_RULE]}, by="alice@example.com", now=NOW)
-    store.write({"approval.policy_enabled": True}, by="bob@example.com", now=NOW)
+    store.write(
+        {"approval.policy_enabled": True}, by="bob@example.com", now=NOW + timedelta(minutes=1)
+    )
     config = ControlPlaneStore(db).read()
     assert config.approval.policy_enabled and config.approval.policy_rules[0].name == "vip-clips"
     history = store.history()
@@ -253,4 +255,4 @@ def test_with_the_policy_off_nothing_is_read_or_written(db):
     outcome = approver.consider(facts(action_id=action_id), config_with(VIP_RULE, on=False))
     assert not outcome.approved
     assert queue.require(action_id).status.value == "pending_approval"
-    assert list(db.collection("approval_policy_uses").list_documents()) == []
+    assert PolicyUses(db).count_since("vip-clips", window=HOUR_WINDOW, since=NOW) == 0

@@ -331,8 +331,8 @@ def test_a_moderators_clip_becomes_one_candidate_and_one_reply(live_chat):
     chat.say(MODERATOR, "!clip what a save Kappa", user="Viewer32", badges=["moderator"])
     sent += 1
 
-    candidates = wait_for(lambda: queued(chat.db), 15, "the candidate in action_queue")
-    replies = wait_for(lambda: bot_chat_sent(chat.sim), 15, "the reply")
+    candidates = wait_for(lambda: queued(chat.db), 30, "the candidate in action_queue")
+    replies = wait_for(lambda: bot_chat_sent(chat.sim), 20, "the reply")
     body = chat.wait_health(lambda b: b["messages_seen"] == sent, 10)
 
     assert len(candidates) == 1

@@ -43,9 +43,14 @@ class FakeTwitch:
         self.calls.append(("downloads", tokens.user_id, (editor_id, broadcaster_id, clip_ids)))
         return [self.links[c] for c in clip_ids if c in self.links]
 
-    def get_clips(self, tokens: TokenSource, clip_ids: list[str]) -> list[Clip]:
+    def get_clips(
+        self, tokens: TokenSource, clip_ids: list[str], deadline: float | None = None
+    ) -> list[Clip]:
         self.calls.append(("clips", tokens.user_id, clip_ids))
         return [self.clips[c] for c in clip_ids if c in self.clips]
+
+    def now(self) -> float:
+        return NOW.timestamp()
 
 
 def tokens(db: firestore.Client) -> TokenSources:

@@ -21,19 +21,25 @@ from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
 from chatbot.titles import chat_title, command_title, excerpt
 from shared.domain.chat_settings import ChatSettings
+from shared.domain.language import DEFAULT_LANGUAGE
 
 Status = Literal["accepted", "paused", "cooldown_user", "cooldown_global", "forbidden"]
 FORBIDDEN_NOTICE_SECONDS = 60.0
 _PRUNE_AT = 5000
+# Other names of a command in a channel's language: a Brazilian chat types `!clipa` ("clip
+# it") as readily as `!clip`.
+ALIASES: dict[tuple[str, str], tuple[str, ...]] = {("pt-BR", "clip"): ("clipa",)}
 
 
-def parse_clip_command(text: str, name: str) -> str | None:
-    """The text after `!<name>` ('' when bare), or None when the message is not the command."""
+def parse_clip_command(text: str, name: str, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """The text after `!<name>` or one of its aliases in `language` ('' when bare), or None
+    when the message is not the command."""
     stripped = text.lstrip()
     if not stripped.startswith("!"):
         return None
     parts = stripped[1:].split(maxsplit=1)
-    if not parts or parts[0].casefold() != name:
+    names = (name, *ALIASES.get((language, name), ()))
+    if not parts or parts[0].casefold() not in names:
         return None
     return parts[1].strip() if len(parts) > 1 else ""
 

@@ -177,9 +177,13 @@ class HelixSimulator(HelixState, Lifecycle):
             refresh_token=DEMO_USER_REFRESH_TOKEN,
         )
         app_token = self.add_app_token(DEMO_CLIENT_ID, DEMO_APP_ACCESS_TOKEN)
-        stream_id = self.set_live(DEMO_BROADCASTER_ID, True, stream_id=DEMO_STREAM_ID) or ""
-        self.add_vod(
-            DEMO_VOD_ID, DEMO_BROADCASTER_ID, duration_seconds=DEMO_VOD_SECONDS, stream_id=stream_id
+        # Live for DEMO_VOD_SECONDS, its archive recording since the start (as on Twitch), so a
+        # moment's offset in the demo VOD is its time since the broadcast began.
+        stream_id, _ = self.start_broadcast(
+            DEMO_BROADCASTER_ID,
+            started_ago=DEMO_VOD_SECONDS,
+            stream_id=DEMO_STREAM_ID,
+            vod_id=DEMO_VOD_ID,
         )
         return {
             "client_id": DEMO_CLIENT_ID,

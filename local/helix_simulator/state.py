@@ -291,6 +291,35 @@ def _list_query(
     return ids, owner_id, game_id, first
 
 
+def _rfc3339(raw: str) -> float | None:
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.timestamp() if parsed.tzinfo is not None else None
+
+
+WEEK_SECONDS = 7 * 24 * 3600
+
+
+def _created_window(
+    query: Mapping[str, list[str]],
+) -> tuple[float, float] | Response | None:
+    """Get Clips' `started_at`/`ended_at` (RFC 3339) window on a clip's creation time, as
+    Twitch documents it: without `ended_at` it ends a week after `started_at`; an `ended_at`
+    alone is ignored. None: no window."""
+    started, ended = _first(query, "started_at"), _first(query, "ended_at")
+    if not started:
+        return None
+    start = _rfc3339(started)
+    end = _rfc3339(ended) if ended else (start + WEEK_SECONDS if start is not None else None)
+    if start is None or end is None:
+        return _helix_error(400, "The started_at and ended_at query parameters must be RFC3339.")
+    if end < start:
+        return _helix_error(400, "The ended_at query parameter must not be before started_at.")
+    return start, end
+
+
 def _page(
     items: list[Any], query: Mapping[str, list[str]], first: int, render: Callable[[Any], Any]
 ) -> Response:
@@ -934,9 +963,16 @@ class HelixState:
             found = [self._clips[i] for i in dict.fromkeys(ids) if i in self._clips]
             data = [self._clip_json(c) for c in found if visible(c)]
             return Response(200, {"data": data, "pagination": {}})
+        window = _created_window(request.query)
+        if isinstance(window, Response):
+            return window
         if broadcaster_id:
             matches = [
-                c for c in self._clips.values() if c.broadcaster_id == broadcaster_id and visible(c)
+                c
+                for c in self._clips.values()
+                if c.broadcaster_id == broadcaster_id
+                and visible(c)
+                and (window is None or window[0] <= int(c.created_at) <= window[1])
             ]
         else:
             matches = [

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.language import ENGLISH, N_, Translate
 from shared.domain.text import fit_title, markdown_literal, shorten, visible_text
 
 READY_COLOUR = 0x9146FF  # Twitch purple
@@ -22,12 +23,12 @@ EMBED_TITLE_CHARS = 256
 FIELD_CHARS = 1024
 
 TRIGGERS: dict[str, str] = {
-    "chat_spike": "a burst of chat",
-    "keyword": "chat's reactions (keywords and emotes)",
-    "command": "a !clip request in chat",
-    "autonomy_goal": "Byte's own pick",
-    "vision": "what was on screen (vision)",
-    "manual": "an operator (manual clip)",
+    "chat_spike": N_("a burst of chat"),
+    "keyword": N_("chat's reactions (keywords and emotes)"),
+    "command": N_("a !clip request in chat"),
+    "autonomy_goal": N_("Byte's own pick"),
+    "vision": N_("what was on screen (vision)"),
+    "manual": N_("an operator (manual clip)"),
 }
 
 
@@ -45,18 +46,22 @@ def _literal(text: str, limit: int) -> str:
     return markdown_literal(shorten(visible_text(text), limit))
 
 
-def trigger_text(job: ClipJob) -> str:
+def trigger_text(job: ClipJob, t: Translate = ENGLISH) -> str:
     """What made this clip, in words: its candidate's source."""
-    return TRIGGERS.get(job.candidate_source, job.candidate_source.replace("_", " "))
+    known = TRIGGERS.get(job.candidate_source)
+    return t(known) if known else job.candidate_source.replace("_", " ")
 
 
-def clip_message(job: ClipJob, *, channel: str | None = None) -> dict[str, Any]:
-    """The webhook payload for a ready (or failed) clip job."""
-    title = fit_title(job.requested_title) or "A clip"
-    channel_text = channel or f"channel {job.broadcaster_id}"
+def clip_message(
+    job: ClipJob, *, channel: str | None = None, t: Translate = ENGLISH
+) -> dict[str, Any]:
+    """The webhook payload for a ready (or failed) clip job, in the language of `t`."""
+    title = fit_title(job.requested_title) or t("A clip")
+    channel_text = channel or t("channel {id}", id=job.broadcaster_id)
+    trigger = _literal(trigger_text(job, t), FIELD_CHARS)
     fields = [
-        {"name": "Channel", "value": _literal(channel_text, FIELD_CHARS), "inline": True},
-        {"name": "Triggered by", "value": _literal(trigger_text(job), FIELD_CHARS), "inline": True},
+        {"name": t("Channel"), "value": _literal(channel_text, FIELD_CHARS), "inline": True},
+        {"name": t("Triggered by"), "value": trigger, "inline": True},
     ]
     embed: dict[str, Any] = {"fields": fields, "footer": {"text": "Byte Clips"}}
     if job.status is JobStatus.READY:
@@ -71,9 +76,11 @@ def clip_message(job: ClipJob, *, channel: str | None = None) -> dict[str, Any]:
         if job.ready_at is not None:
             embed["timestamp"] = job.ready_at.isoformat()
     else:
-        embed["title"] = _literal(f"Not clipped: {title}", EMBED_TITLE_CHARS)
+        embed["title"] = _literal(t("Not clipped: {title}", title=title), EMBED_TITLE_CHARS)
         embed["color"] = FAILED_COLOUR
         code = job.error_code.value if job.error_code else "unknown"
-        embed["description"] = _literal(f"Twitch did not make this clip ({code}).", 300)
+        embed["description"] = _literal(
+            t("Twitch did not make this clip ({code}).", code=code), 300
+        )
         embed["timestamp"] = job.updated_at.isoformat()
     return {"embeds": [embed], "allowed_mentions": {"parse": []}}

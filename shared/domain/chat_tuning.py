@@ -8,9 +8,9 @@ Scoring. Four signals per window, each as a deviation from the channel's usual l
 - `surge`: distinct chatters against their trailing median;
 - `reactions`, `repetition`, `clip_calls`: chatters reacting (laughter, hype, emotes), the
   crowd behind the window's most shared token, and chatters asking for a clip, each against
-  what the usual share of them predicts for this many chatters (up to one and a half times
-  the usual count). Shares rather than counts, so an audience that grows slowly moves none of
-  them, while the crowd of a moment still counts.
+  what the usual share of them predicts for this many chatters (binomial noise). Shares
+  rather than counts, so an audience that grows, slowly or in a wave of small talk, moves
+  none of them.
 The usual level is a median over a long trailing span that leaves out the last minute and a
 half, so a ramp into a moment cannot lift its own bar. The spread is the larger of the
 history's own MAD, Poisson noise and a fifth of the level: a quiet channel's three chatters and
@@ -35,11 +35,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "repetition": 0.7,
     "clip_calls": 0.7,
 }
-RELATIVE_SPREAD = 0.2
-# A composition signal is judged against its usual share of the chatters present, but chatters
-# beyond this many times the usual count do not raise what is expected: slow growth is
-# explained away, a surge into a moment is not.
-GROWTH_EXPLAINED = 1.5
+RELATIVE_SPREAD = 0.25
 Z_FLOOR, Z_CEILING = -3.0, 30.0
 
 
@@ -95,12 +91,12 @@ class Baseline:
     ) -> tuple[float, float, float, float]:
         """Each signal of one window in spreads above the usual (clamped)."""
         out = [(chatters - self.chatters) / self.chatters_spread]
-        present = min(chatters, GROWTH_EXPLAINED * max(self.chatters, 1.0))
         for index, value in enumerate((reactions, repetition, clip_calls)):
-            expected = self.shares[index] * present
+            share = min(self.shares[index], 1.0)
+            expected = share * chatters
             spread = max(
                 self.residual_spread[index],
-                math.sqrt(expected + 1.0),
+                math.sqrt(expected * (1.0 - share) + 0.5),
                 RELATIVE_SPREAD * expected,
             )
             out.append((value - expected) / spread)

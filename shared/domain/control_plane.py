@@ -29,6 +29,7 @@ from shared.domain.clip_candidate import (
     check_numeric_id,
 )
 from shared.domain.errors import ConfigInvalid, FieldProblem
+from shared.domain.language import DEFAULT_LANGUAGE, Language
 from shared.domain.validation import field_problems
 from shared.domain.vision import VisionSettings
 
@@ -54,6 +55,11 @@ class ControlPlaneConfig(BaseModel):
         True, description="Rollback switch. Off: no Helix call is made; approved jobs wait."
     )
     clip_mode_default: Literal["live", "vod"] = "live"
+    language: Language = Field(
+        DEFAULT_LANGUAGE,
+        description="What Byte says in chat and Discord, and the app's language: "
+        "pt-BR (português do Brasil) or en (English).",
+    )
     clip_editor_user_id: str | None = Field(
         None, description="Whose token creates clips; unset means the broadcaster's own."
     )

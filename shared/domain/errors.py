@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.domain.language import ENGLISH, N_, Translate
+
 
 class ErrorCode(StrEnum):
     """Canonical `error_code` values of a failed clip job (SPEC 3.2)."""
@@ -24,41 +26,41 @@ class ErrorCode(StrEnum):
 
 
 OPERATOR_MESSAGES: dict[ErrorCode, str] = {
-    ErrorCode.BAD_REQUEST: (
+    ErrorCode.BAD_REQUEST: N_(
         "Twitch refused the clip request as invalid (a bad parameter, a category that cannot "
         "be clipped, or a title AutoMod rejected). Change the title or duration and retry."
     ),
-    ErrorCode.UNAUTHORIZED: (
+    ErrorCode.UNAUTHORIZED: N_(
         "Twitch did not accept the clipping token (expired, revoked, wrong client id or "
         "missing the clip scope). Reconnect Twitch on the Connect Twitch page, then retry."
     ),
-    ErrorCode.FORBIDDEN: (
+    ErrorCode.FORBIDDEN: N_(
         "Twitch does not let this account clip this channel (clips disabled or limited to "
         "followers/subscribers, account banned or timed out, or not an editor). Fix the "
         "channel's clip settings or the editor role, then retry."
     ),
-    ErrorCode.NOT_FOUND: (
+    ErrorCode.NOT_FOUND: N_(
         "Twitch could not find what the clip needs: the channel is not live (live clips need a "
         "live channel) or the VOD does not exist. For a past moment, make a VOD clip instead."
     ),
-    ErrorCode.RATE_LIMITED: (
+    ErrorCode.RATE_LIMITED: N_(
         "Twitch kept answering 'too many requests' and the retry limit was reached. Wait a "
         "minute, then retry."
     ),
-    ErrorCode.CREATE_TIMEOUT: (
+    ErrorCode.CREATE_TIMEOUT: N_(
         "Twitch accepted the clip but it did not appear within 15 seconds. Open the edit link "
         "to check it; retry only if it never shows up on the channel."
     ),
-    ErrorCode.UNKNOWN: (
+    ErrorCode.UNKNOWN: N_(
         "Talking to Twitch failed unexpectedly (server error, timeout or lost worker). Check "
         "the channel's clips on Twitch before retrying so the moment is not clipped twice."
     ),
 }
 
 
-def operator_message(code: ErrorCode) -> str:
-    """The sentence an operator sees for a failed job with this code."""
-    return OPERATOR_MESSAGES[code]
+def operator_message(code: ErrorCode, t: Translate = ENGLISH) -> str:
+    """The sentence an operator sees for a failed job with this code, in the language of `t`."""
+    return t(OPERATOR_MESSAGES[code])
 
 
 class ByteClipsError(Exception):
@@ -133,8 +135,7 @@ class ActionAlreadyDecided(ByteClipsError):
         self.by = by
         who = f" by {by}" if by else ""
         super().__init__(
-            f"action {action_id!r} was already decided ({status}){who}; refresh the queue to "
-            "see it"
+            f"action {action_id!r} was already decided ({status}){who}; refresh the queue to see it"
         )
 
 

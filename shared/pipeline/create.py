@@ -31,10 +31,12 @@ from shared.domain.errors import (
     ErrorCode,
     InvalidInput,
     LeaseLost,
+    StoredTokenUnusable,
     TransitionRefused,
     operator_message,
 )
 from shared.domain.job_triggers import became_runnable
+from shared.domain.language import ENGLISH, N_, Translate
 from shared.domain.moment_plan import (
     CREATE_MARGIN,
     FUTURE_TOLERANCE,
@@ -47,6 +49,7 @@ from shared.domain.retry_policy import RetryLimits, backoff
 from shared.domain.twitch_models import Clip, CreatedClip
 from shared.domain.twitch_scopes import scopes_for
 from shared.events.firestore_document import DocumentWritten
+from shared.i18n import translator
 from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS, ClipConfirmer
 from shared.store.clip_jobs import Claim, ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
@@ -147,6 +150,14 @@ class ClipWorker:
         self._sleep = sleep
         self._checkpoint = checkpoint
 
+    def _words(self) -> Translate:
+        """The operators' language in force, for the job's sentences (the control plane's
+        `language`, through the store's short cache; English when it cannot be read)."""
+        try:
+            return translator(self._config.read().language)
+        except Exception:
+            return ENGLISH
+
     def on_job_written(self, event: DocumentWritten) -> Outcome:
         """Entry from the Firestore trigger; most writes (our own included) are ignored here."""
         if not became_runnable(event.before, event.after):
@@ -170,9 +181,11 @@ class ClipWorker:
         from the VOD when a live clip can no longer reach it.
         """
         switch = "clip_pipeline_enabled" if not config.clip_pipeline_enabled else "clip_api_enabled"
-        detail = (
-            f"Waiting: {switch} is off in the control plane, so no clip is made. "
-            "Turn it on to continue; the job is re-checked every minute."
+        t = translator(config.language)
+        detail = t(
+            "Waiting: {switch} is off in the control plane, so no clip is made. "
+            "Turn it on to continue; the job is re-checked every minute.",
+            switch=switch,
         )
         self._jobs.update_fields(
             job.job_id,
@@ -189,19 +202,26 @@ class ClipWorker:
         write is needed to read), so the claim also records the plan in the same write."""
         editor_id = config.clip_editor_user_id or job.broadcaster_id
         health = self._health.read_clips_auth()
-        refusal = self._auth_refusal(health, editor_id, None)
+        refusal = self._auth_refusal(health, editor_id, None, self._words())
         if refusal:
             return self._claim_and_fail(job, ErrorCode.UNAUTHORIZED, refusal)
         tokens = self._tokens.for_user(editor_id)
         try:
             planned = self._plan(job, config, tokens, self._deadline_from(self._clock()))
         except DeadlineReached as error:
-            return self._claim_and_hand_back(job, error.retry_at, "Asking Twitch about the stream")
+            what = N_("asking Twitch about the stream")
+            return self._claim_and_hand_back(job, error.retry_at, what)
         except ClipError as error:
             claim = self._claim(job)
             if claim is None:
                 return Outcome(job.job_id, "claimed elsewhere")
-            lead = "No clip was made: asking Twitch about the stream failed. "
+            # A stored token that cannot serve says so itself, naming the document and the fix.
+            t = self._words()
+            lead = (
+                ""
+                if isinstance(error, StoredTokenUnusable)
+                else t("No clip was made: asking Twitch about the stream failed.") + " "
+            )
             return self._create_failed(claim.job, config, error, job.attempts, lead=lead)
         plan = planned.plan
         recorded = plan_fields(plan, planned.at) if plan is not None else {}
@@ -209,7 +229,7 @@ class ClipWorker:
             claim = self._claim(job, recorded)
             return self._not_created(claim.job, plan) if claim else self._elsewhere(job)
         mode = plan.mode.value if plan is not None else job.mode
-        refusal = self._auth_refusal(health, editor_id, mode)
+        refusal = self._auth_refusal(health, editor_id, mode, self._words())
         if refusal:
             return self._claim_and_fail(job, ErrorCode.UNAUTHORIZED, refusal, recorded)
         claim = self._claim(job, recorded, may_create=True)
@@ -237,7 +257,7 @@ class ClipWorker:
         sent_at: datetime | None = None
         for _ in range(MAX_SEND_ROUNDS):
             if self._now_ts() + MIN_TRY_SECONDS > deadline:
-                return self._hand_back(job, self._clock(), "the create call", attempts)
+                return self._hand_back(job, self._clock(), N_("the create call"), attempts)
             if sent_at is None:
                 sent_at = self._clock()
                 if not self._jobs.mark_create_sent(
@@ -253,7 +273,7 @@ class ClipWorker:
             except DeadlineReached as error:
                 # Nothing went out with this try.
                 if not self._pause_until(error.retry_at, deadline):
-                    return self._hand_back(job, error.retry_at, "the create call", attempts)
+                    return self._hand_back(job, error.retry_at, N_("the create call"), attempts)
                 planned = self._replan(job, config, planned)
                 continue
             except CreateUnanswered:
@@ -270,7 +290,7 @@ class ClipWorker:
             attempts += 1
             self._checkpoint("after_create")
             return self._created(claim, created, sent_at, attempts, tokens)
-        return self._hand_back(job, self._clock(), "the create call", attempts)
+        return self._hand_back(job, self._clock(), N_("the create call"), attempts)
 
     def _send_create(
         self,
@@ -357,10 +377,12 @@ class ClipWorker:
         """No answer to the create: the clip may exist, so it is looked for, never re-sent."""
         now = self._clock()
         until = sent_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS) + LATE_CHECK
-        detail = (
-            f"Twitch did not answer the create call sent at {sent_at:%H:%M:%S} UTC, so the clip "
-            f"may exist: it is looked for on the channel until {until:%H:%M} UTC and never "
-            "created twice."
+        t = self._words()
+        detail = t(
+            "Twitch did not answer the create call sent at {sent} UTC, so the clip may exist: it "
+            "is looked for on the channel until {until} UTC and never created twice.",
+            sent=f"{sent_at:%H:%M:%S}",
+            until=f"{until:%H:%M}",
         )
         try:
             self._jobs.update_fields(
@@ -505,15 +527,18 @@ class ClipWorker:
         claim = self._claim(job)
         if claim is None:
             return self._elsewhere(job)
-        return self._hand_back(claim.job, at, what.lower(), job.attempts)
+        return self._hand_back(claim.job, at, what, job.attempts)
 
     def _hand_back(self, job: ClipJob, at: datetime, what: str, attempts: int) -> Outcome:
         """Nothing was sent that could have made a clip: back to `queued` for the sweeper."""
         now = self._clock()
         at = max(at, now)
-        detail = (
-            f"Handed back: {what} could not finish within this worker's lease; "
-            f"next try at {at:%H:%M:%S} UTC."
+        t = self._words()
+        detail = t(
+            "Handed back: {what} could not finish within this worker's lease; "
+            "next try at {time} UTC.",
+            what=t(what),
+            time=f"{at:%H:%M:%S}",
         )
         self._back_to_queue(job, {"attempts": attempts, "next_attempt_at": at}, detail, now)
         return Outcome(job.job_id, "handed back", detail)
@@ -542,7 +567,8 @@ class ClipWorker:
         code = (
             ErrorCode.BAD_REQUEST if plan.age_seconds < -FUTURE_TOLERANCE else ErrorCode.NOT_FOUND
         )
-        detail = f"Not created. {plan.reason}"
+        t = self._words()
+        detail = t("Not created. {reason}", reason=plan.reason)
         self._fail(job, code, detail)
         return Outcome(job.job_id, "failed", detail)
 
@@ -557,7 +583,11 @@ class ClipWorker:
         if wait <= min(MAX_PLAN_WAIT_SECONDS, lease_left / 2):
             self._sleep(wait)
             return None
-        detail = f"Waiting until {not_before:%H:%M:%S} UTC for the moment's post-roll to air."
+        t = self._words()
+        detail = t(
+            "Waiting until {time} UTC for the moment's post-roll to air.",
+            time=f"{not_before:%H:%M:%S}",
+        )
         self._back_to_queue(job, {"next_attempt_at": not_before}, detail, now)
         return Outcome(job.job_id, "waiting", detail)
 
@@ -573,12 +603,21 @@ class ClipWorker:
         """Retry by policy (the retry plans again), else fail; a failed VOD clip never turns
         into a live clip, which could not hold the moment."""
         now = self._clock()
-        said = f" (Twitch said: {error.twitch_message})" if error.twitch_message else ""
+        t = translator(config.language)
+        said = (
+            " " + t("(Twitch said: {message})", message=error.twitch_message)
+            if error.twitch_message
+            else ""
+        )
         limit = self._limit(error, config)
         if error.retry_at is not None and attempts < limit:
-            detail = (
-                f"Retrying at {error.retry_at:%H:%M:%S} UTC after {error.code}{said}; "
-                f"try {attempts} of {limit}."
+            detail = t(
+                "Retrying at {time} UTC after {code}{said}; try {attempt} of {limit}.",
+                time=f"{error.retry_at:%H:%M:%S}",
+                code=error.code,
+                said=said,
+                attempt=attempts,
+                limit=limit,
             )
             self._back_to_queue(
                 job,
@@ -591,11 +630,13 @@ class ClipWorker:
                 now,
             )
             return Outcome(job.job_id, "retry scheduled", detail)
-        detail = f"{lead}{error.operator_message}{said}"
+        detail = f"{lead}{t(error.operator_message)}{said}"
         if plan is not None and plan.mode is PlanMode.VOD:
-            detail += (
-                f" No live clip was made instead: it could not hold a moment {plan.label[4:]} "
-                f"in VOD {plan.vod_id}; clip it there by hand if Twitch keeps refusing."
+            detail += " " + t(
+                "No live clip was made instead: it could not hold a moment {position} in VOD "
+                "{vod}; clip it there by hand if Twitch keeps refusing.",
+                position=plan.label[4:],
+                vod=plan.vod_id,
             )
         self._fail(job, error.error_code, detail, attempts)
         return Outcome(job.job_id, "failed", detail)
@@ -617,7 +658,7 @@ class ClipWorker:
         if clip is not None:
             return self._ready(job, clip)
         now = self._clock()
-        detail = timeout_detail(now)
+        detail = timeout_detail(now, self._words())
         self._fail(
             job,
             ErrorCode.CREATE_TIMEOUT,
@@ -644,21 +685,32 @@ class ClipWorker:
         return Outcome(job.job_id, "ready", clip.url)
 
     @staticmethod
-    def _auth_refusal(health: ClipsAuthHealth | None, user_id: str, mode: str | None) -> str:
+    def _auth_refusal(
+        health: ClipsAuthHealth | None, user_id: str, mode: str | None, t: Translate = ENGLISH
+    ) -> str:
         """Refuse fast when the last validation says this token cannot clip (in `mode`; None:
         whether it is valid at all, before any Helix call)."""
         if health is None or (health.user_id and health.user_id != user_id):
             return ""
-        checked = f"the token check at {health.last_validated_at:%Y-%m-%d %H:%M} UTC"
+        checked = f"{health.last_validated_at:%Y-%m-%d %H:%M}"
         if not health.clips_token_valid:
-            return f"Not created: {checked} found the Twitch token invalid. Reconnect Twitch."
+            return t(
+                "Not created: the token check at {checked} UTC found the Twitch token invalid. "
+                "Reconnect Twitch.",
+                checked=checked,
+            )
         if mode is None:
             return ""
         needed = scopes_for(mode)
         if not any(scope in health.scopes for scope in needed):
-            return (
-                f"Not created: {checked} found the token lacks {' or '.join(needed)}. "
-                "Reconnect Twitch and approve that permission."
+            scopes = needed[0]
+            if len(needed) > 1:
+                scopes = t("{some} or {last}", some=", ".join(needed[:-1]), last=needed[-1])
+            return t(
+                "Not created: the token check at {checked} UTC found the token lacks {scopes}. "
+                "Reconnect Twitch and approve that permission.",
+                checked=checked,
+                scopes=scopes,
             )
         return ""
 
@@ -688,21 +740,26 @@ class ClipWorker:
             logger.warning("job moved on before it could be failed", extra={"job_id": job.job_id})
 
 
-def timeout_detail(now: datetime) -> str:
+def timeout_detail(now: datetime, t: Translate = ENGLISH) -> str:
     """`clip_create_timeout`'s sentence, and how long the sweeper keeps looking."""
     until = now + LATE_CHECK
-    return (
-        f"{operator_message(ErrorCode.CREATE_TIMEOUT)} Twitch is still asked until "
-        f"{until:%H:%M} UTC: if the clip appears, the job turns ready by itself."
+    still = t(
+        "Twitch is still asked until {until} UTC: if the clip appears, the job turns ready by "
+        "itself.",
+        until=f"{until:%H:%M}",
     )
+    return f"{operator_message(ErrorCode.CREATE_TIMEOUT, t)} {still}"
 
 
 def ready_fields(clip: Clip, now: datetime) -> dict[str, Any]:
+    """A confirmed clip: its links, and nothing left of a wait or a search."""
     return {
         "clip_url": clip.url,
         "thumbnail_url": clip.thumbnail_url or None,
         "ready_at": now,
         "error_code": None,
+        "error_detail": None,
+        "late_check_until": None,
     }
 
 

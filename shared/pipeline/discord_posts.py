@@ -31,6 +31,8 @@ from shared.domain.approval_settings import ApprovalSettings
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.language import DEFAULT_LANGUAGE
+from shared.i18n import translator
 from shared.store.discord_posts import DiscordPostStore, FinishedJob
 
 logger = logging.getLogger(__name__)
@@ -96,9 +98,9 @@ class DiscordPoster:
         self._channel_name = channel_name
         self._clock = clock
 
-    def post(self, job: ClipJob, status: str) -> bool | None:
-        """True once posted, False when Discord refused or never answered, None when another
-        process holds the post."""
+    def post(self, job: ClipJob, status: str, language: str = DEFAULT_LANGUAGE) -> bool | None:
+        """True once posted (in `language`), False when Discord refused or never answered,
+        None when another process holds the post."""
         if not self._store.claim(job.job_id, status, by=self._instance, now=self._clock()):
             logger.info("discord post already claimed elsewhere", extra={"job_id": job.job_id})
             return None
@@ -106,7 +108,8 @@ class DiscordPoster:
             channel = self._channel_name(job.broadcaster_id)
         except Exception:
             channel = None
-        result = self._sender.send(clip_message(job, channel=channel))
+        message = clip_message(job, channel=channel, t=translator(language))
+        result = self._sender.send(message)
         self._store.record(
             job.job_id,
             status,
@@ -176,7 +179,8 @@ class DiscordRelay:
 
     def _on_jobs(self, jobs: list[FinishedJob]) -> None:
         try:
-            settings = self._config().approval
+            config = self._config()
+            settings = config.approval
             now = self._clock()
             for found in jobs:
                 status = status_to_post(
@@ -189,15 +193,15 @@ class DiscordRelay:
                     if key in self._seen:
                         continue
                     self._seen.add(key)
-                self._pool.submit(self._post, found.job, status)
+                self._pool.submit(self._post, found.job, status, config.language)
         except Exception:
             logger.exception("discord relay: could not read a clip_jobs snapshot")
         finally:
             self._first.set()
 
-    def _post(self, job: ClipJob, status: str) -> None:
+    def _post(self, job: ClipJob, status: str, language: str = DEFAULT_LANGUAGE) -> None:
         try:
-            outcome = self._poster.post(job, status)
+            outcome = self._poster.post(job, status, language)
         except Exception:
             logger.exception("discord relay: the post failed", extra={"job_id": job.job_id})
             return

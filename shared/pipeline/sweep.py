@@ -1,12 +1,21 @@
-"""The per-minute sweeper: nothing waits forever, nothing is clipped twice.
+"""The per-minute sweeper: nothing waits forever, nothing is clipped twice, no clip is lost.
 
 Idempotent and bounded per run: it expires stale candidates, re-arms jobs whose retry time
-came, finishes jobs whose worker died (confirming once with a clip id; failing with
-`clip_unknown` without one, never creating blind), and runs the links stage
-(`shared.pipeline.links`).
+came, finishes jobs whose worker died, looks again for clips Twitch showed late, and runs the
+links stage (`shared.pipeline.links`). A job whose worker died:
+
+- with a clip id: confirmed once (ready, left for a later sweep, or `clip_create_timeout`);
+- without one, whose claim never sent a create (`creates/{N}` fenced off): queued again;
+- without one, whose create went out: its clip is looked for on the channel
+  (`shared.pipeline.recover`) until the late-confirmation period ends, then it fails
+  `clip_unknown` saying the clip is not on Twitch. Never a blind second create.
+
+Late confirmation (SPEC 4): for 10 minutes after the verdict, `clip_create_timeout` jobs are
+looked up in batched Get Clips (100 ids a call); one that appears becomes `ready` with
+`late_confirmed_at`.
 
 With `clip_api_enabled` off (the rollback switch) it makes no Helix call at all: a job waiting
-for confirmation says it waits, and the links stage holds (the report says so).
+for Twitch says it waits, and the links stage holds (the report says so).
 A step that fails on something a retry cannot fix (an unreadable document) is reported once
 per sweeper, not counted as an error, so the scheduled call does not answer 500 for it.
 """
@@ -18,14 +27,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.clip_job import LATE_CHECK, ClipJob, JobStatus
 from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
-from shared.domain.errors import ByteClipsError, ClipError, ErrorCode, operator_message
+from shared.domain.errors import (
+    ByteClipsError,
+    ClipError,
+    ErrorCode,
+    LeaseLost,
+    TransitionRefused,
+)
 from shared.domain.twitch_models import Clip
 from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS
-from shared.pipeline.create import ready_fields
+from shared.pipeline.create import ready_fields, timeout_detail
 from shared.pipeline.links import ClipLinks
+from shared.pipeline.recover import LostClipFinder, LostCreate
 from shared.pipeline.unprocessable import reason, retry_cannot_fix
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
@@ -36,9 +52,15 @@ from shared.twitch.helix_clips import HelixClips
 logger = logging.getLogger(__name__)
 
 STALE_QUEUED = timedelta(minutes=2)
+SWEEPER_LEASE_SECONDS = 60.0
+# A job's create claimed before `create_seq` existed: nobody knows whether it was sent.
 LOST_WORKER_DETAIL = (
     "The worker stopped while asking Twitch for this clip, so it may or may not exist. "
     "Check the channel's clips on Twitch first; retry only if the clip is missing."
+)
+REQUEUED_DETAIL = (
+    "The worker stopped before sending the create call, so no clip was made: the job was "
+    "queued again."
 )
 SWITCHED_OFF_CONFIRM = (
     "Waiting: clip_api_enabled is off in the control plane, so Twitch is not asked whether "
@@ -46,11 +68,29 @@ SWITCHED_OFF_CONFIRM = (
 )
 
 
+def looking_detail(lost: LostCreate) -> str:
+    return (
+        f"The answer to the create call sent at {lost.sent_at:%H:%M:%S} UTC was lost, so the "
+        f"clip is looked for on the channel until {lost.give_up_at:%H:%M} UTC; it is never "
+        "created twice."
+    )
+
+
+def not_on_twitch_detail(lost: LostCreate) -> str:
+    return (
+        f"The clip is not on Twitch: the create call sent at {lost.sent_at:%H:%M:%S} UTC got "
+        f"no answer we could keep, and no clip by this account with this title appeared on the "
+        f"channel by {lost.give_up_at:%H:%M} UTC. Retry, or approve the moment again as a VOD "
+        "clip if it is too old for a live one."
+    )
+
+
 @dataclass
 class SweepReport:
     expired_actions: list[str] = field(default_factory=list)
     requeued: list[str] = field(default_factory=list)
     finished: dict[str, str] = field(default_factory=dict)
+    late_confirmed: list[str] = field(default_factory=list)
     downloads_filled: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     unprocessable: list[str] = field(default_factory=list)
@@ -83,6 +123,7 @@ class ClipSweeper:
         self._id = sweeper_id
         self._limit = limit
         self._clock = clock
+        self._finder = LostClipFinder(twitch, held=self._held_by_another)
         self._reported: set[str] = set()
 
     def run(self) -> SweepReport:
@@ -100,6 +141,7 @@ class ClipSweeper:
             ),
             ("requeue", lambda: report.requeued.extend(self._requeue(now))),
             ("leases", lambda: report.finished.update(self._finish_lost(config, now))),
+            ("late", lambda: self._late_step(config, now, report)),
             ("downloads", lambda: self._links_step(config, now, report)),
         ]
         for name, step in steps:
@@ -148,79 +190,290 @@ class ClipSweeper:
             requeued.append(job.job_id)
         return requeued
 
+    # ------------------------------------------------------------- lost workers
+
     def _finish_lost(self, config: ControlPlaneConfig, now: datetime) -> dict[str, str]:
-        finished = {}
+        finished: dict[str, str] = {}
+        lost: list[LostCreate] = []
         for status in (JobStatus.CREATING, JobStatus.POLLING):
             for job in self._jobs.list_by_status(status, limit=self._limit):
                 if job.lease_active(now) or self._already_held(job, config):
                     continue
-                claim = self._jobs.claim(
-                    job.job_id,
-                    worker=self._id,
-                    lease_seconds=60,
-                    expect={status},
-                    now=now,
-                    current=job,
-                )
+                if status is JobStatus.CREATING and not job.twitch_clip_id:
+                    outcome = self._without_id(job, now)
+                    if isinstance(outcome, LostCreate):
+                        lost.append(outcome)
+                    elif outcome:
+                        finished[job.job_id] = outcome
+                    continue
+                claim = self._claim(job, now)
                 if claim is not None:
-                    finished[job.job_id] = self._finish(claim.job, config, now)
+                    finished[job.job_id] = self._confirm_once(claim, config, now)
+        if lost:
+            finished.update(self._recover(lost, config, now))
         return finished
 
-    def _finish(self, job: ClipJob, config: ControlPlaneConfig, now: datetime) -> str:
-        if job.status is JobStatus.CREATING or not job.twitch_clip_id:
-            self._fail(job, ErrorCode.UNKNOWN, LOST_WORKER_DETAIL, now)
+    def _claim(self, job: ClipJob, now: datetime) -> ClipJob | None:
+        claim = self._jobs.claim(
+            job.job_id,
+            worker=self._id,
+            lease_seconds=SWEEPER_LEASE_SECONDS,
+            expect={job.status},
+            now=now,
+            current=job,
+        )
+        return claim.job if claim is not None else None
+
+    def _without_id(self, job: ClipJob, now: datetime) -> LostCreate | str:
+        """A `creating` job without a clip id: was its create sent? (The fences make the
+        answer final: a worker that has not sent by now never will.)"""
+        if job.create_sent_at is not None:
+            return LostCreate(job, job.create_sent_at)
+        if job.create_seq is None:
+            claimed = self._claim(job, now)
+            if claimed is None:
+                return ""
+            self._fail(claimed, ErrorCode.UNKNOWN, LOST_WORKER_DETAIL, now)
             return "failed: clip_unknown"
+        mark = None
+        if job.create_seq > 0:
+            mark = self._jobs.fence_create(job.job_id, seq=job.create_seq, by=self._id, now=now)
+        if mark is None or not mark.sent:
+            claimed = self._claim(job, now)
+            if claimed is None:
+                return ""
+            self._transition(
+                claimed,
+                JobStatus.QUEUED,
+                {"requeued_at": now, "next_attempt_at": None, "error_detail": REQUEUED_DETAIL},
+                now,
+            )
+            return "queued again: no create was sent"
+        created = self._jobs.fence_created(job.job_id, seq=job.create_seq, by=self._id, now=now)
+        if created.clip_id is not None:
+            return ""  # the worker saved its 202 just now; the job is polling
+        return LostCreate(job, mark.sent_at or now)
+
+    def _recover(
+        self, lost: list[LostCreate], config: ControlPlaneConfig, now: datetime
+    ) -> dict[str, str]:
+        """Look for the lost creates' clips, one search per channel and token."""
+        finished: dict[str, str] = {}
+        if not config.clip_api_enabled:
+            for item in lost:
+                finished[item.job.job_id] = self._hold(item.job, now, lost=item)
+            return finished
+        by_channel: dict[tuple[str, str], list[LostCreate]] = {}
+        for item in lost:
+            editor = config.clip_editor_user_id or item.job.broadcaster_id
+            by_channel.setdefault((editor, item.job.broadcaster_id), []).append(item)
+        for (editor, broadcaster), items in by_channel.items():
+            try:
+                found = self._finder.find(
+                    self._tokens.for_user(editor),
+                    creator_id=editor,
+                    broadcaster_id=broadcaster,
+                    lost=items,
+                    deadline=self._twitch.now() + SWEEPER_LEASE_SECONDS / 2,
+                )
+            except ClipError as error:
+                logger.warning(
+                    "sweeper could not search for lost clips",
+                    extra={"broadcaster_id": broadcaster, "e": error.code},
+                )
+                continue
+            for item in items:
+                outcome = self._recovered(item, found.get(item.job.job_id), now)
+                if outcome:
+                    finished[item.job.job_id] = outcome
+        return finished
+
+    def _recovered(self, lost: LostCreate, clip: Clip | None, now: datetime) -> str:
+        job = lost.job
+        if clip is None and now < lost.give_up_at:
+            if job.create_sent_at is not None and job.late_check_until is not None:
+                return ""  # already says so; look again next sweep
+            claimed = self._claim(job, now)
+            if claimed is None:
+                return ""
+            self._update(
+                claimed,
+                {
+                    "create_sent_at": lost.sent_at,
+                    "late_check_until": lost.give_up_at,
+                    "error_detail": looking_detail(lost),
+                },
+                now,
+            )
+            self._jobs.release(job.job_id, worker=self._id, now=now)
+            return "looking for the clip"
+        claimed = self._claim(job, now)
+        if claimed is None:
+            return ""
+        if clip is None:
+            self._fail(claimed, ErrorCode.UNKNOWN, not_on_twitch_detail(lost), now)
+            return "failed: clip_unknown (not on Twitch)"
+        polling = self._transition(
+            claimed,
+            JobStatus.POLLING,
+            {
+                "twitch_clip_id": clip.id,
+                "edit_url": f"https://clips.twitch.tv/{clip.id}/edit",
+                "clip_created_at": clip.created_at or lost.sent_at,
+                "create_sent_at": lost.sent_at,
+                "late_check_until": None,
+                "error_code": None,
+                "error_detail": None,
+            },
+            now,
+        )
+        if polling is None:
+            return ""
+        self._transition(polling, JobStatus.READY, ready_fields(clip, now), now)
+        return "ready: found on the channel"
+
+    def _confirm_once(self, job: ClipJob, config: ControlPlaneConfig, now: datetime) -> str:
+        """A job with a clip id whose worker is gone: one Get Clips look."""
+        if job.status is JobStatus.CREATING:
+            moved = self._transition(job, JobStatus.POLLING, {}, now)
+            if moved is None:
+                return ""
+            job = moved
         if not config.clip_api_enabled:
             return self._hold(job, now)
         editor = config.clip_editor_user_id or job.broadcaster_id
         try:
-            found = self._get_clip(editor, job.twitch_clip_id)
+            found = self._get_clip(editor, job.twitch_clip_id or "")
         except ClipError as error:
             found = None
             logger.warning(
                 "sweeper could not confirm", extra={"job_id": job.job_id, "e": error.code}
             )
         if found is not None:
-            held_note = {"error_detail": None} if job.error_detail == SWITCHED_OFF_CONFIRM else {}
-            self._jobs.transition(
-                job.job_id,
-                expect=JobStatus.POLLING,
-                to=JobStatus.READY,
-                fields=ready_fields(found, now) | held_note,
-                worker=self._id,
-                now=now,
-            )
+            self._transition(job, JobStatus.READY, ready_fields(found, now), now)
             return "ready"
         created = job.clip_created_at or job.updated_at
         if now - created < timedelta(seconds=CONFIRM_DEADLINE_SECONDS):
             self._jobs.release(job.job_id, worker=self._id, now=now)
             return "left for a later sweep"
-        self._fail(job, ErrorCode.CREATE_TIMEOUT, operator_message(ErrorCode.CREATE_TIMEOUT), now)
+        self._fail(
+            job,
+            ErrorCode.CREATE_TIMEOUT,
+            timeout_detail(now),
+            now,
+            {"late_check_until": now + LATE_CHECK},
+        )
         return "failed: clip_create_timeout"
+
+    # --------------------------------------------------------- late confirmation
+
+    def _late_step(self, config: ControlPlaneConfig, now: datetime, report: SweepReport) -> None:
+        """`clip_create_timeout` jobs still in their 10 minutes: one Get Clips per token for up
+        to 100 of them; those that appear are ready after all."""
+        waiting = [
+            job
+            for job in self._jobs.late_checks(now, limit=self._limit)
+            if job.status is JobStatus.FAILED
+            and job.error_code is ErrorCode.CREATE_TIMEOUT
+            and job.twitch_clip_id
+        ]
+        if not waiting:
+            return
+        if not config.clip_api_enabled:
+            count = len(waiting)
+            clips = "1 clip" if count == 1 else f"{count} clips"
+            report.held.append(
+                f"clip_api_enabled is off: {clips} that Twitch did not show within 15 s are not "
+                "looked up again until it is turned on."
+            )
+            return
+        by_editor: dict[str, list[ClipJob]] = {}
+        for job in waiting:
+            by_editor.setdefault(config.clip_editor_user_id or job.broadcaster_id, []).append(job)
+        for editor, jobs in by_editor.items():
+            try:
+                clips = self._twitch.get_clips(
+                    self._tokens.for_user(editor),
+                    [job.twitch_clip_id or "" for job in jobs],
+                    deadline=self._twitch.now() + SWEEPER_LEASE_SECONDS / 2,
+                )
+            except ClipError as error:
+                logger.warning("late confirmation look failed", extra={"e": error.code})
+                continue
+            seen = {clip.id: clip for clip in clips}
+            for job in jobs:
+                clip = seen.get(job.twitch_clip_id or "")
+                if clip is None:
+                    continue
+                try:
+                    self._jobs.confirm_late(job.job_id, fields=ready_fields(clip, now), now=now)
+                except (TransitionRefused, LeaseLost):
+                    continue
+                report.late_confirmed.append(job.job_id)
+
+    # ------------------------------------------------------------------ helpers
 
     @staticmethod
     def _already_held(job: ClipJob, config: ControlPlaneConfig) -> bool:
         """Switch off and the job already says it waits: nothing to claim or write."""
         return not config.clip_api_enabled and job.error_detail == SWITCHED_OFF_CONFIRM
 
-    def _hold(self, job: ClipJob, now: datetime) -> str:
+    def _hold(self, job: ClipJob, now: datetime, lost: LostCreate | None = None) -> str:
         """Rollback switch off: no Get Clips; the job says it waits, and the lease goes back."""
-        if job.error_detail != SWITCHED_OFF_CONFIRM:
-            self._jobs.update_fields(
-                job.job_id,
-                {"error_detail": SWITCHED_OFF_CONFIRM},
-                expect={JobStatus.POLLING},
-                worker=self._id,
-                now=now,
-            )
-        self._jobs.release(job.job_id, worker=self._id, now=now)
+        if job.error_detail == SWITCHED_OFF_CONFIRM:
+            return ""
+        fields: dict[str, object] = {"error_detail": SWITCHED_OFF_CONFIRM}
+        if lost is not None:
+            fields["create_sent_at"] = lost.sent_at
+        try:
+            self._jobs.update_fields(job.job_id, fields, expect={job.status}, now=now)
+        except (TransitionRefused, LeaseLost):
+            return ""
+        if job.lease_holder == self._id:
+            self._jobs.release(job.job_id, worker=self._id, now=now)
         return "waiting: clip_api_enabled is off"
 
+    def _held_by_another(self, clip_id: str, job_id: str) -> bool:
+        return any(other != job_id for other in self._jobs.holders_of_clip(clip_id))
+
     def _get_clip(self, editor: str, clip_id: str) -> Clip | None:
-        clips = self._twitch.get_clips(self._tokens.for_user(editor), [clip_id])
+        clips = self._twitch.get_clips(
+            self._tokens.for_user(editor),
+            [clip_id],
+            deadline=self._twitch.now() + SWEEPER_LEASE_SECONDS / 2,
+        )
         return clips[0] if clips else None
 
-    def _fail(self, job: ClipJob, code: ErrorCode, detail: str, now: datetime) -> None:
-        self._jobs.fail(
-            job.job_id, expect=job.status, code=code, detail=detail, worker=self._id, now=now
+    def _transition(
+        self, job: ClipJob, to: JobStatus, fields: dict[str, object], now: datetime
+    ) -> ClipJob | None:
+        try:
+            return self._jobs.transition(
+                job.job_id, expect=job.status, to=to, fields=fields, worker=self._id, now=now
+            )
+        except (TransitionRefused, LeaseLost):
+            logger.warning("job moved on during the sweep", extra={"job_id": job.job_id})
+            return None
+
+    def _update(self, job: ClipJob, fields: dict[str, object], now: datetime) -> None:
+        try:
+            self._jobs.update_fields(
+                job.job_id, fields, expect={job.status}, worker=self._id, now=now
+            )
+        except (TransitionRefused, LeaseLost):
+            logger.warning("job moved on during the sweep", extra={"job_id": job.job_id})
+
+    def _fail(
+        self,
+        job: ClipJob,
+        code: ErrorCode,
+        detail: str,
+        now: datetime,
+        fields: dict[str, object] | None = None,
+    ) -> None:
+        self._transition(
+            job,
+            JobStatus.FAILED,
+            {**(fields or {}), "error_code": code, "error_detail": detail},
+            now,
         )

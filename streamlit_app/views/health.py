@@ -12,6 +12,7 @@ import streamlit as st
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.decision_speed import PathSpeed
 from shared.domain.errors import StoredDocumentUnreadable
 from shared.domain.vision import VisionStats, hour_window
 from shared.store.discord_posts import DiscordPostStore
@@ -179,12 +180,18 @@ def _vision(store: Stores, config: ControlPlaneConfig, now: datetime) -> None:
         )
 
 
-def _approval_speed(store: Stores, now: datetime) -> None:
+@st.cache_data(ttl=60.0, show_spinner=False)
+def _decision_speeds(hours: int) -> list[PathSpeed]:
+    """Read at most once a minute: up to 500 decided items is too many reads every 5 s."""
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    return speeds(QueueFeed(stores().db).decided_since(since))
+
+
+def _approval_speed() -> None:
     """Moment to decision by path: the app alone, mods in chat, the auto-approval policy."""
     st.subheader(f"Moment → decision, last {CHART_HOURS} h")
-    decided = QueueFeed(store.db).decided_since(now - timedelta(hours=CHART_HOURS))
     cols = st.columns(3)
-    for col, speed in zip(cols, speeds(decided), strict=True):
+    for col, speed in zip(cols, _decision_speeds(CHART_HOURS), strict=True):
         col.metric(
             f"{speed.label}: p50 / p95",
             speed_text(speed),
@@ -238,7 +245,7 @@ def live_health() -> None:
         _switches(config)
         _counts(store)
         _charts(store, now)
-        _approval_speed(store, now)
+        _approval_speed()
         _vision(store, config, now)
         _discord(store, now)
         st.caption(f"Updated {now:%H:%M:%S} UTC.")

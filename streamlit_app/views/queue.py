@@ -4,10 +4,11 @@ The pending items come from this process's Firestore listener (`resources.pendin
 the page never re-reads the queue. A ticker fragment asks the listener four times a second
 whether anything changed (no read, nothing drawn) and redraws the page only then, so a new
 candidate is on screen within a second however long the queue is. Between changes no card
-re-runs its widgets: each card's moment age and what approving it now would make (live, a
-longer live clip, the VOD, or nothing) refresh every second in a small fragment of their own,
-and the card's form is a fragment too, so a refused approval reruns that card alone. Long
-queues come in pages; a document that cannot be read is a flagged row that can be archived.
+re-runs its widgets: every card's moment age and what approving it now would make (live, a
+longer live clip, the VOD, or nothing) are redrawn in place each second by one fragment that
+writes into a slot of each card, and each card's form is a fragment of its own, so a refused
+approval reruns that card alone. Long queues come in pages; a document that cannot be read
+is a flagged row that can be archived.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from shared.domain.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURATION
 from shared.domain.control_plane import ControlPlaneConfig
@@ -138,14 +140,21 @@ def _plan(preview: PlanPreview | None) -> None:
     )
 
 
-@st.fragment(run_every=AGE_SECONDS)
-def _moment(item: ActionItem, config: ControlPlaneConfig) -> None:
+def _moment(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> None:
     """What changes with the clock alone: the moment's age and the plan for approving now."""
-    with contain("update this candidate's moment"):
-        now = datetime.now(UTC)
-        view = candidate_view(item, now)
-        st.markdown(f"Moment: {view.moment} · **{view.age}**")
-        _plan(_preview(item, config, now))
+    view = candidate_view(item, now)
+    st.markdown(f"Moment: {view.moment} · **{view.age}**")
+    _plan(_preview(item, config, now))
+
+
+@st.fragment(run_every=AGE_SECONDS)
+def _clocks(slots: list[tuple[DeltaGenerator, ActionItem]], config: ControlPlaneConfig) -> None:
+    """Every card's clock lines, redrawn in place each second by this one fragment: one
+    short run per second for the whole page, whatever the number of cards."""
+    now = datetime.now(UTC)
+    for slot, item in slots:
+        with slot, contain("update this candidate's moment"):
+            _moment(item, config, now)
 
 
 def _sync_widgets(item: ActionItem) -> None:
@@ -210,7 +219,8 @@ def _decision(item: ActionItem) -> None:
                 )
 
 
-def _card(item: ActionItem, config: ControlPlaneConfig, now: datetime, code: str = "") -> None:
+def _card(item: ActionItem, now: datetime, code: str = "") -> DeltaGenerator:
+    """The card; returns the slot where `_clocks` draws its moment age and plan."""
     view = candidate_view(item, now)
     action_id = view.action_id
     with st.container(border=True, key=f"card_{action_id}"):
@@ -222,13 +232,14 @@ def _card(item: ActionItem, config: ControlPlaneConfig, now: datetime, code: str
             f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
             + chat_code
         )
-        _moment(item, config)
+        slot = st.container()
         if view.vod:
             st.markdown(view.vod)
         if view.excerpt:
             st.markdown(f"> {ui.literal(view.excerpt)}")
         st.caption(f"Action id: {ui.code_id(action_id)}")
         _decision(item)
+    return slot
 
 
 def _flagged(row: Row[ActionItem]) -> None:
@@ -302,11 +313,13 @@ def _render(
     if action_ids:
         _bulk_bar(action_ids)
     codes = queue_codes(row.value for row in rows if row.value is not None)
+    slots = []
     for row in shown:
         if row.value is None:
             _flagged(row)
         else:
-            _card(row.value, config, now, codes.get(row.doc_id, ""))
+            slots.append((_card(row.value, now, codes.get(row.doc_id, "")), row.value))
+    _clocks(slots, config)
 
 
 def _recent(now: datetime) -> None:

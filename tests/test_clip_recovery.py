@@ -1,0 +1,579 @@
+"""No clip Twitch made is lost (issue 10, SPEC 4): deadlines, the write that keeps a 202's id,
+lost-clip recovery and late confirmation.
+
+The core runs over emulator stores with a scripted Twitch and one controlled clock, so a test
+can let a lease run out in the middle of a create call; the end-to-end tests run the function
+processes against the Helix simulator, whose clock can jump ahead instead of waiting 40 s.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from google.cloud import firestore
+
+from local.clip_harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Functions,
+    approve_moment,
+    connect_channel,
+    function_env,
+    running_functions,
+    wait_for_job,
+)
+from local.firestore_emulator import FirestoreEmulator
+from local.functions_host import FunctionServer
+from local.helix_simulator import HelixSimulator
+from local.trigger_relay import TriggerRelay
+from shared.domain.clip_candidate import new_candidate
+from shared.domain.clip_job import (
+    LATE_CHECK,
+    ClipJob,
+    JobStatus,
+    check_late_confirmation,
+    new_job,
+)
+from shared.domain.errors import ClipUnknown, ErrorCode, TransitionRefused
+from shared.domain.twitch_models import Clip, ClipPage, CreatedClip, Stream, TokenSource
+from shared.pipeline.approve import approve
+from shared.pipeline.confirm import ClipConfirmer, VisibilityDelays
+from shared.pipeline.create import CRASH_ENV, ClipWorker
+from shared.pipeline.links import ClipLinks
+from shared.pipeline.recover import LostCreate, match_lost_clips
+from shared.pipeline.sweep import ClipSweeper
+from shared.store.action_queue import ActionQueue
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.clips_auth import ClipsAuthStore
+from shared.store.control_plane import ControlPlaneStore
+from shared.store.twitch_tokens import TokenSources, TwitchTokenStore
+from shared.twitch.helix_clips import DeadlineReached
+from tests.factories import live_fields
+from tests.test_helix_clips import BROADCASTER, World, fake, world  # noqa: F401
+
+MOMENT = datetime(2026, 11, 24, 20, 0, 1, 250000, tzinfo=UTC)
+T0 = MOMENT + timedelta(seconds=6)
+CHANNEL = "12345"
+
+
+# ----------------------------------------------------------------- the scripted core
+
+
+class Clock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += timedelta(seconds=seconds)
+
+
+@dataclass
+class ScriptedTwitch:
+    """The Helix calls the worker and the sweeper make; `during_create` runs inside the
+    create call (the moment a lease can run out), `visible` are the clips Get Clips shows."""
+
+    clock: Clock
+    during_create: Callable[[], None] = lambda: None
+    visible: dict[str, Clip] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    max_inline_wait: float = 20.0
+    # Like the real client when a try could not end by the deadline: nothing is sent.
+    unsendable_until: datetime | None = None
+
+    def now(self) -> float:
+        return self.clock().timestamp()
+
+    def get_streams(self, tokens: TokenSource, user_id: str, **_: Any) -> Stream:
+        self.calls.append(("streams", user_id))
+        return Stream("7777", user_id, "live", T0 - timedelta(hours=1))
+
+    def create_clip(self, tokens: TokenSource, **args: Any) -> CreatedClip:
+        if self.unsendable_until is not None:
+            raise DeadlineReached("POST /clips", self.unsendable_until)
+        self.calls.append(("create", args))
+        self.during_create()
+        return CreatedClip("LostClipSlug-1", "https://clips.twitch.tv/LostClipSlug-1/edit")
+
+    def get_clips(self, tokens: TokenSource, ids: list[str], **_: Any) -> list[Clip]:
+        self.calls.append(("clips", list(ids)))
+        return [self.visible[i] for i in ids if i in self.visible]
+
+    def get_clips_by_broadcaster(self, tokens: TokenSource, broadcaster_id: str, **args: Any):
+        self.calls.append(("search", args))
+        return ClipPage(list(self.visible.values()), None)
+
+    def creates(self) -> int:
+        return sum(1 for name, _ in self.calls if name == "create")
+
+
+def clip(clip_id: str, *, at: datetime, title: str = "What a save", creator: str = CHANNEL):
+    return Clip(
+        id=clip_id,
+        url=f"https://clips.twitch.tv/{clip_id}",
+        broadcaster_id=CHANNEL,
+        creator_id=creator,
+        title=title,
+        created_at=at,
+    )
+
+
+def no_refresh(refresh_token: str) -> Any:
+    raise AssertionError("the scripted Twitch never asks for a refresh")
+
+
+@dataclass
+class Core:
+    db: firestore.Client
+    clock: Clock
+    twitch: ScriptedTwitch
+    jobs: ClipJobStore
+    worker: ClipWorker
+    sweeper: ClipSweeper
+
+
+@pytest.fixture
+def core(db: firestore.Client) -> Core:
+    clock = Clock(T0)
+    twitch = ScriptedTwitch(clock)
+    jobs = ClipJobStore(db)
+    tokens = TokenSources(TwitchTokenStore(db), refresher=no_refresh, worker="test")
+    worker = ClipWorker(
+        jobs=jobs,
+        config=ControlPlaneStore(db),
+        clips_auth=ClipsAuthStore(db),
+        twitch=twitch,  # type: ignore[arg-type]
+        tokens=tokens,
+        confirmer=ClipConfirmer(twitch),  # type: ignore[arg-type]
+        worker_id="worker-test",
+        clock=clock,
+        sleep=clock.advance,
+    )
+    sweeper = ClipSweeper(
+        queue=ActionQueue(db),
+        jobs=jobs,
+        config=ControlPlaneStore(db),
+        twitch=twitch,  # type: ignore[arg-type]
+        tokens=tokens,
+        links=ClipLinks(jobs=jobs, twitch=twitch, tokens=tokens),  # type: ignore[arg-type]
+        sweeper_id="sweeper-test",
+        clock=clock,
+    )
+    return Core(db, clock, twitch, jobs, worker, sweeper)
+
+
+def approved(core: Core, **changes: Any) -> str:
+    queue = ActionQueue(core.db)
+    fields = live_fields(broadcaster_id=CHANNEL, source_ts=MOMENT.isoformat(), **changes)
+    action = queue.submit(fields, now=T0)
+    return approve(queue, core.jobs, action.action_id, by="op", now=T0).job_id
+
+
+def test_a_202_after_the_lease_was_lost_keeps_the_clip_id(core: Core) -> None:
+    """The create outlives the lease and a sweeper takes over meanwhile: the id and edit link
+    are saved anyway (no LeaseLost), and the sweeper confirms the clip; one create."""
+    job_id = approved(core)
+    seen: list[str] = []
+
+    def lease_runs_out() -> None:
+        core.clock.advance(70)
+        seen.append(core.sweeper.run().finished.get(job_id, ""))
+
+    core.twitch.during_create = lease_runs_out
+    outcome = core.worker.run(job_id)
+    assert outcome.result == "clip kept"
+    assert seen == ["looking for the clip"]
+    kept = core.jobs.require(job_id)
+    assert kept.status is JobStatus.CREATING
+    assert kept.twitch_clip_id == "LostClipSlug-1"
+    assert kept.edit_url == "https://clips.twitch.tv/LostClipSlug-1/edit"
+    core.twitch.visible["LostClipSlug-1"] = clip("LostClipSlug-1", at=T0)
+    core.clock.advance(5)
+    assert core.sweeper.run().finished == {job_id: "ready"}
+    ready = core.jobs.require(job_id)
+    assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url
+    assert ready.error_detail is None and ready.late_check_until is None
+    assert core.twitch.creates() == 1
+
+
+def test_a_worker_that_never_sent_its_create_is_queued_again(core: Core) -> None:
+    """Its claim fenced off, the job goes back to `queued` and the dead worker could not
+    send anything any more: no search, no failure."""
+    job_id = approved(core)
+    job = core.jobs.require(job_id)
+    claim = core.jobs.claim(
+        job_id,
+        worker="worker-dead",
+        lease_seconds=60,
+        expect={JobStatus.QUEUED},
+        to=JobStatus.CREATING,
+        now=T0,
+        current=job,
+        may_create=True,
+    )
+    assert claim is not None and claim.job.create_seq == claim.seq
+    core.clock.advance(61)
+    report = core.sweeper.run()
+    assert report.finished == {job_id: "queued again: no create was sent"}
+    again = core.jobs.require(job_id)
+    assert again.status is JobStatus.QUEUED and again.requeued_at == core.clock()
+    assert not core.jobs.mark_create_sent(job_id, seq=claim.seq, worker="worker-dead", now=T0)
+    assert core.twitch.calls == []
+
+
+def lost_create(core: Core, *, sent_ago: float, title: str = "What a save") -> str:
+    """A job whose worker sent its create `sent_ago` seconds ago and died before the 202."""
+    job_id = approved(core, suggested_title=title)
+    job = core.jobs.require(job_id)
+    sent = core.clock() - timedelta(seconds=sent_ago)
+    claim = core.jobs.claim(
+        job_id,
+        worker="worker-dead",
+        lease_seconds=1,
+        expect={JobStatus.QUEUED},
+        to=JobStatus.CREATING,
+        now=sent,
+        current=job,
+        may_create=True,
+    )
+    assert claim is not None
+    assert core.jobs.mark_create_sent(job_id, seq=claim.seq, worker="worker-dead", now=sent)
+    return job_id
+
+
+def test_a_lost_create_is_found_on_the_channel_by_creator_and_title(core: Core) -> None:
+    job_id = lost_create(core, sent_ago=20)
+    other = lost_create(core, sent_ago=20, title="Another moment")
+    sent = core.clock() - timedelta(seconds=20)
+    core.twitch.visible = {
+        "ByViewer": clip("ByViewer", at=sent, creator="999"),
+        "Mine": clip("Mine", at=sent + timedelta(seconds=1)),
+    }
+    report = core.sweeper.run()
+    assert report.finished == {job_id: "ready: found on the channel", other: "looking for the clip"}
+    found = core.jobs.require(job_id)
+    assert (found.status, found.twitch_clip_id) == (JobStatus.READY, "Mine")
+    assert found.edit_url == "https://clips.twitch.tv/Mine/edit"
+    [search] = [args for name, args in core.twitch.calls if name == "search"]
+    assert search["started_at"] <= sent - timedelta(seconds=10)
+    assert search["ended_at"] >= sent + timedelta(minutes=2)
+    waiting = core.jobs.require(other)
+    assert waiting.status is JobStatus.CREATING
+    assert "looked for on the channel until" in (waiting.error_detail or "")
+    assert waiting.late_check_until == sent + timedelta(seconds=15) + LATE_CHECK
+    assert core.twitch.creates() == 0
+
+
+def test_a_lost_create_not_found_after_the_late_period_fails_saying_so(core: Core) -> None:
+    job_id = lost_create(core, sent_ago=11 * 60)
+    assert core.sweeper.run().finished == {job_id: "failed: clip_unknown (not on Twitch)"}
+    failed = core.jobs.require(job_id)
+    assert failed.status is JobStatus.FAILED and failed.error_code is ErrorCode.UNKNOWN
+    assert (failed.error_detail or "").startswith("The clip is not on Twitch")
+    assert "approve the moment again as a VOD clip" in (failed.error_detail or "")
+    assert core.twitch.creates() == 0
+
+
+def test_with_the_rollback_switch_off_recovery_and_late_checks_make_no_call(core: Core) -> None:
+    lost = lost_create(core, sent_ago=20)
+    late = timed_out(core, "LateSlug")
+    ControlPlaneStore(core.db).write({"clip_api_enabled": False}, by="op")
+    report = core.sweeper.run()
+    assert core.twitch.calls == []
+    assert report.finished == {lost: "waiting: clip_api_enabled is off"}
+    assert any("not looked up again" in note for note in report.held)
+    assert core.jobs.require(late).status is JobStatus.FAILED
+    assert core.sweeper.run().finished == {}
+    assert core.twitch.calls == []
+
+
+def timed_out(core: Core, clip_id: str, *, checked_until: timedelta = LATE_CHECK) -> str:
+    """A job failed with `clip_create_timeout` that keeps its id, still under late check."""
+    job_id = approved(core, suggested_title=f"moment {clip_id}")
+    core.db.collection("clip_jobs").document(job_id).update(
+        {
+            "status": "failed",
+            "error_code": ErrorCode.CREATE_TIMEOUT.value,
+            "twitch_clip_id": clip_id,
+            "edit_url": f"https://clips.twitch.tv/{clip_id}/edit",
+            "late_check_until": core.clock() + checked_until,
+        }
+    )
+    return job_id
+
+
+def test_late_confirmation_batches_and_turns_jobs_ready(core: Core) -> None:
+    first, second, unseen = (timed_out(core, c) for c in ("SlugA", "SlugB", "SlugC"))
+    over = timed_out(core, "SlugD", checked_until=timedelta(seconds=-1))
+    core.twitch.visible = {c: clip(c, at=T0) for c in ("SlugA", "SlugB", "SlugD")}
+    report = core.sweeper.run()
+    assert sorted(report.late_confirmed) == sorted([first, second])
+    [(_, asked)] = [call for call in core.twitch.calls if call[0] == "clips"]
+    assert sorted(asked) == ["SlugA", "SlugB", "SlugC"]
+    for job_id in (first, second):
+        ready = core.jobs.require(job_id)
+        assert ready.status is JobStatus.READY and ready.late_confirmed_at == core.clock()
+        assert ready.error_code is None and ready.late_check_until is None and ready.clip_url
+    assert core.jobs.require(unseen).status is JobStatus.FAILED
+    assert core.jobs.require(over).status is JobStatus.FAILED
+
+
+def test_failed_to_ready_is_only_a_late_confirmation(core: Core) -> None:
+    job_id = timed_out(core, "SlugE")
+    core.db.collection("clip_jobs").document(job_id).update(
+        {"error_code": ErrorCode.FORBIDDEN.value}
+    )
+    with pytest.raises(TransitionRefused, match="clip_create_timeout"):
+        core.jobs.confirm_late(job_id, fields={}, now=T0)
+    with pytest.raises(TransitionRefused):
+        core.jobs.transition(job_id, expect=JobStatus.FAILED, to=JobStatus.READY)
+    job = core.jobs.require(job_id).model_copy(update={"error_code": ErrorCode.CREATE_TIMEOUT})
+    check_late_confirmation(job)
+    with pytest.raises(TransitionRefused):
+        check_late_confirmation(job.model_copy(update={"twitch_clip_id": None}))
+
+
+def test_the_create_gets_the_lease_deadline_and_the_plan_send_by(core: Core) -> None:
+    job_id = approved(core)
+    core.twitch.visible["LostClipSlug-1"] = clip("LostClipSlug-1", at=T0)
+    assert core.worker.run(job_id).result == "ready"
+    [(_, args)] = [call for call in core.twitch.calls if call[0] == "create"]
+    assert args["deadline"] == (T0 + timedelta(seconds=60 - 5)).timestamp()
+    # planned at T0 for a moment 6 s old: sent by the plan's 2 s margin less the latency
+    assert args["send_by"] == (T0 + timedelta(seconds=1.5)).timestamp()
+    assert args["retry"] is False  # the worker's loop retries, re-planning each time
+
+
+def test_a_create_the_lease_cannot_hold_is_handed_back_unsent(core: Core) -> None:
+    """The next try could not end inside the lease: back to `queued`, nothing sent."""
+    job_id = approved(core)
+    later = T0 + timedelta(seconds=50)
+    core.twitch.unsendable_until = later
+    outcome = core.worker.run(job_id)
+    assert outcome.result == "handed back"
+    back = core.jobs.require(job_id)
+    assert (back.status, back.next_attempt_at) == (JobStatus.QUEUED, later)
+    assert "could not finish within this worker's lease" in (back.error_detail or "")
+    assert core.twitch.creates() == 0
+
+
+def test_recovery_matches_title_and_creator_and_never_takes_a_held_clip() -> None:
+    at = T0
+    job = approve_free_job("Clutch")
+    lost = [LostCreate(job, at)]
+    clips = [
+        clip("Held", at=at, title="Clutch"),
+        clip("Far", at=at + timedelta(seconds=100), title="Clutch"),
+        clip("Near", at=at + timedelta(seconds=2), title="Clutch"),
+        clip("Other", at=at, title="Clutch", creator="42"),
+        clip("Wrong", at=at, title="Something else"),
+    ]
+    found = match_lost_clips(clips, lost, creator_id=CHANNEL, held=lambda c, _: c == "Held")
+    assert found[job.job_id].id == "Near"
+    untitled = approve_free_job(None)
+    two = [clip("A", at=at, title="Stream title"), clip("B", at=at, title="Stream title")]
+    assert match_lost_clips(two, [LostCreate(untitled, at)], creator_id=CHANNEL, held=no) == {}
+    one = match_lost_clips(two[:1], [LostCreate(untitled, at)], creator_id=CHANNEL, held=no)
+    assert one[untitled.job_id].id == "A"
+
+
+def no(clip_id: str, job_id: str) -> bool:
+    return False
+
+
+def approve_free_job(title: str | None) -> ClipJob:
+    fields = live_fields(broadcaster_id=CHANNEL, suggested_title=title)
+    return new_job(f"cc_{title}", new_candidate(fields), approved_by="op", now=T0)
+
+
+# ------------------------------------------------------- the Helix client's deadlines
+
+
+def test_no_try_is_sent_when_it_could_not_end_by_the_deadline(world: World) -> None:  # noqa: F811
+    tokens = world.tokens()
+    with pytest.raises(DeadlineReached) as caught:
+        world.client.create_clip(tokens, broadcaster_id=BROADCASTER, deadline=world.time.now + 0.5)
+    assert caught.value.retry_at is not None
+    assert world.count(("POST", "/helix/clips")) == 0
+
+
+def test_a_retry_past_send_by_is_handed_back_not_sent(world: World) -> None:  # noqa: F811
+    world.sim.inject_fault("POST /helix/clips", "status", status=503, times=1)
+    with pytest.raises(ClipUnknown) as caught:
+        world.client.create_clip(
+            world.tokens(), broadcaster_id=BROADCASTER, send_by=world.time.now + 0.5
+        )
+    assert caught.value.retry_at is not None
+    assert world.statuses(("POST", "/helix/clips")) == [503]
+    assert world.time.sleeps == []
+
+
+def test_clips_by_broadcaster_searches_the_creation_window(world: World) -> None:  # noqa: F811
+    early = world.create_clip_directly()
+    world.time.now += 300
+    late = world.create_clip_directly()
+    now = datetime.fromtimestamp(world.time.now, tz=UTC)
+    page = world.client.get_clips_by_broadcaster(
+        world.tokens(),
+        BROADCASTER,
+        started_at=now - timedelta(seconds=30),
+        ended_at=now + timedelta(seconds=30),
+    )
+    assert [c.id for c in page.clips] == [late]
+    everything = world.client.get_clips_by_broadcaster(world.tokens(), BROADCASTER)
+    assert {c.id for c in everything.clips} == {early, late}
+    [call] = [c for c in world.sim.calls if c.query.get("started_at")]
+    assert call.query["started_at"][0].endswith("Z") and call.query["ended_at"][0].endswith("Z")
+
+
+# ------------------------------------------------------ the learned confirmation pace
+
+
+def test_looks_follow_the_delays_seen_lately() -> None:
+    delays = VisibilityDelays(min_samples=4, step=0.1, min_gap=0.2, max_gap=3.0)
+    assert 1.0 <= delays.next_look(None) <= 1.5  # Twitch's usual 1-6 s until it has seen any
+    for seconds in (20.0, 21.0, 22.0, 23.0, 24.0):
+        delays.observe(seconds)
+    first = delays.next_look(None)
+    assert 20.0 <= first <= 21.0  # clips lately take 20 s: no look before then
+    assert delays.next_look(first) - first <= 1.0
+    assert delays.next_look(30.0) == 33.0  # past everything seen: sparse looks
+
+
+# ------------------------------------------------------------- end to end (must show)
+
+
+class ShiftedClock:
+    """The simulator's clock, which a test moves ahead instead of waiting."""
+
+    def __init__(self) -> None:
+        self.shift = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.shift
+
+
+@pytest.fixture(scope="module")
+def shifted() -> ShiftedClock:
+    return ShiftedClock()
+
+
+@pytest.fixture(scope="module")
+def sim(shifted: ShiftedClock) -> Iterator[HelixSimulator]:
+    with HelixSimulator(clock=shifted) as simulator:
+        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
+        simulator.clip_visible_after = 0.5
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
+    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
+    with running_functions(env) as running:
+        yield running
+
+
+_ids = iter(range(91_000, 99_000))
+
+
+def creates_for(sim: HelixSimulator, channel: str) -> int:
+    return sum(
+        1
+        for c in sim.calls
+        if (c.method, c.path) == ("POST", "/helix/clips") and c.query["broadcaster_id"] == [channel]
+    )
+
+
+def sweep_until(functions: Functions, job_id: str, timeout: float = 25.0) -> list[str]:
+    """Sweep (as Cloud Scheduler would, faster) until the job is finished; what each did."""
+    outcomes: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        outcome = functions.sweep()["finished"].get(job_id)
+        if outcome:
+            outcomes.append(outcome)
+            if outcome.startswith(("ready", "failed")):
+                return outcomes
+        time.sleep(0.5)
+    raise AssertionError(f"not finished: {outcomes}")
+
+
+def test_a_clip_visible_only_after_40_s_ends_ready_late(db, sim, shifted, functions):
+    channel = str(next(_ids))
+    connect_channel(sim, db, channel)
+    sim.next_clip_visible_after([40.0])
+    with TriggerRelay(db, functions.worker.url, skip_existing=True):
+        job = approve_moment(db, channel)
+        failed = wait_for_job(db, job.job_id, timeout=40)
+    assert (failed.status, failed.error_code) == (JobStatus.FAILED, ErrorCode.CREATE_TIMEOUT)
+    assert failed.edit_url and failed.late_check_until is not None
+    assert "Twitch is still asked until" in (failed.error_detail or "")
+    assert functions.sweep()["late_confirmed"] == []
+    shifted.shift += 30.0  # 46 s after the 202: Twitch shows it now
+    assert functions.sweep()["late_confirmed"] == [job.job_id]
+    ready = wait_for_job(db, job.job_id, timeout=5)
+    assert ready.status is JobStatus.READY and ready.late_confirmed_at is not None
+    assert ready.twitch_clip_id == failed.twitch_clip_id and ready.edit_url == failed.edit_url
+    assert ready.clip_url and ready.error_code is None
+    assert creates_for(sim, channel) == 1
+
+
+def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
+    db, sim, functions, firestore_emulator
+):
+    channel = str(next(_ids))
+    connect_channel(sim, db, channel)
+    env = function_env(
+        sim,
+        firestore_emulator.host,
+        BYTECLIPS_WORKER_LEASE_SECONDS="3",
+        **{CRASH_ENV: "after_create=1"},
+    )
+    with (
+        FunctionServer("on_clip_job_written", env=env) as doomed,
+        TriggerRelay(db, doomed.url, skip_existing=True),
+    ):
+        job = approve_moment(db, channel)
+        deadline = time.monotonic() + 20
+        while doomed.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not doomed.running, "the crash point did not end the worker"
+    crashed = ClipJobStore(db).require(job.job_id)
+    assert crashed.status is JobStatus.CREATING and crashed.twitch_clip_id is None
+    assert creates_for(sim, channel) == 1
+    time.sleep(3.0)  # the dead worker's lease runs out
+    outcomes = sweep_until(functions, job.job_id)
+    assert outcomes[-1] == "ready: found on the channel", outcomes
+    ready = ClipJobStore(db).require(job.job_id)
+    assert ready.status is JobStatus.READY and ready.twitch_clip_id and ready.edit_url
+    assert sim.clip_timeline(ready.twitch_clip_id) is not None
+    assert creates_for(sim, channel) == 1
+
+
+def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
+    db, sim, functions, firestore_emulator
+):
+    channel = str(next(_ids))
+    connect_channel(sim, db, channel)
+    env = function_env(sim, firestore_emulator.host, BYTECLIPS_WORKER_LEASE_SECONDS="3")
+    sim.inject_fault("POST /helix/clips", "slow", delay=5.0)
+    with (
+        FunctionServer("on_clip_job_written", env=env) as slow,
+        TriggerRelay(db, slow.url, skip_existing=True),
+    ):
+        job = approve_moment(db, channel)
+        looking = wait_for_job(db, job.job_id, lambda j: j.create_sent_at is not None, 20)
+    assert looking.status is JobStatus.CREATING and looking.twitch_clip_id is None
+    assert "looked for on the channel until" in (looking.error_detail or "")
+    outcomes = sweep_until(functions, job.job_id)
+    assert outcomes[-1] == "ready: found on the channel", outcomes
+    ready = ClipJobStore(db).require(job.job_id)
+    assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url
+    assert creates_for(sim, channel) == 1
