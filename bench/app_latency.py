@@ -34,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,30 +53,18 @@ from shared.store.clip_jobs import ClipJobStore  # noqa: E402
 from shared.store.firestore_client import LOCAL_PROJECT, make_client  # noqa: E402
 from shared.store.twitch_tokens import TwitchTokenStore  # noqa: E402
 from tests.browser.streamlit_browser import (  # noqa: E402
+    appeared_after,
     browser_missing,
     chromium,
     login,
     open_page,
     streamlit_server,
     wait_for_text,
+    watch_for,
 )
 
 METER_DIR = Path(__file__).resolve().parent / "read_meter"
 PASSWORD = "bench-password"
-WATCH_JS = """
-window.__want = arguments[0];
-window.__seen = window.__seen || {};
-if (!window.__observer) {
-  const check = () => {
-    const text = document.body ? document.body.textContent : "";
-    for (const probe of (window.__want || [])) {
-      if (!(probe in window.__seen) && text.includes(probe)) window.__seen[probe] = Date.now();
-    }
-  };
-  window.__observer = new MutationObserver(check);
-  window.__observer.observe(document.body, {childList: true, subtree: true, characterData: true});
-}
-"""
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -120,16 +109,6 @@ def wait(check: Callable[[], Any], timeout: float, what: str, poll: float = 0.05
         time.sleep(poll)
 
 
-def seen_after(driver: Any, probe: str, started: float, timeout: float = 15.0) -> float:
-    """Seconds from `started` (wall clock) until `probe` appeared in the page."""
-    stamp = wait(
-        lambda: driver.execute_script("return (window.__seen || {})[arguments[0]] || null", probe),
-        timeout,
-        repr(probe),
-    )
-    return stamp / 1000.0 - started
-
-
 def card_gone(driver: Any, action_id: str) -> bool:
     """The candidate's card left the page (its title may stay in a list of decisions)."""
     return not driver.execute_script(
@@ -166,13 +145,13 @@ def queue_latency(
     latencies = []
     for n in range(samples):
         title = f"Probe {pending}-{n} {secrets.token_hex(3)}"
-        driver.execute_script(WATCH_JS, [title])
+        watch_for(driver, title)
         time.sleep(random.uniform(0.0, 0.5))
         started = time.time()
         action_id = queue.submit(candidate(broadcaster_id, title)).action_id
-        latencies.append(seen_after(driver, title, started))
+        latencies.append(appeared_after(driver, title, started))
         queue.reject(action_id, by="bench")
-        wait(lambda a=action_id: card_gone(driver, a), 15, f"{title} to leave the page")
+        wait(partial(card_gone, driver, action_id), 15, f"{title} to leave the page")
     return latencies
 
 
@@ -194,7 +173,7 @@ def jobs_latency(driver: Any, db: firestore.Client, job_ids: list[str]) -> list[
     latencies = []
     for n, job_id in enumerate(job_ids):
         probe = f"BenchProbe{n}x{secrets.token_hex(3)}"
-        driver.execute_script(WATCH_JS, [probe])
+        watch_for(driver, probe)
         time.sleep(random.uniform(0.5, 1.0))
         now = datetime.now(UTC)
         started = time.time()
@@ -207,7 +186,7 @@ def jobs_latency(driver: Any, db: firestore.Client, job_ids: list[str]) -> list[
                 "updated_at": now,
             }
         )
-        latencies.append(seen_after(driver, probe, started))
+        latencies.append(appeared_after(driver, probe, started))
     return latencies
 
 

@@ -90,6 +90,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--spacing", type=float, default=0.5, help="seconds between approvals")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--details", action="store_true", help="list the costliest clips")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     delays = [round(rng.uniform(1.0, 6.0), 3) for _ in range(args.jobs)]
@@ -134,6 +135,19 @@ def main() -> int:
             for clip_id in ids:
                 shares[clip_id] += 1 / len(ids)
     calls_per_clip = [job.attempts + shares[job.twitch_clip_id or ""] for job in ready]
+    if args.details:
+        order = list(approved)
+        for job, calls, overhead in sorted(
+            zip(ready, calls_per_clip, overheads, strict=True), key=lambda row: -row[1]
+        )[:8]:
+            created, visible = sim.clip_timeline(job.twitch_clip_id or "") or (0.0, 0.0)
+            after = (visible or 0.0) - created
+            print(
+                f"  job #{order.index(job.job_id)}: visible after {after:.2f} s, "
+                f"{calls:.2f} calls, overhead {overhead:.2f} s"
+            )
+    looks = [c for c in sim.calls if c.path == "/helix/clips" and c.method == "GET"]
+    ids_per_look = sum(len(c.query.get("id", [])) for c in looks) / max(len(looks), 1)
     creates = sim.count("POST", "/helix/clips")
     downloads = sim.count("GET", "/helix/clips/downloads")
     invocations = [proxy.invocations[job_id] for job_id in jobs]
@@ -157,6 +171,9 @@ def main() -> int:
         f"Helix calls per clip (create + its share of Get Clips calls): p50 "
         f"{percentile(calls_per_clip, 50):.2f}, p95 {percentile(calls_per_clip, 95):.2f}, "
         f"max {max(calls_per_clip):.2f} (target p95 <= 5)"
+    )
+    print(
+        f"  Get Clips calls: {len(looks)} for {len(ready)} clips, {ids_per_look:.1f} ids per call"
     )
     print(
         f"  plus downloads: {downloads} Get Clips Download calls for {len(ready)} clips "

@@ -41,6 +41,7 @@ from chatbot.llm import make_moment_writer
 from chatbot.outbox import ChatOutbox
 from chatbot.runtime import ChatRuntime
 from chatbot.sink import CandidateSink
+from chatbot.timeline import TimelineWriter
 from chatbot.twitch_bot import ByteChatBot
 from chatbot.twitch_endpoints import TwitchEndpoints, apply, read_endpoints
 from chatbot.vod import LatestArchive
@@ -55,6 +56,7 @@ from shared.pipeline.discord_posts import (
 )
 from shared.pipeline.token_health import TokenHealth
 from shared.store.action_queue import ActionQueue
+from shared.store.chat_timeline import ChatTimelineStore
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
@@ -160,7 +162,10 @@ class LiveBot:
         )
         self.outbox = ChatOutbox(self._send)
         self.decisions = ChatDecisions(queue, jobs, feed, self.outbox, settle=self.sink.drain)
-        self.runtime = ChatRuntime(self.watch, self.sink, self.outbox, decisions=self.decisions)
+        self.timeline = TimelineWriter(ChatTimelineStore(self.db))
+        self.runtime = ChatRuntime(
+            self.watch, self.sink, self.outbox, decisions=self.decisions, timeline=self.timeline
+        )
         self.candidates = CandidateAnnouncer(
             feed,
             broadcaster_id=env.broadcaster_id,
@@ -302,6 +307,7 @@ class LiveBot:
         # A daemon thread: its blocking Helix calls must never hold up a SIGTERM exit.
         threading.Thread(target=self.validate_clip_tokens, name="clip-tokens", daemon=True).start()
         self.outbox.start()
+        self.timeline.start()
         await asyncio.to_thread(self.announcer.start)
         await asyncio.to_thread(self.candidates.start)
         if self.discord is not None:
@@ -326,6 +332,7 @@ class LiveBot:
             await asyncio.to_thread(self.discord.stop)
         self.watch.stop()
         unwritten = await asyncio.to_thread(close_sink, self.sink, SHUTDOWN_DRAIN_SECONDS)
+        await asyncio.to_thread(self.timeline.close)
         await asyncio.to_thread(self.decisions.close, SHUTDOWN_DRAIN_SECONDS)
         await self.health.stop()
         accounting = chat_accounting(self.bot, self.runtime, self.sink, self.outbox, unwritten)

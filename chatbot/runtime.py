@@ -17,12 +17,19 @@ from chatbot.chat_line import ChatLine
 from chatbot.control import ConfigSource
 from chatbot.outbox import Outbox
 from chatbot.sink import CandidateSink
+from shared.domain.chat_tuning import TimelineBucket
 
 
 class DecisionSink(Protocol):
     """`chatbot.decisions.ChatDecisions` fits: queues a decision, never blocks."""
 
     def submit(self, request: DecisionRequest) -> bool: ...
+
+
+class TimelineSink(Protocol):
+    """`chatbot.timeline.TimelineWriter` fits: takes finished feature buckets, never blocks."""
+
+    def add(self, buckets: list[tuple[str, TimelineBucket]]) -> None: ...
 
 
 class ChatRuntime:
@@ -34,12 +41,14 @@ class ChatRuntime:
         *,
         brain: ChatBrain | None = None,
         decisions: DecisionSink | None = None,
+        timeline: TimelineSink | None = None,
     ) -> None:
         self.config = config
         self.sink = sink
         self.outbox = outbox
         self.brain = brain or ChatBrain()
         self.decisions = decisions
+        self.timeline = timeline
         self.approvals = ApprovalGate()
         self.messages = 0
         self.last_message_ts: float | None = None
@@ -59,6 +68,8 @@ class ChatRuntime:
         reaction = self.brain.observe(
             line, live.chat, pipeline_enabled=live.clips.clip_pipeline_enabled, language=language
         )
+        if self.timeline is not None:
+            self.timeline.add(self.brain.take_timeline())
         for detection in reaction.detections:
             roles = line.roles if detection.source == "command" else frozenset()
             self.sink.submit(detection, requester_roles=roles)

@@ -9,13 +9,19 @@ idempotent, so transient Firestore errors are retried safely with the Firestore 
 `google.api_core` retry: an ambiguous first try comes back a duplicate. A newly written
 candidate is then handed to `after_enqueue` on the same worker (the auto-approval policy), with
 the roles of who asked for it.
+
+One moment, one candidate: a request the brain found inside a moment already proposed
+(`merge_into`) waits for that moment's candidate to be written and joins it
+(`ActionQueue.merge_request`: "asked for by @name", a higher score) instead of becoming a second
+queue item; if that candidate was never written (paused, refused, a restart), the request is
+queued on its own.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,14 +34,15 @@ from chatbot.candidates import candidate_fields
 from chatbot.control import ConfigSource
 from chatbot.detection import REACTION_SOURCES, Detection
 from chatbot.llm import LlmOff, MomentWriter, apply_proposal
+from chatbot.titles import command_title
 from chatbot.vod import StreamArchive
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import CandidateInvalid
-from shared.store.action_queue import EnqueueResult
+from shared.store.action_queue import EnqueueResult, MergeResult
 
 logger = logging.getLogger(__name__)
 
-Status = Literal["enqueued", "duplicate", "paused", "refused", "failed", "dropped"]
+Status = Literal["enqueued", "duplicate", "merged", "paused", "refused", "failed", "dropped"]
 TRANSIENT = (
     gexc.ServiceUnavailable,
     gexc.DeadlineExceeded,
@@ -45,6 +52,9 @@ TRANSIENT = (
 )
 KEEP_OUTCOMES = 1000
 MAX_PENDING = 500  # detections waiting for a worker; more are dropped, never queued unbounded
+MERGE_WAIT_SECONDS = 15.0  # how long a request waits for its moment's candidate to be written
+KEEP_MOMENTS = 256
+_WRITING = ""  # a moment whose candidate a worker is still writing
 
 
 def _log_busy(error: Exception) -> None:
@@ -69,6 +79,10 @@ class Submitter(Protocol):
     def submit(
         self, fields: Mapping[str, Any], *, dedupe_window_seconds: int = ...
     ) -> EnqueueResult: ...
+
+    def merge_request(
+        self, action_id: str, *, requested_by: str, score: float, title: str | None = ...
+    ) -> MergeResult: ...
 
 
 class ArchiveSource(Protocol):
@@ -122,6 +136,8 @@ class CandidateSink:
         self._pending = 0
         self.stats: Counter[str] = Counter()
         self.outcomes: deque[SinkOutcome] = deque(maxlen=KEEP_OUTCOMES)
+        # moment key -> action id of its candidate (_WRITING while in flight, None: not written)
+        self._moments: OrderedDict[str, str | None] = OrderedDict()
 
     @property
     def pending(self) -> int:
@@ -142,6 +158,10 @@ class CandidateSink:
                 )
                 return False
             self._pending += 1
+            if detection.moment_key and detection.merge_into is None:
+                self._moments[detection.moment_key] = _WRITING
+                while len(self._moments) > KEEP_MOMENTS:
+                    self._moments.popitem(last=False)
         try:
             self._pool.submit(self._run, detection, requester_roles)
         except RuntimeError:
@@ -173,11 +193,48 @@ class CandidateSink:
     def _run(self, detection: Detection, requester_roles: frozenset[str] = frozenset()) -> None:
         outcome = SinkOutcome("failed", detection.source, detail="unexpected error")
         try:
-            outcome = self._process(detection, requester_roles)
+            if detection.merge_into is not None:
+                outcome = self._merge(detection) or self._process(detection, requester_roles)
+            else:
+                outcome = self._process(detection, requester_roles)
         except Exception:
             logger.exception("chat sink: a detection could not be handled")
         finally:
+            if detection.moment_key and detection.merge_into is None:
+                written = outcome.status in ("enqueued", "duplicate")
+                self._resolve(detection.moment_key, outcome.action_id if written else None)
             self._done(outcome)
+
+    def _resolve(self, key: str, action_id: str | None) -> None:
+        with self._lock:
+            if key in self._moments:
+                self._moments[key] = action_id
+            self._lock.notify_all()
+
+    def _merge(self, detection: Detection) -> SinkOutcome | None:
+        """Join the candidate of the moment this request fell in; None when there is none to
+        join (the request is then queued on its own)."""
+        key = detection.merge_into or ""
+        with self._lock:
+            if key not in self._moments:
+                return None
+            self._lock.wait_for(lambda: self._moments.get(key) != _WRITING, MERGE_WAIT_SECONDS)
+            action_id = self._moments.get(key)
+        if not action_id:
+            return None
+        if not self._config.current().clips.clip_pipeline_enabled:
+            return SinkOutcome("paused", detection.source)
+        requester = detection.requested_by or "chat"
+        typed = detection.title if detection.title != command_title(requester) else None
+        result = self._retry(self._submitter.merge_request)(
+            action_id, requested_by=requester, score=detection.score, title=typed
+        )
+        status: Status = "merged" if result.merged else "duplicate"
+        logger.info(
+            "clip request joined the candidate of its moment",
+            extra={"action_id": action_id, "requested_by": requester, "status": status},
+        )
+        return SinkOutcome(status, detection.source, None, action_id, detection.title)
 
     def _process(self, detection: Detection, requester_roles: frozenset[str]) -> SinkOutcome:
         config = self._config.current()

@@ -99,9 +99,13 @@ def command_title(user: str) -> str:
 
 
 def top_phrase(
-    lines: Sequence[ChatLine], *, skip: str | None = None, max_words: int = 6
+    lines: Sequence[ChatLine],
+    *,
+    skip: str | None = None,
+    max_words: int = 6,
+    min_chatters: int = 2,
 ) -> str | None:
-    """The short message most chatters typed (as most typed it), if at least two did."""
+    """The short message most chatters typed (as most typed it), if `min_chatters` did."""
     users_by_phrase: dict[str, set[str]] = {}
     spelling: dict[str, Counter[str]] = {}
     skipped = skip.casefold() if skip else None
@@ -117,7 +121,7 @@ def top_phrase(
     if not users_by_phrase:
         return None
     key, users = max(users_by_phrase.items(), key=lambda item: (len(item[1]), item[0]))
-    if len(users) < 2:
+    if len(users) < min_chatters:
         return None
     return spelling[key].most_common(1)[0][0]
 
@@ -129,16 +133,24 @@ def moment_title(lines: Sequence[ChatLine], keywords: dict[str, float]) -> str:
     cleaned like them; never one constant."""
     usable = [line for line in lines if not line.text.lstrip().startswith("!")]
     token = top_token(usable)
+    phrase = top_phrase(usable)
+    if token and phrase and token.casefold() in phrase.casefold().split() and " " in phrase:
+        # the word is part of what chat repeated: say the phrase ("no shot bro"), not "shot"
+        if is_reaction_token(token, keywords) and not is_reaction_token(phrase, keywords):
+            return fit_title(f"{token} moment: “{phrase}”") or keyword_title(token)
+        return fit_title(f"Chat erupts: “{phrase}”") or spike_title(usable)
     if token and is_reaction_token(token, keywords):
-        phrase = top_phrase(usable, skip=token)
-        titled = fit_title(f"{token} moment: “{phrase}”") if phrase else None
+        said = top_phrase(usable, skip=token, min_chatters=3)
+        worded = said if said and " " in said else None  # a phrase adds context, a word not
+        titled = fit_title(f"{token} moment: “{worded}”") if worded else None
         return titled or keyword_title(token)
     if token:
         return spike_title(usable)
-    phrase = top_phrase(usable)
+    if phrase and is_reaction_token(phrase, keywords) and " " not in phrase:
+        return keyword_title(phrase)
     if phrase:
         return fit_title(f"Chat erupts: “{phrase}”") or spike_title(usable)
     said = next((line.text for line in reversed(usable) if line.text.strip()), None)
-    return (fit_title(f"Chat reacts: “{shorten(' '.join(said.split()), 60)}”") if said else None) or (
-        spike_title(usable)
-    )
+    return (
+        fit_title(f"Chat reacts: “{shorten(' '.join(said.split()), 60)}”") if said else None
+    ) or (spike_title(usable))

@@ -46,7 +46,7 @@ from twitchio.eventsub.websockets import Websocket
 from twitchio.exceptions import HTTPException
 from twitchio.ext import commands
 
-from chatbot.chat_line import ChatLine, roles_from_badges
+from chatbot.chat_line import ChatLine, Fragment, roles_from_badges
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.runtime import ChatRuntime
 from chatbot.vod import LatestArchive, StreamArchive
@@ -95,6 +95,19 @@ def chat_line_from_message(
         roles=roles_from_badges(badge.set_id for badge in message.badges),
         message_id=message.id or "",
         login=chatter.name or "",
+        fragments=tuple(_fragment(part) for part in getattr(message, "fragments", None) or ()),
+    )
+
+
+def _fragment(part: Any) -> Fragment:
+    """EventSub's message fragment as the detectors read it (an emote keeps its owner)."""
+    emote = getattr(part, "emote", None)
+    owner = getattr(emote, "owner", None) if emote is not None else None
+    return Fragment(
+        str(getattr(part, "type", "text")),
+        str(getattr(part, "text", "") or ""),
+        str(getattr(emote, "id", "") or "") if emote is not None else "",
+        str(getattr(owner, "id", "") or "") if owner is not None else "",
     )
 
 

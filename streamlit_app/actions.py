@@ -22,10 +22,12 @@ from shared.domain.errors import (
     StoredDocumentUnreadable,
     TransitionRefused,
 )
+from shared.domain.language import N_
+from shared.i18n import Translator
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
-from streamlit_app.formatting import ago
+from streamlit_app.formatting import EN, ago
 
 logger = logging.getLogger("streamlit_app")
 
@@ -47,20 +49,34 @@ class Outcome:
 
 
 ARCHIVE_REASON = "unreadable: archived from the Queue page"
+DECIDED_WORDS: dict[str, str] = {
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
+    "pending": N_("pending"),
+}
 
 
-def _decided_message(queue: ActionQueue, action_id: str, now: datetime) -> str:
+def _decided_message(queue: ActionQueue, action_id: str, now: datetime, t: Translator = EN) -> str:
     try:
         item = queue.get(action_id)
     except StoredDocumentUnreadable:
-        return f"Candidate {action_id} was already decided by someone else; nothing was changed."
+        return t(
+            "Candidate {id} was already decided by someone else; nothing was changed.",
+            id=action_id,
+        )
     if item is None:
-        return f"Candidate {action_id} no longer exists; nothing was changed."
-    who = f" by {item.decided_by}" if item.decided_by else ""
-    when = f" {ago(item.decided_at, now)}" if item.decided_at else ""
-    return (
-        f"Candidate {action_id} was already {item.status.value}{who}{when}; nothing was "
-        "changed. The queue shows it no more."
+        return t("Candidate {id} no longer exists; nothing was changed.", id=action_id)
+    status = item.status.value
+    who = t(" by {who}", who=item.decided_by) if item.decided_by else ""
+    when = f" {ago(item.decided_at, now, t)}" if item.decided_at else ""
+    return t(
+        "Candidate {id} was already {status}{who}{when}; nothing was changed. The queue shows "
+        "it no more.",
+        id=action_id,
+        status=t(DECIDED_WORDS[status]) if status in DECIDED_WORDS else status,
+        who=who,
+        when=when,
     )
 
 
@@ -73,6 +89,7 @@ def approve_candidate(
     title: str | None,
     duration: float,
     now: datetime | None = None,
+    t: Translator = EN,
 ) -> Outcome:
     """Approve through `shared.pipeline.approve.approve` (exactly one job). However old the
     moment, the worker's plan picks the clip that holds it (live, longer live, or VOD)."""
@@ -80,9 +97,9 @@ def approve_candidate(
     try:
         item = queue.get(action_id)
     except StoredDocumentUnreadable as error:
-        return Outcome("error", f"Not approved: {error}.")
+        return Outcome("error", t("Not approved: {error}.", error=error))
     if item is None:
-        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+        return Outcome("error", t(GONE, id=action_id))
     duration = round(float(duration), 1)
     edits = ApprovalEdits(title=title, duration=duration)
     try:
@@ -91,34 +108,47 @@ def approve_candidate(
         errors: dict[str, list[str]] = {}
         for problem in error.problems:
             errors.setdefault(problem.field, []).append(problem.message)
-        return Outcome("error", "Not approved: fix the fields marked below.", errors)
+        return Outcome("error", t("Not approved: fix the fields marked below."), errors)
     except ActionAlreadyDecided:
-        return Outcome("warning", _decided_message(queue, action_id, now))
+        return Outcome("warning", _decided_message(queue, action_id, now, t))
     except NotFound:
-        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+        return Outcome("error", t(GONE, id=action_id))
     logger.info(
         "candidate approved", extra={"action_id": action_id, "job_id": job.job_id, "by": by}
     )
-    message = f"Approved. Job {job.job_id} is queued; follow it on the Jobs page."
+    message = t("Approved. Job {job} is queued; follow it on the Jobs page.", job=job.job_id)
     return Outcome("success", message, job_id=job.job_id)
 
 
+GONE = N_("Candidate {id} no longer exists; refresh the queue.")
+
+
 def reject_candidate(
-    queue: ActionQueue, action_id: str, *, by: str, now: datetime | None = None
+    queue: ActionQueue,
+    action_id: str,
+    *,
+    by: str,
+    now: datetime | None = None,
+    t: Translator = EN,
 ) -> Outcome:
     now = now or utc_now()
     try:
         _reject(queue, action_id, by=by, reason=None, now=now)
     except ActionAlreadyDecided:
-        return Outcome("warning", _decided_message(queue, action_id, now))
+        return Outcome("warning", _decided_message(queue, action_id, now, t))
     except NotFound:
-        return Outcome("error", f"Candidate {action_id} no longer exists; refresh the queue.")
+        return Outcome("error", t(GONE, id=action_id))
     logger.info("candidate rejected", extra={"action_id": action_id, "by": by})
-    return Outcome("success", f"Rejected candidate {action_id}. No clip will be made.")
+    return Outcome("success", t("Rejected candidate {id}. No clip will be made.", id=action_id))
 
 
 def archive_unreadable(
-    queue: ActionQueue, action_id: str, *, by: str, now: datetime | None = None
+    queue: ActionQueue,
+    action_id: str,
+    *,
+    by: str,
+    now: datetime | None = None,
+    t: Translator = EN,
 ) -> Outcome:
     """Reject an item the app cannot read, without reading it: it leaves the queue as
     `rejected` through the same decision record as any rejection."""
@@ -127,12 +157,15 @@ def archive_unreadable(
         queue.reject_unreadable(action_id, by=by, reason=ARCHIVE_REASON, now=now)
     except ActionAlreadyDecided:
         return Outcome(
-            "warning", f"Item {action_id} was already decided by someone else; nothing changed."
+            "warning",
+            t("Item {id} was already decided by someone else; nothing changed.", id=action_id),
         )
     except NotFound:
-        return Outcome("info", f"Item {action_id} no longer exists; nothing to archive.")
+        return Outcome("info", t("Item {id} no longer exists; nothing to archive.", id=action_id))
     logger.info("unreadable item archived", extra={"action_id": action_id, "by": by})
-    message = f"Archived item {action_id} as rejected: it leaves the queue, nothing is clipped."
+    message = t(
+        "Archived item {id} as rejected: it leaves the queue, nothing is clipped.", id=action_id
+    )
     return Outcome("success", message)
 
 
@@ -153,6 +186,7 @@ def reject_many(
     by: str,
     reason: str | None = None,
     now: datetime | None = None,
+    t: Translator = EN,
 ) -> Outcome:
     """Bulk reject: each item on its own, so one already decided does not stop the rest."""
     now = now or utc_now()
@@ -167,12 +201,13 @@ def reject_many(
         rejected.append(action_id)
     logger.info("candidates rejected", extra={"action_ids": rejected, "by": by})
     if not rejected and not skipped:
-        return Outcome("info", "Nothing selected: tick the candidates to reject first.")
-    message = f"Rejected {len(rejected)} candidate{'s' if len(rejected) != 1 else ''}."
+        return Outcome("info", t("Nothing selected: tick the candidates to reject first."))
+    message = t.plural("Rejected {count} candidate.", "Rejected {count} candidates.", len(rejected))
     if skipped:
-        message += (
-            f" {len(skipped)} had already been decided (or removed) by someone else and "
-            "were left as they were."
+        message += " " + t(
+            "{count} had already been decided (or removed) by someone else and were left as "
+            "they were.",
+            count=len(skipped),
         )
         return Outcome("warning", message)
     return Outcome("success", message)
@@ -185,6 +220,7 @@ def retry_job(
     by: str,
     limit: int,
     now: datetime | None = None,
+    t: Translator = EN,
 ) -> Outcome:
     """The manual retry, within the control plane's `max_manual_retries`."""
     try:
@@ -192,21 +228,34 @@ def retry_job(
     except RetryLimitReached:
         return Outcome(
             "warning",
-            f"Not retried: job {job_id} already used all {limit} manual retries. Approve a new "
-            "candidate for this moment instead (for a past moment, a VOD clip from the Manual "
-            "clip page).",
+            t(
+                "Not retried: job {job} already used all {limit} manual retries. Approve a new "
+                "candidate for this moment instead (for a past moment, a VOD clip from the "
+                "Manual clip page).",
+                job=job_id,
+                limit=limit,
+            ),
         )
     except TransitionRefused as error:
         return Outcome(
             "warning",
-            f"Not retried: job {job_id} is {error.current} now, not failed (someone else may "
-            "have retried it). Nothing was changed.",
+            t(
+                "Not retried: job {job} is {status} now, not failed (someone else may have "
+                "retried it). Nothing was changed.",
+                job=job_id,
+                status=error.current,
+            ),
         )
     except NotFound:
-        return Outcome("error", f"Job {job_id} no longer exists; refresh the page.")
+        return Outcome("error", t("Job {job} no longer exists; refresh the page.", job=job_id))
     logger.info("job retried", extra={"job_id": job_id, "by": by, "retry": job.manual_retries})
     return Outcome(
         "success",
-        f"Job {job_id} is queued again (manual retry {job.manual_retries} of {limit}).",
+        t(
+            "Job {job} is queued again (manual retry {retry} of {limit}).",
+            job=job_id,
+            retry=job.manual_retries,
+            limit=limit,
+        ),
         job_id=job_id,
     )

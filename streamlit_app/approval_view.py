@@ -14,11 +14,19 @@ from datetime import datetime
 
 from shared.domain.approval_codes import shown_codes
 from shared.domain.decision_speed import Decided, PathSpeed, decision_speeds
+from shared.domain.language import N_
+from shared.i18n import Translator
 from shared.store.action_queue import ActionItem
 from shared.store.discord_posts import PostRecord
-from streamlit_app.formatting import ago, as_utc, duration_text
+from streamlit_app.formatting import EN, ago, as_utc, duration_text
 
-VIA_WORDS = {"app": "in the app", "chat": "in chat", "policy": "by the policy"}
+VIA_WORDS = {"app": N_("in the app"), "chat": N_("in chat"), "policy": N_("by the policy")}
+STATUS_WORDS = {
+    "approved": N_("approved"),
+    "rejected": N_("rejected"),
+    "expired": N_("expired"),
+    "pending": N_("pending"),
+}
 
 
 def queue_codes(items: Iterable[ActionItem]) -> dict[str, str]:
@@ -49,27 +57,35 @@ def speeds(items: Iterable[ActionItem]) -> list[PathSpeed]:
     return decision_speeds(found for found in map(decided, items) if found is not None)
 
 
-def speed_text(speed: PathSpeed) -> str:
+def speed_text(speed: PathSpeed, t: Translator = EN) -> str:
     if speed.p50 is None or speed.p95 is None:
         return "-"
-    return f"{duration_text(speed.p50)} / {duration_text(speed.p95)}"
+    return f"{duration_text(speed.p50, t)} / {duration_text(speed.p95, t)}"
 
 
-def decision_line(item: ActionItem, now: datetime) -> str:
+def decision_line(item: ActionItem, now: datetime, t: Translator = EN) -> str:
     """`“Ace” approved by policy vip-clips, 9 s after the moment (2 min ago)`."""
     title = item.payload.suggested_title or item.payload.source.replace("_", " ")
-    by = f" by {item.decided_by}" if item.decided_by else ""
-    via = VIA_WORDS.get(item.decided_via or "", "")
+    by = t(" by {who}", who=item.decided_by) if item.decided_by else ""
+    via = t(VIA_WORDS[item.decided_via]) if item.decided_via in VIA_WORDS else ""
     how = f"{by} {via}".rstrip() if via and item.decided_via != "policy" else by
-    line = f"“{title}” {item.status.value}{how}"
+    status = item.status.value
+    said = t(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+    line = f"“{title}” {said}{how}"
     found = decided(item)
     if found is not None:
         after = max((found.decided_at - found.moment).total_seconds(), 0.0)
-        line += f", {duration_text(after)} after the moment ({ago(item.decided_at, now)})"
+        line += t(
+            ", {span} after the moment ({ago})",
+            span=duration_text(after, t),
+            ago=ago(item.decided_at, now, t),
+        )
     return line
 
 
-def discord_rows(records: Iterable[PostRecord], now: datetime) -> list[dict[str, str]]:
+def discord_rows(
+    records: Iterable[PostRecord], now: datetime, t: Translator = EN
+) -> list[dict[str, str]]:
     """The Discord posts as a table: when, what, whether it went out and why not."""
     rows = []
     for record in records:
@@ -78,12 +94,12 @@ def discord_rows(records: Iterable[PostRecord], now: datetime) -> list[dict[str,
             outcome = f"{record.result}: {record.detail}"
         rows.append(
             {
-                "when": ago(record.at, now) if record.at else "-",
-                "clip": record.title or record.job_id,
-                "status": record.status,
-                "channel": record.broadcaster_id,
-                "posted": outcome,
-                "link": record.clip_url or "",
+                t("when"): ago(record.at, now, t) if record.at else "-",
+                t("clip"): record.title or record.job_id,
+                t("status"): record.status,
+                t("channel"): record.broadcaster_id,
+                t("posted"): outcome,
+                t("link"): record.clip_url or "",
             }
         )
     return rows

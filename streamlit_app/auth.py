@@ -18,7 +18,9 @@ from typing import Any
 
 import streamlit as st
 
+from shared.domain.language import ENGLISH, Translate
 from shared.domain.text import markdown_literal, visible_text
+from streamlit_app.language import words
 
 PASSWORD_ENV = "DASHBOARD_PASSWORD"
 MAX_NAME_CHARS = 60
@@ -52,13 +54,13 @@ def password_tag(password: str) -> str:
     return hashlib.sha256(b"byte-clips-dashboard:" + password.encode("utf-8")).hexdigest()[:16]
 
 
-def clean_operator_name(name: str) -> str:
+def clean_operator_name(name: str, t: Translate = ENGLISH) -> str:
     """The typed name as recorded: no control, bidi or invisible characters to spoof it."""
     name = visible_text(name)
     if not name:
-        raise ValueError("Enter your name: it is recorded with every approval and change.")
+        raise ValueError(t("Enter your name: it is recorded with every approval and change."))
     if len(name) > MAX_NAME_CHARS:
-        raise ValueError(f"Your name must be at most {MAX_NAME_CHARS} characters.")
+        raise ValueError(t("Your name must be at most {limit} characters.", limit=MAX_NAME_CHARS))
     return name
 
 
@@ -97,18 +99,22 @@ def _auth_section() -> Mapping[str, Any] | None:
 
 
 def _how_to_configure() -> None:
-    st.title("Byte Clips operations")
+    t = words(read=False)
+    st.title(t("Byte Clips operations"))
     st.error(
-        "Login is not configured, so this app shows nothing. Configure one of these, "
-        "then reload the page."
+        t(
+            "Login is not configured, so this app shows nothing. Configure one of these, "
+            "then reload the page."
+        )
     )
     st.markdown(
-        f"""
+        t(
+            """
 **Option 1, a shared password (simplest):** set the environment variable
-`{PASSWORD_ENV}` before starting the app, for example
+`{env}` before starting the app, for example
 
 ```bash
-{PASSWORD_ENV}='a long random phrase' streamlit run streamlit_app/app.py
+{env}='a long random phrase' streamlit run streamlit_app/app.py
 ```
 
 Each operator then logs in with that password and their own name.
@@ -117,29 +123,35 @@ Each operator then logs in with that password and their own name.
 `.streamlit/secrets.toml` (never commit that file) with `redirect_uri`
 (`http://localhost:8501/oauth2callback` locally), `cookie_secret`, `client_id`,
 `client_secret` and `server_metadata_url`, and install the `Authlib` package.
-"""
+""",
+            env=PASSWORD_ENV,
+        )
     )
 
 
 def _password_login(password: str) -> None:
-    st.title("Byte Clips operations")
-    st.caption("Log in to see the clip queue, jobs and settings.")
+    t = words(read=False)
+    st.title(t("Byte Clips operations"))
+    st.caption(t("Log in to see the clip queue, jobs and settings."))
     with st.form("login", border=True):
-        name = st.text_input("Your name", max_chars=MAX_NAME_CHARS, key="login_name")
-        given = st.text_input("Password", type="password", key="login_password")
-        submitted = st.form_submit_button("Log in", type="primary")
+        name = st.text_input(t("Your name"), max_chars=MAX_NAME_CHARS, key="login_name")
+        given = st.text_input(t("Password"), type="password", key="login_password")
+        submitted = st.form_submit_button(t("Log in"), type="primary")
     if not submitted:
         return
     try:
-        operator = clean_operator_name(name)
+        operator = clean_operator_name(name, t)
     except ValueError as problem:
         st.error(str(problem))
         return
     if not password_matches(given, password):
         time.sleep(WRONG_PASSWORD_DELAY_SECONDS)
         st.error(
-            "Wrong password. Ask whoever runs this app for the current one "
-            f"(it is the {PASSWORD_ENV} setting)."
+            t(
+                "Wrong password. Ask whoever runs this app for the current one "
+                "(it is the {env} setting).",
+                env=PASSWORD_ENV,
+            )
         )
         return
     st.session_state[_OPERATOR] = operator
@@ -148,16 +160,19 @@ def _password_login(password: str) -> None:
 
 
 def _oidc_login(section: Mapping[str, Any]) -> None:
-    st.title("Byte Clips operations")
+    t = words(read=False)
+    st.title(t("Byte Clips operations"))
     if importlib.util.find_spec("authlib") is None:
         st.error(
-            "Single sign-on is configured in .streamlit/secrets.toml but the Authlib package "
-            "is missing. Install it (pip install Authlib) and restart the app."
+            t(
+                "Single sign-on is configured in .streamlit/secrets.toml but the Authlib "
+                "package is missing. Install it (pip install Authlib) and restart the app."
+            )
         )
         return
-    st.caption("Log in with your organisation's account to continue.")
+    st.caption(t("Log in with your organisation's account to continue."))
     provider = oidc_provider(section)
-    if st.button("Log in", type="primary"):
+    if st.button(t("Log in"), type="primary"):
         if provider is None:
             st.login()
         else:
@@ -198,9 +213,10 @@ def require_operator() -> str:
 
 def logout_button(operator: str) -> None:
     """Sidebar: who is logged in, and the way out."""
+    t = words(read=False)
     with st.sidebar:
-        st.caption(f"Logged in as **{markdown_literal(operator)}**")
-        if st.button("Log out", key="logout"):
+        st.caption(t("Logged in as **{operator}**", operator=markdown_literal(operator)))
+        if st.button(t("Log out"), key="logout"):
             if _auth_section():
                 st.logout()
             for key in (_OPERATOR, _TAG):

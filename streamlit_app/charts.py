@@ -15,12 +15,14 @@ import altair as alt
 import pandas as pd
 
 from shared.domain.clip_job import ClipJob, JobStatus
+from shared.domain.language import N_
 from shared.domain.moment_plan import live_reach
 from streamlit_app.formatting import as_utc, percentile
 
 OUTCOMES: tuple[str, ...] = ("ready", "failed", "in progress")
 OUTCOME_COLORS: tuple[str, ...] = ("#21a366", "#e0453a", "#9aa0a6")
-STAGES: tuple[str, ...] = ("moment → approval", "approval → ready")
+# Catalog messages too: the Health page says `t(stage)`.
+STAGES: tuple[str, ...] = (N_("moment → approval"), N_("approval → ready"))
 STAGE_COLORS: tuple[str, ...] = ("#f2a93b", "#4c78a8")
 
 

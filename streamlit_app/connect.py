@@ -13,6 +13,7 @@ import requests
 
 from shared.connect.flow import Connected, complete
 from shared.domain.errors import ByteClipsError
+from shared.domain.language import ENGLISH, Translate
 from shared.domain.twitch_scopes import ScopeReport, scope_report
 from shared.store.twitch_tokens import StoredToken, TwitchTokenStore
 from shared.twitch.helix_clips import HelixClips
@@ -87,6 +88,7 @@ def finish_connect(
     twitch: HelixClips,
     tokens: TwitchTokenStore,
     settings: ConnectSettings,
+    t: Translate = ENGLISH,
 ) -> ConnectResult:
     """Check state, exchange the code, validate and store the tokens; never raises."""
     try:
@@ -102,19 +104,23 @@ def finish_connect(
     except requests.RequestException:
         return ConnectResult(
             None,
-            "Twitch could not be reached to finish the sign-in. Check the network, then "
-            "start Connect again.",
+            t(
+                "Twitch could not be reached to finish the sign-in. Check the network, then "
+                "start Connect again."
+            ),
         )
     except ByteClipsError as error:
-        return ConnectResult(None, f"Not connected: {error}. Start Connect again.")
+        return ConnectResult(None, t("Not connected: {error}. Start Connect again.", error=error))
     who = connected.login or connected.user_id
     if connected.report.missing:
-        message = (
-            f"Connected {who}, but the token lacks {', '.join(connected.report.missing)}: "
-            "clipping will fail until you connect again and approve every requested permission."
+        message = t(
+            "Connected {who}, but the token lacks {scopes}: clipping will fail until you "
+            "connect again and approve every requested permission.",
+            who=who,
+            scopes=", ".join(connected.report.missing),
         )
     else:
-        message = f"Connected {who}: live clips, VOD clips and downloads are allowed."
+        message = t("Connected {who}: live clips, VOD clips and downloads are allowed.", who=who)
     return ConnectResult(connected, message)
 
 
@@ -131,20 +137,22 @@ class AccountView:
     role: str
 
 
-def account_view(token: StoredToken, *, broadcaster_id: str, editor_id: str | None) -> AccountView:
+def account_view(
+    token: StoredToken, *, broadcaster_id: str, editor_id: str | None, t: Translate = ENGLISH
+) -> AccountView:
     roles = []
     if token.user_id == broadcaster_id:
-        roles.append("broadcaster")
+        roles.append(t("broadcaster"))
     if editor_id and token.user_id == editor_id:
-        roles.append("clip editor (creates the clips)")
+        roles.append(t("clip editor (creates the clips)"))
     elif not editor_id and token.user_id == broadcaster_id:
-        roles.append("creates the clips")
+        roles.append(t("creates the clips"))
     return AccountView(
         user_id=token.user_id,
-        login=token.login or "(unknown login)",
+        login=token.login or t("(unknown login)"),
         scopes=tuple(token.scopes),
         report=scope_report(token.scopes),
         expires_at=token.expires_at,
         obtained_at=token.obtained_at,
-        role=", ".join(roles) or "not used for clipping",
+        role=", ".join(roles) or t("not used for clipping"),
     )

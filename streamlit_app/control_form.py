@@ -30,7 +30,9 @@ from shared.domain.control_plane import (
     ControlPlaneConfig,
     setting_value,
 )
-from streamlit_app.formatting import ago, utc_text
+from shared.domain.language import N_
+from shared.i18n import Translator
+from streamlit_app.formatting import EN, ago, utc_text
 
 Kind = Literal[
     "flag",
@@ -49,58 +51,65 @@ Kind = Literal[
 DURATIONS = frozenset({"clip_default_duration", "chat.clip_duration_seconds"})
 
 LABELS: dict[str, str] = {
-    "clip_pipeline_enabled": "Clip pipeline on",
-    "clip_api_enabled": "Twitch clip API on",
-    "clip_mode_default": "Default clip mode",
-    "clip_editor_user_id": "Clip editor user id",
-    "clip_default_duration": "Default clip duration (s)",
-    "clip_pre_roll_seconds": "Pre-roll before the moment (s)",
-    "clip_post_roll_seconds": "Post-roll after the moment (s)",
-    "dedupe_window_seconds": "Dedupe window (s)",
-    "action_ttl_minutes": "Candidate expiry (min)",
-    "max_manual_retries": "Manual retries per job",
-    "max_rate_limit_retries": "Retries after Twitch rate limits",
-    "chat.spike_window_seconds": "Spike window (s)",
-    "chat.spike_multiplier": "Spike multiplier",
-    "chat.baseline_seconds": "Baseline span (s)",
-    "chat.baseline_floor_per_minute": "Baseline floor (messages/min)",
-    "chat.warmup_seconds": "Warm-up (s)",
-    "chat.min_distinct_chatters": "Chatters for a spike",
-    "chat.per_chatter_cap": "Messages counted per chatter",
-    "chat.refractory_seconds": "Quiet time after a detection (s)",
-    "chat.reaction_lag_seconds": "Reaction lag (s)",
-    "chat.moment_merge_seconds": "Same moment within (s)",
-    "chat.keywords": "Keywords and weights",
-    "chat.keyword_window_seconds": "Keyword window (s)",
-    "chat.keyword_burst_weight": "Keyword burst weight",
-    "chat.keyword_min_chatters": "Chatters for a keyword burst",
-    "chat.clip_command": "Clip command",
-    "chat.clip_command_roles": "Who may use the clip command",
-    "chat.clip_user_cooldown_seconds": "Cooldown per chatter (s)",
-    "chat.clip_global_cooldown_seconds": "Cooldown for everyone (s)",
-    "chat.clip_duration_seconds": "Chat clip duration (s)",
-    "chat.replies_enabled": "Replies in chat",
-    "chat.announce_ready_clips": "Announce ready clips",
-    "chat.announce_max_age_seconds": "Announce clips ready within (s)",
-    "chat.llm_enabled": "LLM titles",
-    "chat.llm_model": "LLM model",
-    "chat.llm_timeout_seconds": "LLM timeout (s)",
+    "clip_pipeline_enabled": N_("Clip pipeline on"),
+    "clip_api_enabled": N_("Twitch clip API on"),
+    "clip_mode_default": N_("Default clip mode"),
+    "language": N_("Language (chat, Discord and this app)"),
+    "clip_editor_user_id": N_("Clip editor user id"),
+    "clip_default_duration": N_("Default clip duration (s)"),
+    "clip_pre_roll_seconds": N_("Pre-roll before the moment (s)"),
+    "clip_post_roll_seconds": N_("Post-roll after the moment (s)"),
+    "dedupe_window_seconds": N_("Dedupe window (s)"),
+    "action_ttl_minutes": N_("Candidate expiry (min)"),
+    "max_manual_retries": N_("Manual retries per job"),
+    "max_rate_limit_retries": N_("Retries after Twitch rate limits"),
+    "chat.spike_window_seconds": N_("Spike window (s)"),
+    "chat.spike_multiplier": N_("Spike multiplier"),
+    "chat.baseline_seconds": N_("Baseline span (s)"),
+    "chat.baseline_floor_per_minute": N_("Baseline floor (messages/min)"),
+    "chat.warmup_seconds": N_("Warm-up (s)"),
+    "chat.min_distinct_chatters": N_("Chatters for a spike"),
+    "chat.per_chatter_cap": N_("Messages counted per chatter"),
+    "chat.refractory_seconds": N_("Quiet time after a detection (s)"),
+    "chat.reaction_lag_seconds": N_("Reaction lag (s)"),
+    "chat.moment_merge_seconds": N_("Same moment within (s)"),
+    "chat.keywords": N_("Keywords and weights"),
+    "chat.candidates_per_hour": N_("Chat moments per hour, at most"),
+    "chat.signal_weights": N_("Signal weights"),
+    "chat.score_threshold": N_("Least score of a moment"),
+    "chat.keyword_window_seconds": N_("Keyword window (s)"),
+    "chat.keyword_burst_weight": N_("Keyword burst weight"),
+    "chat.keyword_min_chatters": N_("Chatters for a keyword burst"),
+    "chat.clip_command": N_("Clip command"),
+    "chat.clip_command_roles": N_("Who may use the clip command"),
+    "chat.clip_user_cooldown_seconds": N_("Cooldown per chatter (s)"),
+    "chat.clip_global_cooldown_seconds": N_("Cooldown for everyone (s)"),
+    "chat.clip_duration_seconds": N_("Chat clip duration (s)"),
+    "chat.replies_enabled": N_("Replies in chat"),
+    "chat.announce_ready_clips": N_("Announce ready clips"),
+    "chat.announce_max_age_seconds": N_("Announce clips ready within (s)"),
+    "chat.llm_enabled": N_("LLM titles"),
+    "chat.llm_model": N_("LLM model"),
+    "chat.llm_timeout_seconds": N_("LLM timeout (s)"),
 }
 
 EXTRA_HELP: dict[str, str] = {
-    "clip_mode_default": "Live clips the last seconds of the stream; VOD clips a past moment.",
-    "clip_default_duration": "Used when a candidate brings no duration (5 to 60 s, 0.1 steps).",
-    "dedupe_window_seconds": "The same moment (source, text) within this window is queued once.",
-    "action_ttl_minutes": "A candidate nobody decides within this time expires.",
-    "max_manual_retries": "How often an operator may send one failed job back to the queue.",
-    "max_rate_limit_retries": "How often a job waits out a Twitch 429 before it fails.",
-    "chat.keywords": "One per line: `word = weight` (a word alone weighs 1). Case is ignored.",
-    "chat.clip_duration_seconds": "5 to 60 s; leave empty to use the default clip duration.",
+    "clip_mode_default": N_("Live clips the last seconds of the stream; VOD clips a past moment."),
+    "clip_default_duration": N_("Used when a candidate brings no duration (5 to 60 s, 0.1 steps)."),
+    "dedupe_window_seconds": N_(
+        "The same moment (source, text) within this window is queued once."
+    ),
+    "action_ttl_minutes": N_("A candidate nobody decides within this time expires."),
+    "max_manual_retries": N_("How often an operator may send one failed job back to the queue."),
+    "max_rate_limit_retries": N_("How often a job waits out a Twitch 429 before it fails."),
+    "chat.keywords": N_("One per line: `word = weight` (a word alone weighs 1). Case is ignored."),
+    "chat.clip_duration_seconds": N_("5 to 60 s; leave empty to use the default clip duration."),
 }
 
 # The chat settings' sections on the page; a setting not listed lands in "Other".
 CHAT_GROUPS: dict[str, tuple[str, ...]] = {
-    "Chat spikes": (
+    N_("Attention budget"): ("candidates_per_hour", "signal_weights", "score_threshold"),
+    N_("Chat spikes"): (
         "spike_window_seconds",
         "spike_multiplier",
         "baseline_seconds",
@@ -112,47 +121,77 @@ CHAT_GROUPS: dict[str, tuple[str, ...]] = {
         "reaction_lag_seconds",
         "moment_merge_seconds",
     ),
-    "Keywords and emotes": (
+    N_("Keywords and emotes"): (
         "keywords",
         "keyword_window_seconds",
         "keyword_burst_weight",
         "keyword_min_chatters",
     ),
-    "!clip command": (
+    N_("!clip command"): (
         "clip_command",
         "clip_command_roles",
         "clip_user_cooldown_seconds",
         "clip_global_cooldown_seconds",
         "clip_duration_seconds",
     ),
-    "Talking back": ("replies_enabled", "announce_ready_clips", "announce_max_age_seconds"),
-    "LLM titles": ("llm_enabled", "llm_model", "llm_timeout_seconds"),
+    N_("Talking back"): ("replies_enabled", "announce_ready_clips", "announce_max_age_seconds"),
+    N_("LLM titles"): ("llm_enabled", "llm_model", "llm_timeout_seconds"),
 }
-OTHER_GROUP = "Other"
+OTHER_GROUP = N_("Other")
 
 # The approval settings (issue 15): chat decisions, announcements, the policy, Discord.
 APPROVAL_GROUPS: dict[str, tuple[str, ...]] = {
-    "Decisions in chat": ("chat_roles", "chat_refusal_cooldown_seconds"),
-    "Candidate announcements in chat": ("announce_sources", "announce_max_per_minute"),
-    "Auto-approval policy": ("policy_enabled", "policy_rules"),
-    "Discord (needs DISCORD_WEBHOOK_URL in the chat bot)": ("discord_sources", "discord_statuses"),
+    N_("Decisions in chat"): ("chat_roles", "chat_refusal_cooldown_seconds"),
+    N_("Candidate announcements in chat"): ("announce_sources", "announce_max_per_minute"),
+    N_("Auto-approval policy"): ("policy_enabled", "policy_rules"),
+    N_("Discord (needs DISCORD_WEBHOOK_URL in the chat bot)"): (
+        "discord_sources",
+        "discord_statuses",
+    ),
 }
 APPROVAL_LABELS: dict[str, str] = {
-    "approval.chat_roles": "Who may !approve / !reject (besides the streamer)",
-    "approval.chat_refusal_cooldown_seconds": "Tell a chatter they may not, at most every (s)",
-    "approval.announce_sources": "Announce new candidates from",
-    "approval.announce_max_per_minute": "Announcements per minute, at most",
-    "approval.policy_enabled": "Auto-approval policy on",
-    "approval.policy_rules": "Policy rules",
-    "approval.discord_sources": "Post clips from",
-    "approval.discord_statuses": "Post clips that are",
+    "approval.chat_roles": N_("Who may !approve / !reject (besides the streamer)"),
+    "approval.chat_refusal_cooldown_seconds": N_("Tell a chatter they may not, at most every (s)"),
+    "approval.announce_sources": N_("Announce new candidates from"),
+    "approval.announce_max_per_minute": N_("Announcements per minute, at most"),
+    "approval.policy_enabled": N_("Auto-approval policy on"),
+    "approval.policy_rules": N_("Policy rules"),
+    "approval.discord_sources": N_("Post clips from"),
+    "approval.discord_statuses": N_("Post clips that are"),
 }
-RULES_HELP = (
+RULES_HELP = N_(
     "One rule per line: `name source [roles=vip,moderator] [events=victory,clutch] "
     "[min_score=0.8] [per_hour=3] [per_stream=10] [off]`. Sources: chat_spike, keyword, "
     "command, autonomy_goal, vision, manual. Each approval is recorded as approved by "
     "`policy name`."
 )
+
+
+# How a choice's options read on the page (catalog messages; the languages by their own
+# names). An option not listed shows as it is stored.
+OPTION_LABELS: dict[str, str] = {
+    "live": N_("live"),
+    "vod": "VOD",
+    "pt-BR": "Português (Brasil)",
+    "en": "English",
+    "everyone": N_("everyone"),
+    "broadcaster": N_("broadcaster"),
+    "moderator": N_("moderators"),
+    "vip": N_("VIPs"),
+    "subscriber": N_("subscribers"),
+    "chat_spike": N_("Chat spike"),
+    "keyword": N_("Keyword"),
+    "command": N_("!clip command"),
+    "autonomy_goal": N_("Byte's own idea"),
+    "vision": N_("Vision (OBS frame)"),
+    "manual": N_("Manual (operator)"),
+    "ready": N_("Ready"),
+    "failed": N_("Failed"),
+}
+
+
+def option_label(option: str, t: Translator = EN) -> str:
+    return t(OPTION_LABELS[option]) if option in OPTION_LABELS else option
 
 
 @dataclass(frozen=True)
@@ -204,50 +243,61 @@ def _kind(name: str, annotation: Any) -> tuple[Kind, tuple[str, ...], bool]:
     raise TypeError(f"no widget for the control-plane setting {name} of type {annotation!r}")
 
 
-def _spec(name: str, field: FieldInfo, group: str = "") -> FieldSpec:
+def label_of(name: str, t: Translator = EN) -> str:
+    """A setting's label on the page and in its history."""
+    known = LABELS.get(name) or APPROVAL_LABELS.get(name)
+    if known:
+        return t(known)
+    return (
+        name.removeprefix(CHAT_PREFIX).removeprefix(APPROVAL_PREFIX).replace("_", " ").capitalize()
+    )
+
+
+def _spec(name: str, field: FieldInfo, group: str = "", t: Translator = EN) -> FieldSpec:
     kind, options, optional = _kind(name, field.annotation)
     low, high = _bounds(field)
     if kind in ("seconds", "seconds_or_unset"):
         low, high = MIN_DURATION, MAX_DURATION
     extra = RULES_HELP if kind == "rules" else EXTRA_HELP.get(name)
-    help_text = " ".join(part for part in (field.description, extra) if part)
-    short = name.removeprefix(CHAT_PREFIX).removeprefix(APPROVAL_PREFIX)
-    label = LABELS.get(name) or APPROVAL_LABELS.get(name) or short.replace("_", " ").capitalize()
-    return FieldSpec(name, kind, label, help_text, options, low, high, optional, group)
+    help_text = " ".join(t(part) for part in (field.description, extra) if part)
+    label = label_of(name, t)
+    return FieldSpec(
+        name, kind, label, help_text, options, low, high, optional, t(group) if group else ""
+    )
 
 
-def field_specs() -> list[FieldSpec]:
-    """The shared flags and tunables (the top of the document)."""
+def field_specs(t: Translator = EN) -> list[FieldSpec]:
+    """The shared flags and tunables (the top of the document), in the language of `t`."""
     fields = ControlPlaneConfig.model_fields
-    return [_spec(name, fields[name]) for name in EDITABLE_FIELDS]
+    return [_spec(name, fields[name], t=t) for name in EDITABLE_FIELDS]
 
 
-def chat_field_specs() -> list[FieldSpec]:
+def chat_field_specs(t: Translator = EN) -> list[FieldSpec]:
     """The chat bot's settings, section by section (`chat.<name>`)."""
     fields = ChatSettings.model_fields
     listed = {name for names in CHAT_GROUPS.values() for name in names}
     groups = dict(CHAT_GROUPS) | {OTHER_GROUP: tuple(n for n in fields if n not in listed)}
     return [
-        _spec(f"{CHAT_PREFIX}{name}", fields[name], group)
+        _spec(f"{CHAT_PREFIX}{name}", fields[name], group, t)
         for group, names in groups.items()
         for name in names
         if name in fields
     ]
 
 
-def approval_field_specs() -> list[FieldSpec]:
+def approval_field_specs(t: Translator = EN) -> list[FieldSpec]:
     """Approval at the speed of the moment (`approval.<name>`), section by section."""
     fields = ApprovalSettings.model_fields
     return [
-        _spec(f"{APPROVAL_PREFIX}{name}", fields[name], group)
+        _spec(f"{APPROVAL_PREFIX}{name}", fields[name], group, t)
         for group, names in APPROVAL_GROUPS.items()
         for name in names
         if name in fields
     ]
 
 
-def all_specs() -> list[FieldSpec]:
-    return field_specs() + chat_field_specs() + approval_field_specs()
+def all_specs(t: Translator = EN) -> list[FieldSpec]:
+    return field_specs(t) + chat_field_specs(t) + approval_field_specs(t)
 
 
 def widget_value(spec: FieldSpec, value: Any) -> Any:
@@ -329,37 +379,43 @@ def _rule_text(rule: Mapping[str, Any]) -> str:
         return str(dict(rule))
 
 
-def value_text(value: Any) -> str:
+def value_text(value: Any, t: Translator = EN) -> str:
     if value is None:
-        return "(unset)"
+        return t("(unset)")
     if isinstance(value, bool):
-        return "on" if value else "off"
+        return t("on") if value else t("off")
     if isinstance(value, Mapping):
-        return ", ".join(f"{key} {item}" for key, item in value.items()) or "(none)"
+        return ", ".join(f"{key} {item}" for key, item in value.items()) or t("(none)")
     if isinstance(value, list | tuple) and value and all(isinstance(i, Mapping) for i in value):
         return "; ".join(_rule_text(item) for item in value)
     if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value) or "(none)"
+        return ", ".join(str(item) for item in value) or t("(none)")
     return str(value)
 
 
-def history_rows(entries: Sequence[Mapping[str, Any]], now: datetime) -> list[dict[str, str]]:
+def history_rows(
+    entries: Sequence[Mapping[str, Any]], now: datetime, t: Translator = EN
+) -> list[dict[str, str]]:
     """Change history as a table: when, who, and each field's before -> after."""
     rows = []
     for entry in entries:
         changes = entry.get("changes") or {}
         before = entry.get("before") or {}
         what = "; ".join(
-            f"{LABELS.get(name) or APPROVAL_LABELS.get(name, name)}: "
-            f"{value_text(before.get(name))} → {value_text(value)}"
+            f"{_history_label(name, t)}: {value_text(before.get(name), t)} → {value_text(value, t)}"
             for name, value in changes.items()
         )
         at = entry.get("at")
         rows.append(
             {
-                "when": f"{utc_text(at)} ({ago(at, now)})" if at else "-",
-                "who": str(entry.get("by") or "?"),
-                "what changed": what or "(nothing)",
+                t("when"): f"{utc_text(at, t)} ({ago(at, now, t)})" if at else "-",
+                t("who"): str(entry.get("by") or "?"),
+                t("what changed"): what or t("(nothing)"),
             }
         )
     return rows
+
+
+def _history_label(name: str, t: Translator) -> str:
+    known = LABELS.get(name) or APPROVAL_LABELS.get(name)
+    return t(known) if known else name

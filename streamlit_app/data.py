@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 
+from shared.domain.language import ENGLISH, Translate
+
 RECENT_JOBS_LIMIT = 1000
 
 
@@ -12,7 +14,7 @@ class FirestoreUnavailable(RuntimeError):
     """Firestore cannot be used right now; the message says what to check."""
 
 
-def emulator_problem(timeout: float = 0.5) -> str | None:
+def emulator_problem(timeout: float = 0.5, t: Translate = ENGLISH) -> str | None:
     """When FIRESTORE_EMULATOR_HOST is set, a TCP connect tells in milliseconds whether it is
     up, instead of the client retrying for a minute before it gives up."""
     host = os.environ.get("FIRESTORE_EMULATOR_HOST", "").strip()
@@ -23,8 +25,9 @@ def emulator_problem(timeout: float = 0.5) -> str | None:
         with socket.create_connection((name.strip("[]") or "localhost", int(port)), timeout):
             return None
     except (OSError, ValueError):
-        return (
-            f"The Firestore emulator at {host} does not answer. Start it (bash local/run "
+        return t(
+            "The Firestore emulator at {host} does not answer. Start it (bash local/run "
             "starts the whole local stack) or correct FIRESTORE_EMULATOR_HOST, then wait: "
-            "this page retries by itself."
+            "this page retries by itself.",
+            host=host,
         )

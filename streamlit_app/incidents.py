@@ -4,7 +4,8 @@ Streamlit would otherwise draw the exception, its traceback (server paths, a doc
 fields) and search buttons. `contain` wraps each page body and each fragment: the error is
 logged as one JSON line (ERROR, with `reference` and the traceback, secrets redacted by
 `shared.logs`), and the operator reads what happened and the reference to quote. Streamlit's
-own stop and rerun signals are BaseExceptions and pass through untouched.
+own stop and rerun signals are BaseExceptions and pass through untouched. `what` is a
+catalog message (`N_`): English in the log, the app's language on the page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+
+from shared.domain.language import ENGLISH, Translate
+from streamlit_app.language import words
 
 logger = logging.getLogger("streamlit_app")
 
@@ -30,11 +34,13 @@ def report(error: BaseException, what: str) -> str:
     return reference
 
 
-def message(what: str, reference: str) -> str:
-    return (
-        f"Something went wrong while trying to {what} (reference {reference}). The rest of "
+def message(what: str, reference: str, t: Translate = ENGLISH) -> str:
+    return t(
+        "Something went wrong while trying to {what} (reference {reference}). The rest of "
         "the app still works: try again, and if it keeps happening, give this reference to "
-        "whoever runs the app; the details are in its log."
+        "whoever runs the app; the details are in its log.",
+        what=t(what),
+        reference=reference,
     )
 
 
@@ -44,4 +50,4 @@ def contain(what: str) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        st.error(message(what, report(error, what)), icon=":material/error:")
+        st.error(message(what, report(error, what), words(read=False)), icon=":material/error:")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from shared.domain.language import N_
 from streamlit_app.auth import logout_button, require_operator
 from streamlit_app.connect import callback_from_query
 from streamlit_app.incidents import contain
+from streamlit_app.language import words
 from streamlit_app.resources import setup_logging
 
 
@@ -20,22 +22,26 @@ def main() -> None:
     operator = require_operator()
     # Twitch redirects to the app's root; that load opens Connect Twitch to finish the flow.
     twitch_redirect = callback_from_query(st.query_params.to_dict()) is not None
+    t = words()
     pages = [
         st.Page(
-            "views/queue.py", title="Queue", icon=":material/inbox:", default=not twitch_redirect
+            "views/queue.py",
+            title=t("Queue"),
+            icon=":material/inbox:",
+            default=not twitch_redirect,
         ),
-        st.Page("views/jobs.py", title="Jobs", icon=":material/movie:"),
-        st.Page("views/manual_clip.py", title="Manual clip", icon=":material/content_cut:"),
-        st.Page("views/control_plane.py", title="Control plane", icon=":material/tune:"),
-        st.Page("views/health.py", title="Health", icon=":material/monitor_heart:"),
+        st.Page("views/jobs.py", title=t("Jobs"), icon=":material/movie:"),
+        st.Page("views/manual_clip.py", title=t("Manual clip"), icon=":material/content_cut:"),
+        st.Page("views/control_plane.py", title=t("Control plane"), icon=":material/tune:"),
+        st.Page("views/health.py", title=t("Health"), icon=":material/monitor_heart:"),
         st.Page(
             "views/connect_twitch.py",
-            title="Connect Twitch",
+            title=t("Connect Twitch"),
             icon=":material/link:",
             default=twitch_redirect,
         ),
     ]
     navigation = st.navigation(pages)
     logout_button(operator)
-    with contain("show this page"):
+    with contain(N_("show this page")):
         navigation.run()

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain.errors import FieldProblem
+from shared.domain.language import N_
 
 MANUAL_SCORE = 1.0
 MomentChoice = Literal["now", "seconds_ago", "at"]
@@ -31,15 +32,16 @@ FORM_FIELD: dict[str, str] = {
     "vod_offset": "vod_offset",
 }
 GENERAL = "general"
+# Catalog messages: the page says `t(WIDGET_LABELS[widget])`.
 WIDGET_LABELS: dict[str, str] = {
-    "broadcaster_id": "Channel",
-    "mode": "Kind of clip",
-    "title": "Title",
-    "duration": "Duration",
-    "moment": "Moment",
-    "note": "Note",
-    "vod_id": "VOD id",
-    "vod_offset": "Clip end",
+    "broadcaster_id": N_("Channel"),
+    "mode": N_("Kind of clip"),
+    "title": N_("Title"),
+    "duration": N_("Duration"),
+    "moment": N_("Moment"),
+    "note": N_("Note"),
+    "vod_id": N_("VOD id"),
+    "vod_offset": N_("Clip end"),
 }
 
 _HMS = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)$")

@@ -22,7 +22,9 @@ import streamlit as st
 from shared.domain.clip_candidate import ClipCandidate
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import ClipError, ClipUnauthorized, InvalidInput
+from shared.domain.language import DEFAULT_LANGUAGE, ENGLISH, Translate
 from shared.domain.moment_plan import PlanMode, StreamState, age_text, plan_moment
+from shared.i18n import translator
 from shared.twitch.helix_clips import HelixClips
 from streamlit_app.resources import stores
 
@@ -58,6 +60,7 @@ def plan_preview(
     now: datetime,
     lookup: StreamLookup,
     config: ControlPlaneConfig,
+    t: Translate = ENGLISH,
 ) -> PlanPreview | None:
     """None for a VOD candidate: the operator placed it, and its card says where."""
     if candidate.mode != "live":
@@ -66,8 +69,11 @@ def plan_preview(
     if lookup.state is None:
         return PlanPreview(
             age,
-            "cannot tell yet",
-            f"{lookup.problem} The worker checks the stream when it creates the clip.",
+            t("cannot tell yet"),
+            t(
+                "{problem} The worker checks the stream when it creates the clip.",
+                problem=lookup.problem,
+            ),
             "unknown",
         )
     plan = plan_moment(
@@ -106,14 +112,18 @@ def _client(client_id: str, api_base: str | None, auth_base: str | None) -> Heli
     )
 
 
-def stream_lookup(broadcaster_id: str, editor_id: str) -> StreamLookup:
-    """The channel's stream state as Twitch last said it, at most STATE_TTL_SECONDS old."""
+def stream_lookup(
+    broadcaster_id: str, editor_id: str, language: str = DEFAULT_LANGUAGE
+) -> StreamLookup:
+    """The channel's stream state as Twitch last said it, at most STATE_TTL_SECONDS old; why
+    not, in `language`."""
     return _lookup(
         broadcaster_id,
         editor_id,
         os.environ.get("TWITCH_CLIENT_ID", "").strip(),
         os.environ.get("TWITCH_API_BASE") or None,
         os.environ.get("TWITCH_AUTH_BASE") or None,
+        language,
     )
 
 
@@ -124,17 +134,23 @@ def _lookup(
     client_id: str,
     api_base: str | None,
     auth_base: str | None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> StreamLookup:
     """Get Streams and Get Videos with `editor_id`'s stored token (no token in the key)."""
+    t = translator(language)
     if not client_id:
-        return StreamLookup(None, "TWITCH_CLIENT_ID is not set, so the app cannot ask Twitch.")
+        return StreamLookup(None, t("TWITCH_CLIENT_ID is not set, so the app cannot ask Twitch."))
     try:
         stored = stores().tokens.get(editor_id)
     except ClipUnauthorized as error:
-        return StreamLookup(None, f"{error.detail or error.operator_message}")
+        return StreamLookup(None, f"{error.detail or t(error.operator_message)}")
     if stored is None:
         return StreamLookup(
-            None, f"No Twitch account {editor_id} is connected (see the Connect Twitch page)."
+            None,
+            t(
+                "No Twitch account {id} is connected (see the Connect Twitch page).",
+                id=editor_id,
+            ),
         )
     twitch = _client(client_id, api_base, auth_base)
     tokens = _StoredAccessToken(stored.access_token)
@@ -142,7 +158,9 @@ def _lookup(
         stream = twitch.get_streams(tokens, broadcaster_id, retry=False)
         videos = twitch.get_archive_videos(tokens, broadcaster_id, retry=False)
     except InvalidInput as error:
-        return StreamLookup(None, f"The channel id cannot be asked about: {error}.")
+        return StreamLookup(None, t("The channel id cannot be asked about: {error}.", error=error))
     except ClipError as error:
-        return StreamLookup(None, f"Twitch did not say whether the channel is live ({error.code}).")
+        return StreamLookup(
+            None, t("Twitch did not say whether the channel is live ({code}).", code=error.code)
+        )
     return StreamLookup(StreamState.from_helix(stream, videos))

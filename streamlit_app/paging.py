@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from shared.domain.language import ENGLISH, Translate
+
 
 @dataclass(frozen=True)
 class PageWindow:
@@ -20,13 +22,24 @@ class PageWindow:
     def hidden(self) -> int:
         return self.total - (self.stop - self.start)
 
-    def text(self, noun: str) -> str:
+    def text(self, noun: str, t: Translate = ENGLISH) -> str:
         """'showing 21 to 40 of 137 candidates; 117 more on other pages', or '' for one page."""
         if self.pages <= 1:
             return ""
-        return (
-            f"showing {self.start + 1} to {self.stop} of {self.total} {noun}; {self.hidden} more "
-            f"on {'the other page' if self.pages == 2 else 'other pages'}"
+        said = {
+            "first": self.start + 1,
+            "last": self.stop,
+            "total": self.total,
+            "noun": noun,
+            "hidden": self.hidden,
+        }
+        if self.pages == 2:
+            return t(
+                "showing {first} to {last} of {total} {noun}; {hidden} more on the other page",
+                **said,
+            )
+        return t(
+            "showing {first} to {last} of {total} {noun}; {hidden} more on other pages", **said
         )
 
 

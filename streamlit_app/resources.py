@@ -19,7 +19,6 @@ import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import firestore
-from google.cloud.firestore_v1.watch import Watch
 
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.control_plane import ControlPlaneConfig
@@ -91,16 +90,22 @@ def _stores() -> Stores:
 
 def stores() -> Stores:
     """The shared stores, or FirestoreUnavailable saying what to fix."""
-    problem = emulator_problem()
+    from streamlit_app.language import words
+
+    t = words(read=False)
+    problem = emulator_problem(t=t)
     if problem:
         raise FirestoreUnavailable(problem)
     try:
         return _stores()
     except (RuntimeError, GoogleAuthError) as error:
         raise FirestoreUnavailable(
-            f"Firestore is not configured: {error}. Set GOOGLE_CLOUD_PROJECT and give this "
-            "app Google credentials (or FIRESTORE_EMULATOR_HOST for a local emulator), then "
-            "restart it."
+            t(
+                "Firestore is not configured: {error}. Set GOOGLE_CLOUD_PROJECT and give this "
+                "app Google credentials (or FIRESTORE_EMULATOR_HOST for a local emulator), "
+                "then restart it.",
+                error=error,
+            )
         ) from None
 
 
@@ -120,7 +125,7 @@ class ConfigChanges:
     def __init__(self, store: ControlPlaneStore) -> None:
         self.version = 0
         self._lock = threading.Lock()
-        self._watch: Watch = store.watch(self._bump, self._bump)
+        self._watch = store.watch(self._bump, self._bump)
 
     @property
     def active(self) -> bool:
@@ -141,7 +146,7 @@ class JobLists:
     by_status: dict[JobStatus, LiveQuery[ClipJob]]
 
     def version(self) -> tuple[int, ...]:
-        return tuple(live.current().version for live in self.by_status.values())
+        return tuple(live.version for live in self.by_status.values())
 
     @property
     def active(self) -> bool:
@@ -205,26 +210,45 @@ def twitch_client(client_id: str, auth_base: str | None, api_base: str | None) -
 
 @contextmanager
 def firestore_guard(what: str) -> Iterator[None]:
-    """Show an outage as what happened and what to do; the page's refresh retries it."""
+    """Show an outage as what happened and what to do; the page's refresh retries it.
+    `what` is a catalog message (`N_`), said in the app's language."""
+    from streamlit_app.language import words
+
+    t = words(read=False)
     try:
         yield
     except FirestoreUnavailable as error:
-        st.error(f"Cannot {what}. {error}", icon=":material/cloud_off:")
+        st.error(
+            t("Cannot {what}. {error}", what=t(what), error=error),
+            icon=":material/cloud_off:",
+        )
     except ConfigInvalid as error:
         problems = markdown_literal("; ".join(str(p) for p in error.problems))
         st.error(
-            f"Cannot {what}: the stored control plane (control_plane/config) is invalid: "
-            f"{problems}. Save valid values on the Control plane page.",
+            t(
+                "Cannot {what}: the stored control plane (control_plane/config) is invalid: "
+                "{problems}. Save valid values on the Control plane page.",
+                what=t(what),
+                problems=problems,
+            ),
             icon=":material/warning:",
         )
     except (StoredDocumentUnreadable, StoredTokenUnusable) as error:
-        st.error(f"Cannot {what}. {markdown_literal(str(error))}.", icon=":material/report:")
+        st.error(
+            t("Cannot {what}. {error}.", what=t(what), error=markdown_literal(str(error))),
+            icon=":material/report:",
+        )
     except (GoogleAPIError, GoogleAuthError) as error:
         logger.warning("firestore call failed", extra={"what": what, "error": str(error)})
         summary = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         st.error(
-            f"Cannot {what}: Firestore answered with an error ({type(error).__name__}: "
-            f"{summary}). Check the network and the app's Google credentials and "
-            "permissions; this page retries by itself.",
+            t(
+                "Cannot {what}: Firestore answered with an error ({kind}: {summary}). Check "
+                "the network and the app's Google credentials and permissions; this page "
+                "retries by itself.",
+                what=t(what),
+                kind=type(error).__name__,
+                summary=summary,
+            ),
             icon=":material/cloud_off:",
         )

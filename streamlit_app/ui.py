@@ -14,22 +14,26 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 import streamlit as st
 from google.api_core.exceptions import GoogleAPIError
 from streamlit.delta_generator import DeltaGenerator
 
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.language import N_
 from shared.domain.text import markdown_literal
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable
 from streamlit_app.incidents import message, report
+from streamlit_app.language import words
 from streamlit_app.liveness import Drawn, needs_redraw
 from streamlit_app.paging import PageWindow, page_window
 from streamlit_app.resources import ConfigInForce
 
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+FLASH_SECONDS = 8.0
 
 _SHOW: dict[Level, Callable[..., object]] = {
     "success": st.success,
@@ -60,29 +64,45 @@ def show(outcome: Outcome) -> None:
     _SHOW[outcome.level](literal(outcome.message))
 
 
+@dataclass(frozen=True)
+class Flash:
+    outcome: Outcome
+    at: float
+
+
 def flash(key: str, outcome: Outcome) -> None:
-    """Keep an outcome for the next run of the page or fragment that shows it."""
-    st.session_state[f"flash_{key}"] = outcome
+    """Keep an outcome for the runs of the page or fragment that shows it."""
+    st.session_state[f"flash_{key}"] = Flash(outcome, time.monotonic())
 
 
 def show_flash(key: str) -> None:
-    outcome = st.session_state.pop(f"flash_{key}", None)
-    if isinstance(outcome, Outcome):
-        show(outcome)
+    """Show the outcome for FLASH_SECONDS, across redraws: a live page may redraw at once (a
+    redraw can even cut the run that first showed it short), and the operator must still
+    read what their click did."""
+    kept = st.session_state.get(f"flash_{key}")
+    if not isinstance(kept, Flash) or time.monotonic() - kept.at > FLASH_SECONDS:
+        st.session_state.pop(f"flash_{key}", None)
+        return
+    show(kept.outcome)
 
 
 def switch_banners(config: ControlPlaneConfig) -> None:
     """Say loudly when a switch stops clips, and where to turn it back on."""
+    t = words()
     if not config.clip_pipeline_enabled:
         st.warning(
-            "The clip pipeline is switched **off**: no new candidates are queued and approved "
-            "jobs wait. Turn it on on the Control plane page.",
+            t(
+                "The clip pipeline is switched **off**: no new candidates are queued and "
+                "approved jobs wait. Turn it on on the Control plane page."
+            ),
             icon=":material/pause_circle:",
         )
     if not config.clip_api_enabled:
         st.warning(
-            "The Twitch clip API is switched **off** (rollback switch): no clip is created; "
-            "approved jobs wait. Turn it on on the Control plane page.",
+            t(
+                "The Twitch clip API is switched **off** (rollback switch): no clip is "
+                "created; approved jobs wait. Turn it on on the Control plane page."
+            ),
             icon=":material/pause_circle:",
         )
 
@@ -91,10 +111,14 @@ def config_problems(in_force: ConfigInForce) -> None:
     """Flag refused control-plane settings: the page runs on, with their last good values."""
     if in_force.problems:
         refused = "; ".join(str(problem) for problem in in_force.problems)
+        t = words()
         st.error(
-            f"The stored control plane (control_plane/config) has settings this app cannot "
-            f"read: {literal(refused)}. Until they are fixed, each runs on its last good value "
-            "or its default (a switch: off). Save valid values on the Control plane page.",
+            t(
+                "The stored control plane (control_plane/config) has settings this app cannot "
+                "read: {refused}. Until they are fixed, each runs on its last good value or "
+                "its default (a switch: off). Save valid values on the Control plane page.",
+                refused=literal(refused),
+            ),
             icon=":material/report:",
         )
 
@@ -106,7 +130,8 @@ def unreadable(key: str, heading: str, problem: str, what_to_do: str) -> DeltaGe
     with box:
         st.markdown(f"#### {literal(heading)}")
         st.error(literal(problem), icon=":material/report:")
-        st.caption(f"What to do: {literal(what_to_do)}")
+        t = words()
+        st.caption(t("What to do: {what}", what=literal(what_to_do)))
     return box
 
 
@@ -116,7 +141,8 @@ def pager(key: str, total: int, size: int) -> PageWindow:
     if pages > 1:
         if st.session_state.get(key, 1) > pages:
             st.session_state[key] = pages
-        st.number_input("Page", min_value=1, max_value=pages, step=1, key=key, width=160)
+        t = words()
+        st.number_input(t("Page"), min_value=1, max_value=pages, step=1, key=key, width=160)
     return page_window(total, int(st.session_state.get(key, 1)), size)
 
 
@@ -144,21 +170,26 @@ def redraw_when_changed(
 def act(key: str, action: Callable[[], Outcome]) -> Outcome:
     """Run a button's action for a logged-in operator; an outage becomes a message, and so
     does anything unexpected (with a reference to its logged traceback)."""
+    t = words(read=False)
     if not operator():
-        outcome = Outcome("error", "Nothing was changed: your login has ended. Log in again.")
+        outcome = Outcome("error", t("Nothing was changed: your login has ended. Log in again."))
         flash(key, outcome)
         return outcome
     try:
         outcome = action()
     except FirestoreUnavailable as error:
-        outcome = Outcome("error", f"Nothing was changed. {error}")
+        outcome = Outcome("error", t("Nothing was changed. {error}", error=error))
     except GoogleAPIError as error:
         outcome = Outcome(
             "error",
-            f"Nothing was changed: Firestore answered with an error ({type(error).__name__}). "
-            "Try again in a moment; if it keeps failing, check the network and credentials.",
+            t(
+                "Nothing was changed: Firestore answered with an error ({kind}). Try again in a "
+                "moment; if it keeps failing, check the network and credentials.",
+                kind=type(error).__name__,
+            ),
         )
     except Exception as error:
-        outcome = Outcome("error", message("do that", report(error, "run an operator action")))
+        reference = report(error, "run an operator action")
+        outcome = Outcome("error", message(N_("do that"), reference, t))
     flash(key, outcome)
     return outcome

@@ -38,6 +38,30 @@ def test_keywords_are_folded_and_lists_get_weight_one():
     assert settings.clip_command == "clip"
 
 
+def test_detector_tunables_live_in_the_chat_settings_and_are_validated():
+    assert DEFAULTS.candidates_per_hour == 4.0
+    assert set(DEFAULTS.signal_weights) == {"surge", "reactions", "repetition", "clip_calls"}
+    settings, problems = load_chat_settings(
+        {"candidates_per_hour": 2, "signal_weights": {"Surge": 0.5, "reactions": 2}}
+    )
+    assert problems == [] and settings.candidates_per_hour == 2.0
+    assert settings.signal_weights == {
+        "surge": 0.5,
+        "reactions": 2.0,
+        "repetition": 0.0,
+        "clip_calls": 0.0,
+    }
+    for bad in ({"loudness": 1}, {"surge": -1}, {"surge": 0}, ["surge"]):
+        settings, problems = load_chat_settings({"signal_weights": bad})
+        assert [p.field for p in problems] == ["chat.signal_weights"]
+        assert settings.signal_weights == DEFAULTS.signal_weights
+    _, problems = load_chat_settings({"candidates_per_hour": 0})
+    assert [p.field for p in problems] == ["chat.candidates_per_hour"]
+    # a document saved before the moment detector still loads (retired fields are ignored)
+    settings, problems = load_chat_settings({"keyword_burst_weight": 4.0, "spike_multiplier": 4})
+    assert problems == [] and settings.spike_multiplier == 4.0
+
+
 def test_limiter_normal_and_privileged():
     limiter = ChatRateLimiter()
     for i in range(20):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chatbot.brain import ChatBrain
 from chatbot.chat_line import ChatLine
 from chatbot.detection import Detection
-from chatbot.detectors.keywords import KeywordBurstDetector, strongest_keyword
-from chatbot.detectors.spike import SpikeDetector
+from chatbot.detectors.moments import MomentDetector
+from chatbot.detectors.reactions import strongest_keyword
 from shared.domain.chat_settings import DEFAULTS, ChatSettings
 from tests.fixtures_chat.synth import T0, burst, line, merged, quiet, spam
 
@@ -20,7 +20,7 @@ def run(lines: list[ChatLine], settings: ChatSettings = DEFAULTS) -> list[Detect
 
 
 def spikes(lines: list[ChatLine], settings: ChatSettings = DEFAULTS) -> list[Detection]:
-    detector = SpikeDetector()
+    detector = MomentDetector()
     out = []
     for item in lines:
         hit = detector.observe(item, settings, [item])
@@ -82,9 +82,11 @@ def test_two_spammers_plus_quiet_chat_are_not_enough_chatters():
 
 
 def test_keyword_burst_from_distinct_chatters():
-    detector = KeywordBurstDetector()
-    emotes = [line(100 + i * 0.5, 3000 + i, "KEKW") for i in range(6)]
-    found = [d for d in (detector.observe(x, DEFAULTS, [x]) for x in emotes) if d]
+    # the moment detector scores against the channel's history, so the channel chats first
+    detector = MomentDetector()
+    emotes = [line(300 + i * 0.5, 3000 + i, "KEKW") for i in range(6)]
+    chat = merged(quiet(0, 400, seed=16), emotes)
+    found = [d for d in (detector.observe(x, DEFAULTS, [x]) for x in chat) if d]
     assert len(found) == 1
     assert found[0].source == "keyword" and found[0].title == "KEKW moment"
 
@@ -94,7 +96,7 @@ def test_keyword_weights_come_from_the_list_and_repeats_in_one_message_count_onc
     assert strongest_keyword("pog KEKW!! pog", weights) == ("kekw", "KEKW", 2.0)
     assert strongest_keyword("nothing here", weights) is None
     settings = DEFAULTS.model_copy(update={"keywords": {"omegalul": 1.0}})
-    detector = KeywordBurstDetector()
+    detector = MomentDetector()
     chat = [line(10 + i * 0.3, 4000 + i, "KEKW KEKW KEKW") for i in range(10)]
     assert not any(detector.observe(x, settings, [x]) for x in chat)
 

@@ -53,6 +53,7 @@ from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TokenSources, TwitchTokenStore
 from shared.twitch.helix_clips import DeadlineReached
+from streamlit_app.formatting import still_checking_text
 from tests.factories import live_fields
 from tests.test_helix_clips import BROADCASTER, World, fake, world  # noqa: F401
 
@@ -542,9 +543,10 @@ def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
     ):
         job = approve_moment(db, channel)
         deadline = time.monotonic() + 20
-        while doomed.running and time.monotonic() < deadline:
+        while "crash point after_create" not in doomed.log_tail() and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not doomed.running, "the crash point did not end the worker"
+        # The serving process ended right after Twitch's 202 (its server starts another).
+        assert "crash point after_create" in doomed.log_tail()
     crashed = ClipJobStore(db).require(job.job_id)
     assert crashed.status is JobStatus.CREATING and crashed.twitch_clip_id is None
     assert creates_for(sim, channel) == 1
@@ -577,3 +579,25 @@ def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
     ready = ClipJobStore(db).require(job.job_id)
     assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url
     assert creates_for(sim, channel) == 1
+
+
+def test_the_jobs_page_says_until_when_twitch_is_still_asked() -> None:
+    job = approve_free_job("Shown").model_copy(
+        update={
+            "status": JobStatus.FAILED,
+            "error_code": ErrorCode.CREATE_TIMEOUT,
+            "late_check_until": T0 + LATE_CHECK,
+        }
+    )
+    assert still_checking_text(job, T0) == (
+        "Still checking until 20:10 UTC: the job turns ready by itself if Twitch shows the clip."
+    )
+    later = T0 + LATE_CHECK + timedelta(seconds=1)
+    assert still_checking_text(job, later) == (
+        "Checked until 20:10 UTC; Twitch never showed the clip."
+    )
+    confirmed = job.model_copy(
+        update={"status": JobStatus.READY, "late_check_until": None, "late_confirmed_at": T0}
+    )
+    assert (still_checking_text(confirmed, T0) or "").startswith("Confirmed late at 20:00 UTC")
+    assert still_checking_text(job.model_copy(update={"late_check_until": None}), T0) is None

@@ -1,4 +1,5 @@
-"""Byte speaks the channel's language in chat and Discord (control plane `language`)."""
+"""Byte speaks the channel's language (control plane `language`) in chat, Discord and the
+sentences jobs carry."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from chatbot.approval_commands import (
     unknown_reply,
 )
 from chatbot.brain import ChatBrain
-from chatbot.detectors.clip_command import CommandResult, parse_clip_command
+from chatbot.detectors.clip_command import CommandResult, Status, parse_clip_command
 from chatbot.replay import replay
 from chatbot.replies import MAX_PARTS, MAX_REPLY_CHARS, command_reply, ready_reply
 from shared.discord.embed import clip_message
@@ -30,13 +31,22 @@ from shared.domain.clip_job import JobStatus, new_job
 from shared.domain.errors import ErrorCode, operator_message
 from shared.domain.language import LANGUAGES
 from shared.i18n import translator
+from shared.pipeline.create import timeout_detail
+from shared.pipeline.links import links_held_note
+from shared.pipeline.sweep import SWITCHED_OFF_CONFIRM, says_switched_off
 from shared.store.control_plane import ControlPlaneStore
 from tests.factories import live_fields
 from tests.fixtures_chat.synth import line
 
 NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
 LONG = "Ω" * 400
-STATUSES = ("accepted", "paused", "cooldown_user", "cooldown_global", "forbidden")
+STATUSES: tuple[Status, ...] = (
+    "accepted",
+    "paused",
+    "cooldown_user",
+    "cooldown_global",
+    "forbidden",
+)
 
 
 @pytest.mark.firestore
@@ -157,3 +167,17 @@ def test_discord_posts_and_operator_messages_speak_portuguese():
     message = operator_message(ErrorCode.CREATE_TIMEOUT, translator("pt-BR"))
     assert message.startswith("A Twitch aceitou o clip, mas ele não apareceu em 15 segundos.")
     assert operator_message(ErrorCode.CREATE_TIMEOUT).startswith("Twitch accepted the clip")
+
+
+def test_job_sentences_are_written_in_the_channel_language_and_still_recognised():
+    pt = translator("pt-BR")
+    now = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
+    detail = timeout_detail(now, pt)
+    assert detail.startswith("A Twitch aceitou o clip, mas ele não apareceu em 15 segundos.")
+    assert "até 20:10 UTC" in detail
+    held = pt(SWITCHED_OFF_CONFIRM)
+    assert held.startswith("Esperando: clip_api_enabled está desligado")
+    assert says_switched_off(held) and says_switched_off(SWITCHED_OFF_CONFIRM)
+    assert not says_switched_off("something else") and not says_switched_off(None)
+    assert links_held_note(2, pt).startswith("clip_api_enabled está desligado: 2 clips prontos")
+    assert links_held_note(1).startswith("clip_api_enabled is off: 1 ready clip waits")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,6 +113,17 @@ def enqueue(db: firestore.Client, age: float = 5.0, **changes: Any) -> str:
     moment = datetime.now(UTC) - timedelta(seconds=age)
     fields = live_fields(source_ts=moment.isoformat(), **changes)
     return ActionQueue(db).submit(fields).action_id
+
+
+def rerun_until(at: AppTest, check: Callable[[], bool], timeout: float = 10.0) -> AppTest:
+    """Run the page again until `check` holds: the live pages show what their Firestore
+    listener has delivered, a few milliseconds after a write."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the page never showed the change"
+        time.sleep(0.05)
+        at.run()
+    return at
 
 
 def job_count(db: firestore.Client) -> int:
@@ -410,7 +422,7 @@ def test_failed_job_explains_itself_and_retry_respects_the_limit(open_app, db):
     db.collection("clip_jobs").document(job_id).update(
         {"status": "failed", "error_code": "clip_unknown", "error_detail": "Twitch 503 x3."}
     )
-    at.run()
+    rerun_until(at, lambda: "Twitch 503 x3." in page_text(at))
     assert f"retry_{job_id}" not in [b.key for b in at.button]
     assert "The retry limit is reached (1 of 1 manual retries used)" in page_text(at)
     refused = actions.retry_job(ClipJobStore(db), job_id, by=OPERATOR, limit=1)

@@ -22,6 +22,7 @@ from chatbot.control import ControlPlaneWatch
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import ActionAlreadyDecided, StoredDocumentUnreadable
 from shared.pipeline.approve import approve
+from shared.store import action_queue
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
@@ -136,15 +137,17 @@ def test_archiving_races_an_approval_and_exactly_one_wins(db, new_client):
     assert sorted(results) in (["archived", "lost"], ["approved", "lost"])
 
 
-def test_expiry_ages_out_an_unreadable_item_too(db, caplog):
+def test_expiry_ages_out_an_unreadable_item_too(db, caplog, monkeypatch):
+    monkeypatch.setattr(action_queue, "_reported", set())
     spec.write_foreign(db)
     old = datetime.now(UTC) - timedelta(hours=2)
     db.collection("action_queue").document(spec.WRONG_ITEM).update({"created_at": old})
+    assert [i.action_id for i in ActionQueue(db).list_pending()] == [spec.MINIMAL_ITEM]
     expired = ActionQueue(db).expire_older_than(timedelta(minutes=30))
     assert expired == [spec.WRONG_ITEM]
     stored = db.collection("action_queue").document(spec.WRONG_ITEM).get().to_dict()
     assert stored["status"] == "expired"
-    assert unreadable_logs(caplog, spec.WRONG_ITEM)
+    assert len(unreadable_logs(caplog, spec.WRONG_ITEM)) == 1
 
 
 # ---------------------------------------------------------------------------- listeners

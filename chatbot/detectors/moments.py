@@ -18,9 +18,9 @@ nothing about what chat says. Here, once a second:
   `refractory_seconds` or the rolling hour already holds `candidates_per_hour` of them.
 
 Decoys do not count: a chatter counts `per_chatter_cap` times a window at most (one spammer is
-one chatter), a link or a long text that other chatters already posted (a bot wave, a
-copypasta relay) counts for nothing, nor does the same short text from accounts never seen
-before, and an audience that grows slowly moves the median with it.
+one chatter), a link, or a long text that other chatters just posted word for word (a wave of
+fresh bot accounts, a copypasta relay), counts for nothing, and an audience that grows slowly
+moves the median with it. Short identical texts do count: that is how a crowd reacts.
 
 `moment_ts` is where the reaction began (a change point of per-second activity against the
 usual level) minus `reaction_lag_seconds`.
@@ -47,7 +47,6 @@ COLD_SAMPLES = 3
 GAP_RESET_SECONDS = 300.0  # chat silent this long (offline, restart): learn the level afresh
 ECHO_SECONDS = 120.0
 ECHO_OTHERS = 2  # a long text is an echo once this many other chatters posted it
-FIRST_SEEN_AFTER = 600.0  # before this much history every chatter is new
 PEAK_MEMORY_SECONDS = 4 * 3600.0
 ONSET_LOOKBACK = 45
 HOUR = 3600.0
@@ -143,7 +142,6 @@ class MomentDetector:
     def _count(self, line: ChatLine, ts: float, reading: Reading, settings: ChatSettings) -> None:
         user = line.user_id
         entry = self._chatters.get(user)
-        first_seen = entry is None
         if entry is None:
             if len(self._chatters) >= _PRUNE_CHATTERS:
                 horizon = ts - HOUR
@@ -154,13 +152,6 @@ class MomentDetector:
         if reading.echo_key is not None and self._echoed(reading.echo_key, user, ts):
             return
         if reading.link:
-            return
-        if (
-            first_seen
-            and reading.reaction < 1.0
-            and ts - self._started > FIRST_SEEN_AFTER
-            and self._echoed("\x00" + line.text.casefold().strip(), user, ts)
-        ):
             return
         window = settings.spike_window_seconds
         now = self._now
@@ -302,9 +293,7 @@ class MomentDetector:
             floor = settings.baseline_floor_per_minute / 60.0 * settings.spike_window_seconds
             if baseline.chatters < floor:
                 spread = max(baseline.chatters_spread, (settings.spike_multiplier - 1.0) * floor)
-                baseline = Baseline(
-                    floor, spread, baseline.shares, baseline.residual_spread
-                )
+                baseline = Baseline(floor, spread, baseline.shares, baseline.residual_spread)
         self._baseline = baseline
 
     def bar(self, settings: ChatSettings) -> float:
@@ -396,30 +385,41 @@ class MomentDetector:
 
     # ------------------------------------------------------------------ the moment
 
-    def _onset(self, settings: ChatSettings) -> float:
-        """The first message of the reaction: the change point (least cumulative excess) of
-        per-second activity over a reference a quarter of the way from the local level (a
-        low quantile of the last 45 s, so a busy stretch before the moment does not pull the
-        onset back) to the peak."""
+    def _onset(self, usual: float) -> float:
+        """The first message of the reaction. Per-second activity (chatters and reactions),
+        smoothed over 3 s, is elevated when it is a third of the way from the local level (the
+        usual level per second, or a low quantile of the last 45 s if higher, so a busy stretch
+        well before does not count) to the peak, and clear of counting noise. The onset is the
+        start of the elevated run that reaches the present (gaps of up to 2 s bridged): its
+        first second that is elevated by itself."""
         seconds = list(self._activity)
         if not seconds:
             return self._last_ts
-        amounts = sorted(a for _, a, _ in seconds)
-        local = amounts[int(len(amounts) * 0.3)]
-        peak = max(
-            sum(a for _, a, _ in seconds[i : i + 3]) / 3.0 for i in range(max(1, len(seconds) - 2))
-        )
-        reference = local + max(0.25 * (peak - local), 0.5 * math.sqrt(local), 0.1)
-        total, lowest, onset = 0.0, 0.0, seconds[0][0]
-        for index, (second, amount, _) in enumerate(seconds):
-            total += amount - reference
-            if total < lowest:
-                lowest = total
-                onset = seconds[index + 1][0] if index + 1 < len(seconds) else second
-        for second, amount, first in seconds:
-            if second >= onset and amount > 0 and first:
+        amounts = [a for _, a, _ in seconds]
+        local = max(sorted(amounts)[int(len(amounts) * 0.3)], usual)
+        last = len(amounts) - 1
+        smooth = [
+            sum(amounts[max(0, i - 1) : i + 2]) / len(amounts[max(0, i - 1) : i + 2])
+            for i in range(len(amounts))
+        ]
+        peak = max(smooth)
+        high = local + max(0.33 * (peak - local), math.sqrt(local + 1.0) + 0.5)
+        start, gap, index = last, 0, last
+        while index >= 0:
+            if smooth[index] >= high:
+                start, gap = index, 0
+            else:
+                gap += 1
+                if gap > 2:
+                    break
+            index -= 1
+        for index in range(start, min(start + 3, last + 1)):
+            if amounts[index] >= high and seconds[index][2]:
+                return seconds[index][2]
+        for _, amount, first in seconds[start:]:
+            if amount > 0 and first:
                 return first
-        return float(onset)
+        return float(seconds[start][0])
 
     def _detection(
         self,
@@ -432,7 +432,8 @@ class MomentDetector:
         settings: ChatSettings,
         recent: Sequence[ChatLine],
     ) -> Detection:
-        onset = self._onset(settings)
+        window = settings.spike_window_seconds
+        onset = self._onset(baseline.chatters * (1.0 + baseline.shares[0]) / window)
         lines = [r for r in self._heard if r.ts >= onset - 1.0] or list(self._heard)[-30:]
         reacting = z[1] * weights[1]
         keyword = reacting >= z[0] * weights[0] and self._sums[1] >= settings.keyword_min_chatters
@@ -453,4 +454,3 @@ class MomentDetector:
         """The finished 10 s buckets since the last call (for the Firestore timeline)."""
         taken, self.timeline = self.timeline, []
         return taken
-

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002  (chat in many scripts: look-alike letters are meant)
 """What one message says about a moment, in any language: reaction, clip call, decoy marks.
 
 Chat reacts to a moment the same way everywhere, only in different scripts: laughter

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import json
 import math
+import random
 import secrets
 import threading
 import time
@@ -167,6 +168,7 @@ class _Clip:
     visible_at: float | None = None
     downloads_at: float = 0.0
     clip_id: str = field(default_factory=lambda: _new_clip_id())
+    view_count: int = 0
 
 
 @dataclass
@@ -374,6 +376,9 @@ class HelixState:
         self._buckets: dict[tuple[str, str | None], _Bucket] = {}
         self._downloads: dict[tuple[str, str | None], deque[float]] = {}
         self._faults: list[tuple[str | None, str, Fault, int]] = []
+        self._random_faults: list[tuple[str | None, str, Fault, float]] = []
+        self._fault_rng = random.Random()
+        self._served: dict[str, int] = {}
         self._calls: list[Call] = []
         helix = self._helix
         self._routes: dict[tuple[str, str], Callable[[Request, float], Response]] = {
@@ -554,6 +559,44 @@ class HelixState:
             fault = Fault(kind, status, delay, reset_after)
             self._faults.append((method.upper() or None, bare, fault, times))
 
+    def random_fault(
+        self,
+        path: str,
+        kind: str,
+        probability: float,
+        *,
+        status: int = 503,
+        delay: float = 0.0,
+        reset_after: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Make each matching request fail with `probability` (drawn per request, after any
+        scripted fault), for fault benchmarks; `path` may start with a method."""
+        if kind not in FAULT_KINDS or not 0.0 <= probability <= 1.0:
+            raise ValueError(f"kind must be one of {sorted(FAULT_KINDS)}, probability 0-1")
+        method, _, bare = path.partition(" ") if " " in path else ("", "", path)
+        with self._lock:
+            if seed is not None:
+                self._fault_rng.seed(seed)
+            fault = Fault(kind, status, delay, reset_after)
+            self._random_faults.append((method.upper() or None, bare, fault, probability))
+
+    def clips_made(self) -> list[dict[str, Any]]:
+        """Every clip made through the create routes (visible yet or not), for measurements:
+        id, broadcaster, creator, title, when made and when visible (None: never)."""
+        with self._lock:
+            return [
+                {
+                    "id": clip.clip_id,
+                    "broadcaster_id": clip.broadcaster_id,
+                    "creator_id": clip.creator_id,
+                    "title": clip.title,
+                    "created_at": clip.created_at,
+                    "visible_at": clip.visible_at,
+                }
+                for clip in self._clips.values()
+            ]
+
     def expire_token(self, access_token: str) -> None:
         """Invalidate an access token, as expiry or revocation would."""
         with self._lock:
@@ -631,7 +674,19 @@ class HelixState:
                     else:
                         self._faults[index] = (f_method, f_path, fault, times - 1)
                     return fault
+            for f_method, f_path, fault, probability in self._random_faults:
+                matches = f_path == path and f_method in (None, method.upper())
+                if matches and self._fault_rng.random() < probability:
+                    name = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
+                    self._served[name] = self._served.get(name, 0) + 1
+                    return fault
             return None
+
+    @property
+    def random_faults_served(self) -> dict[str, int]:
+        """How many requests each random fault hit, e.g. `{"status 503": 4, "slow": 1}`."""
+        with self._lock:
+            return dict(self._served)
 
     def handle(self, request: Request, fault: Fault | None = None) -> Response | None:
         """Answer one request (None means: drop the connection) and record it."""
@@ -940,7 +995,7 @@ class HelixState:
             "game_id": channel.game_id,
             "language": "en",
             "title": clip.title,
-            "view_count": 0,
+            "view_count": clip.view_count,
             "created_at": _iso(clip.created_at),
             "thumbnail_url": (
                 f"https://clips-media-assets2.twitch.tv/{clip.clip_id}-preview-480x272.jpg"
@@ -1240,3 +1295,47 @@ class HelixState:
         self._refresh[refresh] = _Grant(client_id, user_id, scopes)
         self._grants.setdefault((client_id, user_id), set()).update(scopes)
         return access, refresh
+
+    # ------------------------------------------------------- viewers' clips (chat tuning)
+
+    def add_viewer_clips(
+        self, broadcaster_id: str, moments: Iterable[float], *, seed: int = 0
+    ) -> list[str]:
+        """Clips viewers made of moments (Unix seconds), as Get Clips lists them after the
+        stream: one to three per moment, each pressed 5 to 25 s after it (the stream delay and
+        a viewer's reaction), ending then and covering 20, 30 or 60 s before; `vod_offset`
+        is where the clip starts in the archive that was recording (None without one);
+        views heavy-tailed. Visible at once."""
+        rng = random.Random(seed)
+        made: list[str] = []
+        with self._lock:
+            self._require_user(broadcaster_id)
+            for moment in moments:
+                for _ in range(rng.choice((1, 1, 2, 3))):
+                    created = moment + rng.uniform(5.0, 25.0)
+                    duration = float(rng.choice((30, 30, 20, 60)))
+                    start = max(0.0, created - duration)
+                    vod = next(
+                        (
+                            v
+                            for v in self._vods.values()
+                            if v.broadcaster_id == broadcaster_id
+                            and v.created_at <= start <= v.created_at + v.seconds(created)
+                        ),
+                        None,
+                    )
+                    clip = _Clip(
+                        broadcaster_id,
+                        f"{broadcaster_id}{rng.randrange(10_000, 99_999)}",
+                        "what a moment",
+                        duration,
+                        vod.vod_id if vod else "",
+                        int(start - vod.created_at) if vod else None,
+                        created,
+                        visible_at=created,
+                        downloads_at=created,
+                        view_count=int(rng.lognormvariate(3.0, 1.2)),
+                    )
+                    self._clips[clip.clip_id] = clip
+                    made.append(clip.clip_id)
+        return made

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.clip_candidate import Source
 from shared.domain.errors import FieldProblem
+from shared.domain.language import N_
 from shared.domain.validation import field_problems
 from shared.domain.vision import TriggerEvent
 
@@ -44,7 +45,7 @@ class PolicyRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(
-        pattern=RULE_NAME, description="Recorded as who approved: policy, then this name."
+        pattern=RULE_NAME, description=N_("Recorded as who approved: policy, then this name.")
     )
     source: Source
     enabled: bool = True
@@ -99,37 +100,41 @@ class ApprovalSettings(BaseModel):
 
     chat_roles: tuple[ChatRole, ...] = Field(
         ("moderator",),
-        description="Who may !approve and !reject in chat besides the broadcaster "
-        "(none: the broadcaster alone).",
+        description=N_(
+            "Who may !approve and !reject in chat besides the broadcaster "
+            "(none: the broadcaster alone)."
+        ),
     )
     chat_refusal_cooldown_seconds: float = Field(
         300.0,
         ge=0.0,
         le=86400.0,
-        description="A chatter who may not decide is told so at most once in this time.",
+        description=N_("A chatter who may not decide is told so at most once in this time."),
     )
     announce_sources: tuple[Source, ...] = Field(
         (),
-        description="New candidates of these sources are announced in chat with their "
-        "code (none: no announcement).",
+        description=N_(
+            "New candidates of these sources are announced in chat with their "
+            "code (none: no announcement)."
+        ),
     )
     announce_max_per_minute: int = Field(
-        2, ge=1, le=10, description="Announcements in any rolling minute, at most."
+        2, ge=1, le=10, description=N_("Announcements in any rolling minute, at most.")
     )
     policy_enabled: bool = Field(
         False,
         strict=True,
-        description="The one switch of the auto-approval policy: off, no rule applies.",
+        description=N_("The one switch of the auto-approval policy: off, no rule applies."),
     )
     policy_rules: tuple[PolicyRule, ...] = Field(
-        (), description="Checked in order; the first matching rule under its caps approves."
+        (), description=N_("Checked in order; the first matching rule under its caps approves.")
     )
     discord_sources: tuple[Source, ...] = Field(
         get_args(Source),
-        description="Clips of these sources are posted to Discord (none: no post).",
+        description=N_("Clips of these sources are posted to Discord (none: no post)."),
     )
     discord_statuses: tuple[DiscordStatus, ...] = Field(
-        ("ready",), description="Which finished clips are posted: ready, failed or both."
+        ("ready",), description=N_("Which finished clips are posted: ready, failed or both.")
     )
 
     @field_validator(

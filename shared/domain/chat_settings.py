@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.domain.chat_tuning import DEFAULT_WEIGHTS, SIGNALS
 from shared.domain.clip_candidate import check_duration
 from shared.domain.errors import FieldProblem
+from shared.domain.language import N_
 from shared.domain.validation import field_problems
 
 CommandRole = Literal["everyone", "broadcaster", "moderator", "vip", "subscriber"]
@@ -63,83 +64,97 @@ class ChatSettings(BaseModel):
         4.0,
         ge=0.25,
         le=60.0,
-        description="Attention budget: chat moments proposed in any rolling hour, at most "
-        "(a !clip from an allowed role is never held back).",
+        description=N_(
+            "Attention budget: chat moments proposed in any rolling hour, at most "
+            "(a !clip from an allowed role is never held back)."
+        ),
     )
     signal_weights: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_WEIGHTS),
-        description="How much each signal counts: surge (distinct chatters), reactions "
-        "(laughter, hype, emotes), repetition (one token across chatters), clip_calls.",
+        description=N_(
+            "How much each signal counts: surge (distinct chatters), reactions "
+            "(laughter, hype, emotes), repetition (one token across chatters), clip_calls."
+        ),
     )
     score_threshold: float = Field(
         9.0,
         ge=1.0,
         le=200.0,
-        description="The least score a moment needs; the detector raises its bar above this "
-        "to stay within the budget.",
+        description=N_(
+            "The least score a moment needs; the detector raises its bar above this "
+            "to stay within the budget."
+        ),
     )
     spike_window_seconds: float = Field(
-        10.0, ge=2.0, le=120.0, description="How much chat one scored window holds."
+        10.0, ge=2.0, le=120.0, description=N_("How much chat one scored window holds.")
     )
     spike_multiplier: float = Field(
         3.0,
         ge=1.2,
         le=50.0,
-        description="Before the channel has its own history, a moment needs this many times "
-        "the floor level of chatters.",
+        description=N_(
+            "Before the channel has its own history, a moment needs this many times "
+            "the floor level of chatters."
+        ),
     )
     baseline_seconds: float = Field(
         900.0,
         ge=30.0,
         le=3600.0,
-        description="How far back the channel's usual level is measured (a trailing median "
-        "that leaves out the last 90 s).",
+        description=N_(
+            "How far back the channel's usual level is measured (a trailing median "
+            "that leaves out the last 90 s)."
+        ),
     )
     baseline_floor_per_minute: float = Field(
         20.0,
         ge=0.0,
         le=6000.0,
-        description="Until the channel has its own history, its usual chat is taken as at "
-        "least this many messages a minute.",
+        description=N_(
+            "Until the channel has its own history, its usual chat is taken as at "
+            "least this many messages a minute."
+        ),
     )
     warmup_seconds: float = Field(
-        30.0, ge=0.0, le=900.0, description="No moment is reported this soon after start-up."
+        30.0, ge=0.0, le=900.0, description=N_("No moment is reported this soon after start-up.")
     )
     min_distinct_chatters: int = Field(
-        5, ge=2, le=1000, description="A moment needs at least this many different chatters."
+        5, ge=2, le=1000, description=N_("A moment needs at least this many different chatters.")
     )
     per_chatter_cap: int = Field(
         1,
         ge=1,
         le=20,
-        description="How often one chatter counts in a window (1: distinct chatters).",
+        description=N_("How often one chatter counts in a window (1: distinct chatters)."),
     )
     refractory_seconds: float = Field(
-        45.0, ge=5.0, le=3600.0, description="Quiet time after a detection before the next one."
+        45.0, ge=5.0, le=3600.0, description=N_("Quiet time after a detection before the next one.")
     )
     reaction_lag_seconds: float = Field(
         7.0,
         ge=0.0,
         le=30.0,
-        description="Chat starts reacting this long after the moment it clips.",
+        description=N_("Chat starts reacting this long after the moment it clips."),
     )
     # reaction words and emotes of this channel, on top of the built-in ones of every language
     keywords: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_KEYWORDS),
-        description="Words and emotes with a weight above 0 and at most 10.",
+        description=N_("Words and emotes with a weight above 0 and at most 10."),
     )
     keyword_min_chatters: int = Field(
         4,
         ge=2,
         le=1000,
-        description="A moment is told as a keyword moment when at least this many chatters "
-        "react with words or emotes.",
+        description=N_(
+            "A moment is told as a keyword moment when at least this many chatters "
+            "react with words or emotes."
+        ),
     )
     moment_merge_seconds: float = Field(
         30.0,
         ge=0.0,
         le=600.0,
-        description="Reaction detections this close to the last one are the same moment.",
+        description=N_("Reaction detections this close to the last one are the same moment."),
     )
     # !clip [title]
     clip_command: str = Field(
@@ -147,29 +162,29 @@ class ChatSettings(BaseModel):
         min_length=1,
         max_length=25,
         pattern=r"^[a-z0-9_]+$",
-        description="The chat command, without '!': lowercase letters, digits, underscore.",
+        description=N_("The chat command, without '!': lowercase letters, digits, underscore."),
     )
     clip_command_roles: tuple[CommandRole, ...] = Field(
         ("moderator", "vip", "subscriber"),
-        description="Who may use the command (the broadcaster always may).",
+        description=N_("Who may use the command (the broadcaster always may)."),
     )
     clip_user_cooldown_seconds: float = Field(
-        120.0, ge=0.0, le=86400.0, description="How often one chatter may use the command."
+        120.0, ge=0.0, le=86400.0, description=N_("How often one chatter may use the command.")
     )
     clip_global_cooldown_seconds: float = Field(
-        30.0, ge=0.0, le=86400.0, description="How often anyone may use the command."
+        30.0, ge=0.0, le=86400.0, description=N_("How often anyone may use the command.")
     )
     clip_duration_seconds: float | None = Field(
-        None, description="Unset: the control plane's clip_default_duration."
+        None, description=N_("Unset: the control plane's clip_default_duration.")
     )
     # talking back
-    replies_enabled: bool = Field(True, description="Answer `!clip` in chat.")
-    announce_ready_clips: bool = Field(True, description="Post the link when a clip is ready.")
+    replies_enabled: bool = Field(True, description=N_("Answer `!clip` in chat."))
+    announce_ready_clips: bool = Field(True, description=N_("Post the link when a clip is ready."))
     announce_max_age_seconds: float = Field(
-        900.0, ge=30.0, le=86400.0, description="Clips ready longer ago are never announced."
+        900.0, ge=30.0, le=86400.0, description=N_("Clips ready longer ago are never announced.")
     )
     # the LLM goal (also needs GEMINI_API_KEY)
-    llm_enabled: bool = Field(True, description="Write titles with the LLM (needs its key).")
+    llm_enabled: bool = Field(True, description=N_("Write titles with the LLM (needs its key)."))
     llm_model: str = Field("gemini-2.5-flash", min_length=1, max_length=80)
     llm_timeout_seconds: float = Field(4.0, ge=0.5, le=30.0)
 

@@ -13,8 +13,9 @@ Scoring. Four signals per window, each as a deviation from the channel's usual l
   none of them.
 The usual level is a median over a long trailing span that leaves out the last minute and a
 half, so a ramp into a moment cannot lift its own bar. The spread is the larger of the
-history's own MAD, Poisson noise and a fifth of the level: a quiet channel's three chatters and
-a big channel's ten percent are both ordinary.
+history's own MAD, counting noise and a quarter of the level: a quiet channel's three chatters
+and a big channel's twenty percent are both ordinary (and for what chat says, a twentieth of
+the room: seven laughs among three hundred chatters are no crowd).
 
 Fitting. Given a stream's feature timeline (10 s buckets) and its viewers' clips, choose the
 weights and the threshold whose best moments within the budget cover the most clips (weighted
@@ -36,7 +37,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "clip_calls": 0.7,
 }
 RELATIVE_SPREAD = 0.25
-Z_FLOOR, Z_CEILING = -3.0, 30.0
+ROOM_SHARE = 0.05  # a change in what chat says smaller than this share of the room is no crowd
+Z_FLOOR, Z_CEILING = 0.0, 30.0  # quieter than usual is no evidence against a moment
 
 
 def median(values: Sequence[float]) -> float:
@@ -49,7 +51,7 @@ def median(values: Sequence[float]) -> float:
 
 
 def level_and_spread(values: Sequence[float]) -> tuple[float, float]:
-    """The usual level (median) and a spread that Poisson noise and a fifth of the level bound
+    """The usual level (median) and a spread that Poisson noise and a quarter of the level bound
     from below."""
     centre = median(values)
     mad = median([abs(v - centre) for v in values]) * 1.4826
@@ -98,6 +100,7 @@ class Baseline:
                 self.residual_spread[index],
                 math.sqrt(expected * (1.0 - share) + 0.5),
                 RELATIVE_SPREAD * expected,
+                ROOM_SHARE * chatters,
             )
             out.append((value - expected) / spread)
         return (
@@ -192,11 +195,7 @@ def pick_moments(
     """The `picks` best (ts, score) peaks of the timeline, `refractory` seconds apart: what the
     live detector's budget and adaptive threshold choose over a whole stream."""
     scored = sorted(
-        (
-            (combine(b.z, weights), b.ts)
-            for b in buckets
-            if b.chatters >= min_chatters
-        ),
+        ((combine(b.z, weights), b.ts) for b in buckets if b.chatters >= min_chatters),
         reverse=True,
     )
     chosen: list[tuple[float, float]] = []
@@ -244,7 +243,7 @@ def fit_weights(
     ordered = sorted(buckets, key=lambda b: b.ts)
     hours = (ordered[-1].ts - ordered[0].ts) / 3600.0 if len(ordered) > 1 else 0.0
     picks = max(1, round(per_hour * max(hours, 1.0 / 6.0)))
-    base = weight_vector(current)
+    base: tuple[float, ...] = weight_vector(current)
 
     def evaluate(vector: Sequence[float]) -> tuple[float, int, list[tuple[float, float]]]:
         chosen = pick_moments(
@@ -255,14 +254,14 @@ def fit_weights(
 
     before_weight, before_count, _ = evaluate(base)
     scale = sum(base) or sum(DEFAULT_WEIGHTS.values())
-    best = (before_weight, 0.0, base)
+    best: tuple[float, float, tuple[float, ...]] = (before_weight, 0.0, base)
     for candidate in itertools.product(WEIGHT_GRID, repeat=len(SIGNALS)):
         total = sum(candidate)
         if total <= 0:
             continue
         vector = tuple(w * scale / total for w in candidate)
         weight, _, _ = evaluate(vector)
-        distance = -sum(abs(a - b) for a, b in zip(vector, base, strict=True))
+        distance = -float(sum(abs(a - b) for a, b in zip(vector, base, strict=True)))
         if (weight, distance) > (best[0], best[1]) and weight > before_weight:
             best = (weight, distance, vector)
     vector = best[2]
@@ -271,7 +270,7 @@ def fit_weights(
     threshold = current_threshold
     if changed and chosen:
         weakest = min(score for _, score in chosen)
-        threshold = round(max(current_threshold / 2.0, 0.9 * weakest), 2)
+        threshold = round(min(200.0, max(1.0, current_threshold / 2.0, 0.9 * weakest)), 2)
     weights = {name: round(w, 3) for name, w in zip(SIGNALS, vector, strict=True)}
     return FitResult(
         weights=weights,

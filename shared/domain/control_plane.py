@@ -29,7 +29,7 @@ from shared.domain.clip_candidate import (
     check_numeric_id,
 )
 from shared.domain.errors import ConfigInvalid, FieldProblem
-from shared.domain.language import DEFAULT_LANGUAGE, Language
+from shared.domain.language import DEFAULT_LANGUAGE, N_, Language
 from shared.domain.validation import field_problems
 from shared.domain.vision import VisionSettings
 
@@ -49,38 +49,40 @@ class ControlPlaneConfig(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     clip_pipeline_enabled: bool = Field(
-        True, description="Off: no candidate is enqueued and no job is processed."
+        True, description=N_("Off: no candidate is enqueued and no job is processed.")
     )
     clip_api_enabled: bool = Field(
-        True, description="Rollback switch. Off: no Helix call is made; approved jobs wait."
+        True, description=N_("Rollback switch. Off: no Helix call is made; approved jobs wait.")
     )
     clip_mode_default: Literal["live", "vod"] = "live"
     language: Language = Field(
         DEFAULT_LANGUAGE,
-        description="What Byte says in chat and Discord, and the app's language: "
-        "pt-BR (português do Brasil) or en (English).",
+        description=N_(
+            "What Byte says in chat and Discord, and the app's language: "
+            "pt-BR (português do Brasil) or en (English)."
+        ),
     )
     clip_editor_user_id: str | None = Field(
-        None, description="Whose token creates clips; unset means the broadcaster's own."
+        None, description=N_("Whose token creates clips; unset means the broadcaster's own.")
     )
     clip_default_duration: float = 30.0
     clip_pre_roll_seconds: float = Field(
-        10.0, ge=0.0, le=30.0, description="A clip holds at least this much before its moment."
+        10.0, ge=0.0, le=30.0, description=N_("A clip holds at least this much before its moment.")
     )
     clip_post_roll_seconds: float = Field(
-        5.0, ge=0.0, le=15.0, description="A clip holds at least this much after its moment."
+        5.0, ge=0.0, le=15.0, description=N_("A clip holds at least this much after its moment.")
     )
     dedupe_window_seconds: int = Field(DEFAULT_DEDUPE_WINDOW_SECONDS, ge=1, le=3600)
     action_ttl_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
     max_manual_retries: int = Field(3, ge=0, le=20)
     max_rate_limit_retries: int = Field(5, ge=1, le=50)
     chat: ChatSettings = Field(
-        default_factory=lambda: CHAT_DEFAULTS, description="The chat bot's settings."
+        default_factory=lambda: CHAT_DEFAULTS, description=N_("The chat bot's settings.")
     )
     vision: VisionSettings = VisionSettings()
     approval: ApprovalSettings = Field(
         default_factory=lambda: APPROVAL_DEFAULTS,
-        description="Chat decisions, announcements, the auto-approval policy, Discord.",
+        description=N_("Chat decisions, announcements, the auto-approval policy, Discord."),
     )
     updated_by: str | None = None
     updated_at: datetime | None = None

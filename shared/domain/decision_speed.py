@@ -13,8 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.domain.language import N_
+
 PATHS: tuple[str, ...] = ("app", "chat", "policy")
-PATH_LABELS = {"app": "App", "chat": "Mods in chat", "policy": "Policy"}
+PATH_LABELS = {"app": N_("App"), "chat": N_("Mods in chat"), "policy": N_("Policy")}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal, Protocol
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "N_", "ENGLISH", "Language", "Translate"]
+__all__ = ["DEFAULT_LANGUAGE", "ENGLISH", "LANGUAGES", "N_", "Language", "Translate"]
 
 Language = Literal["pt-BR", "en"]
 LANGUAGES: tuple[Language, ...] = ("pt-BR", "en")
@@ -27,13 +27,22 @@ def N_(message: str) -> str:
 
 
 class Translate(Protocol):
-    """`t("Clip ready: {title}", title=...)`: the message in the language, filled in."""
+    """`t("Clip ready: {title}", title=...)`: the message in the language, filled in;
+    `t.plural("{count} clip", "{count} clips", n)`: the form for `n`."""
 
     def __call__(self, message: str, /, **params: object) -> str: ...
 
-
-def _english(message: str, /, **params: object) -> str:
-    return message.format(**params) if params else message
+    def plural(self, singular: str, plural: str, count: int, /, **params: object) -> str: ...
 
 
-ENGLISH: Translate = _english
+class _English:
+    """The catalogs' source language: every message is already English."""
+
+    def __call__(self, message: str, /, **params: object) -> str:
+        return message.format(**params) if params else message
+
+    def plural(self, singular: str, plural: str, count: int, /, **params: object) -> str:
+        return (singular if count == 1 else plural).format(count=count, **params)
+
+
+ENGLISH: Translate = _English()

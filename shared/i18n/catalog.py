@@ -26,6 +26,9 @@ DOMAIN = "byteclips"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 # The channel's language as the control plane names it, as gettext and Babel name it.
 LOCALES: dict[Language, str] = {"pt-BR": "pt_BR", "en": "en"}
+# A moment with its date, as operators read it: the product's ISO style in English, the
+# locale's medium date in Portuguese (`24 de nov. de 2026`); a 24-hour clock and the zone.
+WHEN_PATTERNS: dict[Language, str | None] = {"en": "yyyy-MM-dd", "pt-BR": None}
 
 
 def po_path(language: Language) -> Path:
@@ -82,6 +85,10 @@ class Translator:
         """`1,234.5` / `1.234,5`."""
         return format_decimal(value, format=f"#,##0.{'#' * digits}", locale=self.locale)
 
+    def fixed(self, value: float, places: int = 1) -> str:
+        """`8.0` / `8,0`: always `places` decimals."""
+        return format_decimal(value, format=f"#,##0.{'0' * places}", locale=self.locale)
+
     def percent(self, fraction: float) -> str:
         return format_percent(fraction, locale=self.locale)
 
@@ -93,16 +100,15 @@ class Translator:
         return format_date(_aware(value).astimezone(zone), "medium", locale=self.locale)
 
     def when(self, value: datetime, zone: tzinfo = UTC) -> str:
-        """`Nov 24, 2026, 20:00:01 UTC` / `24 de nov. de 2026 20:00:01 UTC`, with the zone."""
-        aware = _aware(value)
-        pattern = f"{self.locale.date_formats['medium'].pattern} HH:mm:ss zzz"
-        return format_datetime(aware, pattern, tzinfo=zone, locale=self.locale)
+        """`2026-11-24 20:00:01 UTC` / `24 de nov. de 2026 20:00:01 UTC`, in `zone`."""
+        day = WHEN_PATTERNS[self.language] or self.locale.date_formats["medium"].pattern
+        return format_datetime(
+            _aware(value), f"{day} HH:mm:ss zzz", tzinfo=zone, locale=self.locale
+        )
 
     def span(self, seconds: float) -> str:
         """A length of time at a glance: `3 minutes` / `3 minutos`."""
-        return format_timedelta(
-            timedelta(seconds=abs(seconds)), threshold=1.5, locale=self.locale
-        )
+        return format_timedelta(timedelta(seconds=abs(seconds)), threshold=1.5, locale=self.locale)
 
     def ago(self, then: datetime | None, now: datetime) -> str:
         """`12 seconds ago` / `há 12 segundos`; `in 5 seconds` for a time still ahead."""

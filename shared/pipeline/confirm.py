@@ -30,6 +30,7 @@ from shared.twitch.helix_clips import HelixClips
 logger = logging.getLogger(__name__)
 
 CONFIRM_DEADLINE_SECONDS = 15.0
+LOOK_SECONDS = 2.5
 # Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
 PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 
@@ -45,6 +46,7 @@ class VisibilityDelays:
         prior: Iterable[float] = PRIOR_DELAYS,
         min_samples: int = 8,
         step: float = 0.08,
+        lone_steps: float = 3.0,
         min_gap: float = 0.4,
         max_gap: float = 2.0,
     ) -> None:
@@ -52,10 +54,16 @@ class VisibilityDelays:
         self._prior = sorted(prior)
         self._min_samples = min_samples
         self._step = step
+        self._lone_steps = lone_steps
         self._min_gap = min_gap
         self._max_gap = max_gap
         self._lock = threading.Lock()
         self._sorted: list[float] = list(self._prior)
+
+    @property
+    def min_gap(self) -> float:
+        """The closest two looks ever come; also the least time between two calls."""
+        return self._min_gap
 
     def observe(self, seconds: float) -> None:
         """A clip seen `seconds` after its 202 (the middle of its last two looks), or not seen
@@ -85,12 +93,15 @@ class VisibilityDelays:
             return samples[-1]
         return samples[i] + (samples[i + 1] - samples[i]) * (position - i)
 
-    def next_look(self, last: float | None) -> float:
+    def next_look(self, last: float | None, sharing: int = 1) -> float:
         """The age (seconds after the 202) of the next look, after one at age `last` (None:
-        the first look, half a step into the distribution)."""
+        the first look, half a step into the distribution). A clip alone pays for each call:
+        its looks are `lone_steps` times sparser, down to the step once `sharing` clips share
+        the calls."""
+        step = max(self._step, self._step * self._lone_steps / max(sharing, 1))
         if last is None:
-            return self.quantile(self._step / 2)
-        target = self.cdf(last) + self._step
+            return self.quantile(step / 2)
+        target = self.cdf(last) + step
         at = self.quantile(target) if target < 1.0 else last + self._max_gap
         return min(max(at, last + self._min_gap), last + self._max_gap)
 
@@ -120,6 +131,7 @@ class ClipConfirmer:
         self.delays = delays or VisibilityDelays()
         self._clock = clock
         self._waiters: list[_Waiter] = []
+        self._last_call: dict[str, float] = {}
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -170,16 +182,35 @@ class ClipConfirmer:
                     self.delays.observe(waiter.deadline - waiter.created)
                     self._finish(waiter, None)
             live = [w for w in waiters if now < w.deadline]
-            due_groups = {w.group for w in live if w.next_at <= now}
-            for group in due_groups:
-                self._look([w for w in live if w.group == group], now)
+            groups: dict[str, list[_Waiter]] = {}
+            for waiter in live:
+                groups.setdefault(waiter.group, []).append(waiter)
+            wake_at = now + 0.5
+            for group, members in groups.items():
+                at = self._call_at(group, members)
+                if at <= now:
+                    self._last_call[group] = now
+                    self._look(members, now)
+                    at = self._call_at(group, [w for w in members if not w.done.is_set()])
+                wake_at = min(wake_at, at)
             self._wake.clear()
-            upcoming = [w.next_at for w in live if not w.done.is_set()]
-            pause = min(upcoming, default=now + 0.5) - self._clock()
-            self._wake.wait(max(pause, 0.005))
+            self._wake.wait(max(wake_at - self._clock(), 0.005))
+
+    def _call_at(self, group: str, members: list[_Waiter]) -> float:
+        """When the group's next call goes: its first due look, but calls at least `min_gap`
+        apart (a clip just arriving waits for the next call instead of making its own), unless
+        a clip's verdict would otherwise come first."""
+        if not members:
+            return self._clock() + 0.5
+        due = min(w.next_at for w in members)
+        floor = self._last_call.get(group, -1.0) + self.delays.min_gap
+        if any(w.next_at <= floor and w.deadline <= floor for w in members):
+            return due
+        return max(due, floor)
 
     def _look(self, members: list[_Waiter], now: float) -> None:
-        deadline = self._twitch.now() + max(w.deadline for w in members) - now
+        # A look holds up every clip's next one: it never waits long (the next call retries).
+        deadline = self._twitch.now() + LOOK_SECONDS
         try:
             found = self._twitch.get_clips(
                 members[0].tokens, [w.clip_id for w in members], retry=False, deadline=deadline
@@ -196,7 +227,7 @@ class ClipConfirmer:
                 self._finish(waiter, by_id[waiter.clip_id])
                 continue
             waiter.last_age = age
-            following = waiter.created + self.delays.next_look(age)
+            following = waiter.created + self.delays.next_look(age, len(members))
             # The verdict waits for a last look just before the deadline.
             waiter.next_at = min(following, max(waiter.deadline - 0.05, now + 0.01))
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import StoredTokenUnusable
+from shared.domain.language import ENGLISH, Translate
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.twitch_tokens import TokenSources
 from shared.twitch.helix_clips import HelixClips
@@ -35,12 +36,14 @@ def wants_links(job: ClipJob, now: datetime) -> bool:
     return bool(job.twitch_clip_id and job.ready_at and now - job.ready_at < LINKS_WANTED_FOR)
 
 
-def links_held_note(waiting: int) -> str:
+def links_held_note(waiting: int, t: Translate = ENGLISH) -> str:
     """What the sweep and the app say while the rollback switch holds the links."""
-    clips = "1 ready clip waits" if waiting == 1 else f"{waiting} ready clips wait"
-    return (
-        f"clip_api_enabled is off: {clips} for download links; no Twitch call is made "
-        "until it is turned on."
+    return t.plural(
+        "clip_api_enabled is off: {count} ready clip waits for download links; no Twitch call "
+        "is made until it is turned on.",
+        "clip_api_enabled is off: {count} ready clips wait for download links; no Twitch call "
+        "is made until it is turned on.",
+        waiting,
     )
 
 

@@ -37,7 +37,9 @@ from shared.domain.errors import (
     LeaseLost,
     TransitionRefused,
 )
+from shared.domain.language import ENGLISH, LANGUAGES, N_, Translate
 from shared.domain.twitch_models import Clip
+from shared.i18n import translator
 from shared.pipeline.confirm import CONFIRM_DEADLINE_SECONDS
 from shared.pipeline.create import ready_fields, timeout_detail
 from shared.pipeline.links import ClipLinks
@@ -54,34 +56,44 @@ logger = logging.getLogger(__name__)
 STALE_QUEUED = timedelta(minutes=2)
 SWEEPER_LEASE_SECONDS = 60.0
 # A job's create claimed before `create_seq` existed: nobody knows whether it was sent.
-LOST_WORKER_DETAIL = (
+# The job sentences are catalog messages, written in the control plane's language.
+LOST_WORKER_DETAIL = N_(
     "The worker stopped while asking Twitch for this clip, so it may or may not exist. "
     "Check the channel's clips on Twitch first; retry only if the clip is missing."
 )
-REQUEUED_DETAIL = (
+REQUEUED_DETAIL = N_(
     "The worker stopped before sending the create call, so no clip was made: the job was "
     "queued again."
 )
-SWITCHED_OFF_CONFIRM = (
+SWITCHED_OFF_CONFIRM = N_(
     "Waiting: clip_api_enabled is off in the control plane, so Twitch is not asked whether "
     "this clip appeared. Turn it on to continue; the sweeper checks it then."
 )
 
 
-def looking_detail(lost: LostCreate) -> str:
-    return (
-        f"The answer to the create call sent at {lost.sent_at:%H:%M:%S} UTC was lost, so the "
-        f"clip is looked for on the channel until {lost.give_up_at:%H:%M} UTC; it is never "
-        "created twice."
+def says_switched_off(detail: str | None) -> bool:
+    """Whether a job already says the rollback switch holds it, in any language."""
+    return detail is not None and detail in {
+        translator(language)(SWITCHED_OFF_CONFIRM) for language in LANGUAGES
+    }
+
+
+def looking_detail(lost: LostCreate, t: Translate = ENGLISH) -> str:
+    return t(
+        "The answer to the create call sent at {sent} UTC was lost, so the clip is looked for "
+        "on the channel until {until} UTC; it is never created twice.",
+        sent=f"{lost.sent_at:%H:%M:%S}",
+        until=f"{lost.give_up_at:%H:%M}",
     )
 
 
-def not_on_twitch_detail(lost: LostCreate) -> str:
-    return (
-        f"The clip is not on Twitch: the create call sent at {lost.sent_at:%H:%M:%S} UTC got "
-        f"no answer we could keep, and no clip by this account with this title appeared on the "
-        f"channel by {lost.give_up_at:%H:%M} UTC. Retry, or approve the moment again as a VOD "
-        "clip if it is too old for a live one."
+def not_on_twitch_detail(lost: LostCreate, t: Translate = ENGLISH) -> str:
+    return t(
+        "The clip is not on Twitch: the create call sent at {sent} UTC got no answer we could "
+        "keep, and no clip by this account with this title appeared on the channel by {until} "
+        "UTC. Retry, or approve the moment again as a VOD clip if it is too old for a live one.",
+        sent=f"{lost.sent_at:%H:%M:%S}",
+        until=f"{lost.give_up_at:%H:%M}",
     )
 
 
@@ -125,6 +137,14 @@ class ClipSweeper:
         self._clock = clock
         self._finder = LostClipFinder(twitch, held=self._held_by_another)
         self._reported: set[str] = set()
+
+    def _words(self) -> Translate:
+        """The operators' language in force, for the jobs' sentences (English when the
+        control plane cannot be read)."""
+        try:
+            return translator(self._config.read().language)
+        except Exception:
+            return ENGLISH
 
     def run(self) -> SweepReport:
         report = SweepReport()
@@ -233,7 +253,8 @@ class ClipSweeper:
             claimed = self._claim(job, now)
             if claimed is None:
                 return ""
-            self._fail(claimed, ErrorCode.UNKNOWN, LOST_WORKER_DETAIL, now)
+            t = self._words()
+            self._fail(claimed, ErrorCode.UNKNOWN, t(LOST_WORKER_DETAIL), now)
             return "failed: clip_unknown"
         mark = None
         if job.create_seq > 0:
@@ -245,7 +266,11 @@ class ClipSweeper:
             self._transition(
                 claimed,
                 JobStatus.QUEUED,
-                {"requeued_at": now, "next_attempt_at": None, "error_detail": REQUEUED_DETAIL},
+                {
+                    "requeued_at": now,
+                    "next_attempt_at": None,
+                    "error_detail": self._words()(REQUEUED_DETAIL),
+                },
                 now,
             )
             return "queued again: no create was sent"
@@ -301,7 +326,7 @@ class ClipSweeper:
                 {
                     "create_sent_at": lost.sent_at,
                     "late_check_until": lost.give_up_at,
-                    "error_detail": looking_detail(lost),
+                    "error_detail": looking_detail(lost, self._words()),
                 },
                 now,
             )
@@ -311,7 +336,7 @@ class ClipSweeper:
         if claimed is None:
             return ""
         if clip is None:
-            self._fail(claimed, ErrorCode.UNKNOWN, not_on_twitch_detail(lost), now)
+            self._fail(claimed, ErrorCode.UNKNOWN, not_on_twitch_detail(lost, self._words()), now)
             return "failed: clip_unknown (not on Twitch)"
         polling = self._transition(
             claimed,
@@ -359,7 +384,7 @@ class ClipSweeper:
         self._fail(
             job,
             ErrorCode.CREATE_TIMEOUT,
-            timeout_detail(now),
+            timeout_detail(now, self._words()),
             now,
             {"late_check_until": now + LATE_CHECK},
         )
@@ -416,13 +441,13 @@ class ClipSweeper:
     @staticmethod
     def _already_held(job: ClipJob, config: ControlPlaneConfig) -> bool:
         """Switch off and the job already says it waits: nothing to claim or write."""
-        return not config.clip_api_enabled and job.error_detail == SWITCHED_OFF_CONFIRM
+        return not config.clip_api_enabled and says_switched_off(job.error_detail)
 
     def _hold(self, job: ClipJob, now: datetime, lost: LostCreate | None = None) -> str:
         """Rollback switch off: no Get Clips; the job says it waits, and the lease goes back."""
-        if job.error_detail == SWITCHED_OFF_CONFIRM:
+        if says_switched_off(job.error_detail):
             return ""
-        fields: dict[str, object] = {"error_detail": SWITCHED_OFF_CONFIRM}
+        fields: dict[str, object] = {"error_detail": self._words()(SWITCHED_OFF_CONFIRM)}
         if lost is not None:
             fields["create_sent_at"] = lost.sent_at
         try:

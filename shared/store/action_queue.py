@@ -26,7 +26,12 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from shared.domain.clip_candidate import DEFAULT_DEDUPE_WINDOW_SECONDS, ClipCandidate, new_candidate
+from shared.domain.clip_candidate import (
+    DEFAULT_DEDUPE_WINDOW_SECONDS,
+    MAX_EXCERPT_CHARS,
+    ClipCandidate,
+    new_candidate,
+)
 from shared.domain.clock import utc_now
 from shared.domain.errors import (
     ActionAlreadyDecided,
@@ -34,6 +39,7 @@ from shared.domain.errors import (
     NotFound,
     StoredDocumentUnreadable,
 )
+from shared.domain.text import shorten
 from shared.domain.validation import field_problems
 from shared.store.exclusive import commit_led_by_create
 from shared.store.live_query import LiveQuery
@@ -41,6 +47,8 @@ from shared.store.live_query import LiveQuery
 COLLECTION = "action_queue"
 DECISION_COLLECTION = "decision"
 DECISION_DOC = "final"
+MERGE_SCORE_BONUS = 0.1
+MAX_REQUESTERS = 20
 KIND = "clip_candidate"
 UNREADABLE_FIX = "reject it on the Queue page to archive it (nothing is clipped), or fix it"
 # How many pending items one listener keeps: far beyond a stream's worth of candidates.
@@ -81,6 +89,7 @@ class ActionItem(BaseModel):
     decided_via: str | None = None
     decision_reason: str | None = None
     job_id: str | None = None
+    requested_by: list[str] = []
 
     def to_firestore(self) -> dict[str, Any]:
         data = self.model_dump(exclude={"payload"})
@@ -113,6 +122,16 @@ def read_item(snap: Any) -> ActionItem:
         raise StoredDocumentUnreadable(path, problems, UNREADABLE_FIX) from None
 
 
+_reported: set[str] = set()
+
+
+def _report_once(error: StoredDocumentUnreadable) -> None:
+    """One ERROR line per unreadable document and process, however often it is read."""
+    if error.path not in _reported:
+        _reported.add(error.path)
+        logger.error(str(error), extra={"document": error.path})
+
+
 def _newest_first(item: ActionItem) -> datetime:
     return item.created_at or item.payload.source_ts
 
@@ -121,6 +140,15 @@ def _newest_first(item: ActionItem) -> datetime:
 class EnqueueResult:
     action_id: str
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """`merged` is False when this requester had already joined (a replay, a retry)."""
+
+    action_id: str
+    merged: bool
+    status: ActionStatus
 
 
 class ActionQueue:
@@ -180,7 +208,7 @@ class ActionQueue:
             try:
                 items.append(read_item(snap))
             except StoredDocumentUnreadable as error:
-                logger.error(str(error), extra={"document": error.path})
+                _report_once(error)
         return sorted(items, key=_newest_first, reverse=True)[:limit]
 
     def watch_pending(self, *, limit: int = PENDING_LIMIT) -> LiveQuery[ActionItem]:
@@ -308,7 +336,7 @@ class ActionQueue:
                 continue
             except StoredDocumentUnreadable as error:
                 # Expiry needs no payload: an unreadable item ages out like any other.
-                logger.error(str(error), extra={"document": error.path})
+                _report_once(error)
                 try:
                     self.decide_unreadable(
                         snap.id, ActionStatus.EXPIRED, by="sweeper", now=now, reason=reason
@@ -317,6 +345,47 @@ class ActionQueue:
                     continue
             expired.append(snap.id)
         return expired
+
+    def merge_request(
+        self,
+        action_id: str,
+        *,
+        requested_by: str,
+        score: float,
+        title: str | None = None,
+        now: datetime | None = None,
+    ) -> MergeResult:
+        """A `!clip` (or a vision trigger) inside a moment that is already queued joins that
+        candidate instead of becoming a second one: the requester is recorded, the excerpt
+        starts with "asked for by @name" (and their title), and while the item is pending its
+        score rises to at least the request's, plus a little, since a person agreed. Once per
+        requester, so a retried or replayed request changes nothing; NotFound if the item is
+        gone."""
+        now = now or utc_now()
+        ref = self.ref(action_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> MergeResult:
+            snap = ref.get(transaction=tx)
+            if not snap.exists:
+                raise NotFound("action", action_id)
+            item = read_item(snap)
+            if requested_by in item.requested_by:
+                return MergeResult(action_id, False, item.status)
+            asked = f"asked for by @{requested_by}" + (f": “{title}”" if title else "")
+            excerpt = shorten(f"{asked} · {item.payload.context_excerpt}", MAX_EXCERPT_CHARS)
+            changes: dict[str, Any] = {
+                "requested_by": [*item.requested_by, requested_by][-MAX_REQUESTERS:],
+                "payload.context_excerpt": excerpt,
+                "updated_at": now,
+            }
+            if item.status is ActionStatus.PENDING:
+                raised = min(1.0, max(item.payload.score, score) + MERGE_SCORE_BONUS)
+                changes["payload.score"] = round(raised, 3)
+            tx.update(ref, changes)
+            return MergeResult(action_id, True, item.status)
+
+        return run(self._db.transaction())
 
 
 def _decision_fields(

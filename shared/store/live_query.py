@@ -107,6 +107,12 @@ class LiveQuery(Generic[T]):
     def active(self) -> bool:
         return self._watch is not None and self._watch.is_active
 
+    @property
+    def version(self) -> int:
+        """Moves on every delivered change: a cheap "did anything change?" for pollers."""
+        with self._lock:
+            return self._version
+
     def current(self) -> LiveRows[T]:
         with self._lock:
             rows = tuple(self._rows.values())

@@ -64,7 +64,7 @@ _MAX_BUCKETS = 256
 # The least time a try is sent with before a deadline (Twitch answers in well under a second).
 MIN_TRY_SECONDS = 1.0
 # A 401's refresh may wait up to 20 s for another holder of the token's refresh lease, then
-# call the token endpoint: with less than this left before a deadline, the call hands back.
+# call the token endpoint: with less than this left before its deadline, a create hands back.
 REFRESH_BUDGET_SECONDS = 25.0
 
 logger = logging.getLogger(__name__)
@@ -629,8 +629,9 @@ class HelixClips:
         if limits.deadline is None:
             return self._timeout
         connect, read = self._timeout
-        left = limits.deadline - self._clock()
-        return (min(connect, left), max(min(read, left - min(connect, left)), 0.1))
+        left = max(limits.deadline - self._clock(), MIN_TRY_SECONDS)
+        connect = min(connect, left * 0.3)
+        return (connect, min(read, left - connect))
 
     def _send(
         self, target: _Target, token: str | None, timeout: tuple[float, float]
@@ -749,7 +750,10 @@ class HelixClips:
                 raise error from failure
             if decision.refresh_token and tokens is not None:
                 left = None if limits.deadline is None else limits.deadline - self._clock()
-                if left is not None and left < REFRESH_BUDGET_SECONDS:
+                # A create is sent again only if a refresh that waits its longest still
+                # leaves a try inside the deadline; a read may overrun it instead of failing.
+                needed = REFRESH_BUDGET_SECONDS if not target.idempotent else MIN_TRY_SECONDS
+                if left is not None and left < needed:
                     raise DeadlineReached(f"{target.method} {target.path} (token refresh)", now)
                 token = tokens.refreshed_access_token(token or "")
                 register_secret(token)

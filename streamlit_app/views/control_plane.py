@@ -8,6 +8,7 @@ made elsewhere shows.
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -15,7 +16,11 @@ import streamlit as st
 
 from shared.domain.clock import utc_now
 from shared.domain.control_plane import ControlPlaneConfig, setting_value
-from shared.domain.errors import ConfigInvalid, FieldProblem
+from shared.domain.errors import ConfigInvalid, FieldProblem, NotFound
+from shared.domain.language import N_
+from shared.i18n import Translator
+from shared.pipeline.chat_tuning import MIN_MOMENTS, revert_tuning
+from shared.store.chat_timeline import ChatTuningLog
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
 from streamlit_app.control_form import (
@@ -27,14 +32,18 @@ from streamlit_app.control_form import (
     field_specs,
     history_rows,
     normalise,
+    option_label,
+    value_text,
     widget_value,
 )
 from streamlit_app.formatting import ago
 from streamlit_app.incidents import contain
+from streamlit_app.language import forget, words
 from streamlit_app.resources import config_in_force, firestore_guard, stores
 
 REFRESH_SECONDS = 5.0
 HISTORY_SHOWN = 50
+TUNING_SHOWN = 5
 ERRORS = "cp_errors"
 
 
@@ -63,7 +72,8 @@ def _save(shown: ControlPlaneConfig, version: str, refused: tuple[str, ...] = ()
     values = {spec.name: st.session_state[_key(spec.name, version)] for spec in all_specs()}
     changes = _repairs(values, refused) | changed_fields(shown, values)
     if not changes:
-        ui.flash("control", Outcome("info", "Nothing changed, so nothing was saved."))
+        t = words()
+        ui.flash("control", Outcome("info", t("Nothing changed, so nothing was saved.")))
         return
 
     def run() -> Outcome:
@@ -71,14 +81,21 @@ def _save(shown: ControlPlaneConfig, version: str, refused: tuple[str, ...] = ()
             stores().control_in_force.write(changes, by=ui.operator())
         except ConfigInvalid as error:
             st.session_state[ERRORS] = {p.field: p.message for p in error.problems}
-            return Outcome("error", "Not saved: fix the fields marked below.")
+            t = words()
+            return Outcome("error", t("Not saved: fix the fields marked below."))
+        forget()
+        t = words()
         names = ", ".join(changes)
-        return Outcome("success", f"Saved {names}. Workers pick it up within a few seconds.")
+        return Outcome(
+            "success",
+            t("Saved {names}. Workers pick it up within a few seconds.", names=names),
+        )
 
     ui.act("control", run)
 
 
 def _widget(spec: FieldSpec, value: Any, key: str) -> None:
+    t = words()
     if spec.kind == "flag":
         st.toggle(spec.label, value=bool(value), help=spec.help, key=key)
     elif spec.kind == "choice":
@@ -86,6 +103,7 @@ def _widget(spec: FieldSpec, value: Any, key: str) -> None:
             spec.label,
             spec.options,
             index=spec.options.index(value),
+            format_func=lambda option: option_label(option, t),
             horizontal=True,
             help=spec.help,
             key=key,
@@ -112,11 +130,18 @@ def _widget(spec: FieldSpec, value: Any, key: str) -> None:
             key=key,
         )
     elif spec.kind == "multi":
-        st.multiselect(spec.label, spec.options, default=value, help=spec.help, key=key)
+        st.multiselect(
+            spec.label,
+            spec.options,
+            default=value,
+            format_func=lambda option: option_label(option, t),
+            help=spec.help,
+            key=key,
+        )
     elif spec.kind in ("weights", "rules"):
         st.text_area(spec.label, value=value, height=150, help=spec.help, key=key)
     else:
-        unset = "unset: the default clip duration" if spec.kind == "seconds_or_unset" else None
+        unset = t("unset: the default clip duration") if spec.kind == "seconds_or_unset" else None
         st.text_input(spec.label, value=value, placeholder=unset, help=spec.help, key=key)
 
 
@@ -131,24 +156,27 @@ def _field(
 
 def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -> None:
     version = _version(config)
+    t = words()
     stored = {
-        p.field: f"{p.message} (stored value refused; saving writes the one shown)"
+        p.field: t(
+            "{problem} (stored value refused; saving writes the one shown)", problem=p.message
+        )
         for p in problems
     }
     errors: dict[str, str] = stored | st.session_state.get(ERRORS, {})
-    chat = chat_field_specs()
-    approval = approval_field_specs()
-    shown = {spec.name for spec in field_specs() + chat + approval}
+    chat = chat_field_specs(t)
+    approval = approval_field_specs(t)
+    shown = {spec.name for spec in field_specs(t) + chat + approval}
     with st.form("control_plane", border=True):
         for name, message in errors.items():
             if name not in shown:
                 st.error(ui.literal(f"{name}: {message}"))
         flags, tunables = st.columns(2, gap="large")
-        for spec in field_specs():
+        for spec in field_specs(t):
             with flags if spec.kind == "flag" else tunables:
                 _field(spec, config, version, errors)
         chat_errors = any(spec.name in errors for spec in chat)
-        with st.expander("Chat bot settings", expanded=chat_errors, icon=":material/forum:"):
+        with st.expander(t("Chat bot settings"), expanded=chat_errors, icon=":material/forum:"):
             for group, specs in groupby(chat, key=lambda spec: spec.group):
                 st.markdown(f"**{group}**")
                 left, right = st.columns(2, gap="large")
@@ -157,7 +185,7 @@ def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -
                         _field(spec, config, version, errors)
         approval_errors = any(spec.name in errors for spec in approval)
         with st.expander(
-            "Approval: mods in chat, auto-approval policy, Discord",
+            t("Approval: mods in chat, auto-approval policy, Discord"),
             expanded=approval_errors,
             icon=":material/bolt:",
         ):
@@ -167,7 +195,7 @@ def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -
                     _field(spec, config, version, errors)
         refused = tuple(p.field for p in problems)
         st.form_submit_button(
-            "Save changes",
+            t("Save changes"),
             type="primary",
             key="cp_save",
             on_click=_save,
@@ -175,35 +203,120 @@ def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -
         )
 
 
+def _revert_tuning(broadcaster_id: str) -> None:
+    def run() -> Outcome:
+        t = words()
+        log, control = ChatTuningLog(stores().db), stores().control
+        try:
+            revert_tuning(log, control, broadcaster_id, by=ui.operator())
+        except NotFound:
+            return Outcome("info", t("Nothing to revert: that tuning is no longer in force."))
+        return Outcome(
+            "success", t("Reverted: the chat detector is back on the values before the tuning.")
+        )
+
+    ui.act("control", run)
+
+
+def _tuning(now: datetime, t: Translator) -> None:
+    """The after-stream tuning: what it set, when and from how many viewers' clips, with a
+    one-click revert of the run in force."""
+    st.subheader(t("Chat tuning from viewers' clips"))
+    records = ChatTuningLog(stores().db).recent(limit=TUNING_SHOWN)
+    if not records:
+        st.caption(
+            t(
+                "No stream was tuned yet. After a stream, the tuning job fits the chat "
+                "detector to the moments its viewers clipped."
+            )
+        )
+        return
+    for record in records:
+        channel = ui.literal(record.broadcaster_id)
+        st.markdown(
+            t(
+                "**Channel {channel}**: tuned {ago} from {clips} viewers' clips "
+                "({moments} moments).",
+                channel=channel,
+                ago=ago(record.at, now, t),
+                clips=record.clips,
+                moments=record.moments,
+            )
+        )
+        if not record.changed:
+            if record.note:
+                st.caption(t(record.note, moments=record.moments, needed=MIN_MOMENTS))
+            continue
+        weights = record.values.get("chat.signal_weights") or {}
+        st.caption(
+            t(
+                "Weights {weights}, score threshold {threshold} (before: {before_weights}, "
+                "{before_threshold}). They catch {after} of the clipped moments, the previous "
+                "values {previous}.",
+                weights=ui.literal(value_text(weights)),
+                threshold=record.values.get("chat.score_threshold"),
+                before_weights=ui.literal(value_text(record.before.get("chat.signal_weights"))),
+                before_threshold=record.before.get("chat.score_threshold"),
+                after=record.caught_after,
+                previous=record.caught_before,
+            )
+        )
+        if record.reverted_at is not None:
+            st.caption(
+                t(
+                    "Reverted by {who} {ago}.",
+                    who=ui.literal(record.reverted_by or "?"),
+                    ago=ago(record.reverted_at, now, t),
+                )
+            )
+        else:
+            st.button(
+                t("Revert this tuning"),
+                key=f"cp_revert_tuning_{record.broadcaster_id}",
+                on_click=_revert_tuning,
+                args=(record.broadcaster_id,),
+            )
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_control_plane() -> None:
     ui.show_flash("control")
-    with contain("show the control plane"), firestore_guard("load the control plane"):
+    with (
+        contain(N_("show the control plane")),
+        firestore_guard(N_("load the control plane")),
+    ):
         store = stores().control
         in_force = config_in_force()
         config = in_force.config
         now = utc_now()
+        t = words()
         if config.updated_by:
             who = ui.literal(config.updated_by)
-            st.caption(f"Last changed by **{who}** {ago(config.updated_at, now)}.")
+            st.caption(
+                t("Last changed by **{who}** {ago}.", who=who, ago=ago(config.updated_at, now, t))
+            )
         else:
-            st.caption("Never changed: every setting has its default.")
+            st.caption(t("Never changed: every setting has its default."))
         ui.config_problems(in_force)
         ui.switch_banners(config)
         for note in store.retired_notes():
             st.info(note, icon=":material/info:")
         _form(config, in_force.problems)
-        st.subheader("Change history")
-        rows = history_rows(store.history(limit=HISTORY_SHOWN), now)
+        st.subheader(t("Change history"))
+        rows = history_rows(store.history(limit=HISTORY_SHOWN), now, t)
         if rows:
             st.dataframe(rows, hide_index=True, width="stretch")
         else:
-            st.caption("No changes recorded yet.")
+            st.caption(t("No changes recorded yet."))
+        _tuning(now, t)
 
 
-st.title("Control plane")
+t = words()
+st.title(t("Control plane"))
 st.caption(
-    "Flags, tunables and the chat bot's settings, live: the functions and the chat bot read "
-    "them within seconds, no redeploy. Every save is recorded with who made it."
+    t(
+        "Flags, tunables and the chat bot's settings, live: the functions and the chat bot "
+        "read them within seconds, no redeploy. Every save is recorded with who made it."
+    )
 )
 live_control_plane()

@@ -14,6 +14,7 @@ from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.decision_speed import PathSpeed
 from shared.domain.errors import StoredDocumentUnreadable
+from shared.domain.language import N_
 from shared.domain.vision import VisionStats, hour_window
 from shared.store.discord_posts import DiscordPostStore
 from shared.store.queue_feed import QueueFeed
@@ -27,9 +28,11 @@ from streamlit_app.formatting import (
     ago,
     as_utc,
     expires_text,
+    mode_label,
     utc_text,
 )
 from streamlit_app.incidents import contain
+from streamlit_app.language import operator_zone, words
 from streamlit_app.resources import Stores, config_in_force, firestore_guard, stores
 
 REFRESH_SECONDS = 5.0
@@ -38,89 +41,116 @@ CHART_HOURS = 24
 
 
 def _auth(health: ClipsAuthHealth | None, now: datetime) -> None:
-    st.subheader("Twitch authorization for clipping")
+    t, zone = words(), operator_zone()
+    st.subheader(t("Twitch authorization for clipping"))
     if health is None:
         st.warning(
-            "No token check has run yet. The validate_tokens function checks the clipping "
-            "token every hour (and at start-up). Connect Twitch first if you have not.",
+            t(
+                "No token check has run yet. The validate_tokens function checks the clipping "
+                "token every hour (and at start-up). Connect Twitch first if you have not."
+            ),
             icon=":material/key:",
         )
         return
     cols = st.columns(4)
-    cols[0].metric("Token", "valid" if health.clips_token_valid else "INVALID")
-    cols[1].metric("Clip scopes", "ok" if health.clips_scope_ok else "MISSING")
+    cols[0].metric(t("Token"), t("valid") if health.clips_token_valid else t("INVALID"))
+    cols[1].metric(t("Clip scopes"), t("ok") if health.clips_scope_ok else t("MISSING"))
     cols[2].metric(
-        "Expires", expires_text(health.expires_in, health.last_validated_at, now), border=False
+        t("Expires"),
+        expires_text(health.expires_in, health.last_validated_at, now, t),
+        border=False,
     )
-    cols[3].metric("Last check", ago(health.last_validated_at, now))
+    cols[3].metric(t("Last check"), ago(health.last_validated_at, now, t))
     who = ui.literal(health.login or "?")
-    scopes = ui.literal(", ".join(sorted(health.scopes)) or "none")
+    scopes = ui.literal(", ".join(sorted(health.scopes)) or t("none"))
     st.caption(
-        f"Account: **{who}** (user id {ui.literal(health.user_id or '?')}) · checked "
-        f"{utc_text(health.last_validated_at)} · scopes: {scopes}"
+        t(
+            "Account: **{who}** (user id {id}) · checked {when} · scopes: {scopes}",
+            who=who,
+            id=ui.literal(health.user_id or "?"),
+            when=utc_text(health.last_validated_at, t, zone),
+            scopes=scopes,
+        )
     )
     if not health.clips_token_valid:
         st.error(
-            "Clips cannot be created: Twitch does not accept the stored token. Reconnect on "
-            "the Connect Twitch page.",
+            t(
+                "Clips cannot be created: Twitch does not accept the stored token. Reconnect "
+                "on the Connect Twitch page."
+            ),
             icon=":material/key:",
         )
     if health.missing_scopes:
         st.error(
-            f"The token lacks {', '.join(health.missing_scopes)}. Connect Twitch again and "
-            "approve every requested permission.",
+            t(
+                "The token lacks {scopes}. Connect Twitch again and approve every requested "
+                "permission.",
+                scopes=", ".join(health.missing_scopes),
+            ),
             icon=":material/key:",
         )
     if health.last_error:
-        st.warning(f"Last error: {ui.literal(health.last_error)}")
+        st.warning(t("Last error: {error}", error=ui.literal(health.last_error)))
     if now - as_utc(health.last_validated_at) > STALE_VALIDATION:
         st.warning(
-            f"The last token check is {ago(health.last_validated_at, now)}: the hourly "
-            "validate_tokens schedule may be broken (check Cloud Scheduler).",
+            t(
+                "The last token check is {ago}: the hourly validate_tokens schedule may be "
+                "broken (check Cloud Scheduler).",
+                ago=ago(health.last_validated_at, now, t),
+            ),
         )
 
 
 def _switches(config: ControlPlaneConfig) -> None:
-    st.subheader("Switches")
+    t = words()
+    st.subheader(t("Switches"))
     cols = st.columns(4)
-    cols[0].metric("Clip pipeline", "on" if config.clip_pipeline_enabled else "OFF")
-    cols[1].metric("Twitch clip API", "on" if config.clip_api_enabled else "OFF")
-    cols[2].metric("Default mode", config.clip_mode_default)
-    cols[3].metric("Clip editor", config.clip_editor_user_id or "broadcaster")
+    cols[0].metric(t("Clip pipeline"), t("on") if config.clip_pipeline_enabled else t("OFF"))
+    cols[1].metric(t("Twitch clip API"), t("on") if config.clip_api_enabled else t("OFF"))
+    cols[2].metric(t("Default mode"), mode_label(config.clip_mode_default, t))
+    cols[3].metric(t("Clip editor"), config.clip_editor_user_id or t("broadcaster"))
     ui.switch_banners(config)
 
 
 def _counts(store: Stores) -> None:
-    st.subheader("Jobs by status")
+    t = words()
+    st.subheader(t("Jobs by status"))
     counts = store.jobs.count_by_status()
     cols = st.columns(len(STATUS_ORDER))
     for col, status in zip(cols, STATUS_ORDER, strict=True):
-        col.metric(STATUS_LABELS[status], counts[status])
+        col.metric(t(STATUS_LABELS[status]), counts[status])
 
 
 def _charts(store: Stores, now: datetime) -> None:
+    t = words()
     jobs = store.jobs.created_since(now - timedelta(hours=CHART_HOURS))
-    st.subheader(f"Jobs per hour, last {CHART_HOURS} h")
+    st.subheader(t("Jobs per hour, last {hours} h", hours=CHART_HOURS))
     if jobs:
         st.altair_chart(charts.jobs_per_hour_chart(charts.jobs_per_hour(jobs, now)))
     else:
-        st.caption("No jobs approved in this time.")
-    st.subheader("Moment → approval → ready")
+        st.caption(t("No jobs approved in this time."))
+    st.subheader(t("Moment → approval → ready"))
     frame = charts.timing_frame(jobs)
     if frame.empty:
-        st.caption("No ready clips in this time yet.")
+        st.caption(t("No ready clips in this time yet."))
         return
     cols = st.columns(len(charts.STAGES))
     for col, summary in zip(cols, charts.timing_summary(frame), strict=True):
         col.metric(
-            f"{summary.stage}, median",
-            f"{summary.median:.1f} s",
-            help=f"p95 {summary.p95:.1f} s over {summary.samples} clips",
+            t("{stage}, median", stage=t(summary.stage)),
+            f"{t.fixed(summary.median)} s",
+            help=t(
+                "p95 {p95} s over {count} clips",
+                p95=t.fixed(summary.p95),
+                count=summary.samples,
+            ),
         )
     st.altair_chart(charts.timing_chart(frame))
     st.caption(
-        "Dashed line: how far back a live clip reaches (about 85 s). A moment → approval bar "
-        "longer than the clip's duration means the published clip misses the moment."
+        t(
+            "Dashed line: how far back a live clip reaches (about 85 s). A moment → approval "
+            "bar longer than the clip's duration means the published clip misses the moment."
+        )
     )
 
 
@@ -135,44 +165,58 @@ def _latency(stats: VisionStats | None) -> str:
 def _vision(store: Stores, config: ControlPlaneConfig, now: datetime) -> None:
     """Calls, drops, latency, cost and the last scene. Scene text comes from the model and is
     untrusted: it is shown with st.text (plain), never as Markdown."""
-    st.subheader("Vision (OBS frames)")
+    t = words()
+    st.subheader(t("Vision (OBS frames)"))
     settings = config.vision
     hours = {h.hour: h for h in VisionStatsStore(store.db).recent(2)}
     this_hour = hours.get(hour_window(now).key)
     last_hour = hours.get(hour_window(now - timedelta(hours=1)).key)
     scenes = SceneContextStore(store.db).latest(1)
     if not hours and not scenes:
-        st.caption("No frame has reached vision_ingest yet: set up the OBS script (obs/README.md).")
+        st.caption(
+            t("No frame has reached vision_ingest yet: set up the OBS script (obs/README.md).")
+        )
         return
     cols = st.columns(4)
     calls = this_hour.model_calls if this_hour else 0
     cols[0].metric(
-        "Model calls this hour",
+        t("Model calls this hour"),
         calls,
-        help=f"Cap: {settings.max_model_calls_per_hour} per hour, all channels.",
+        help=t("Cap: {cap} per hour, all channels.", cap=settings.max_model_calls_per_hour),
     )
-    cols[1].metric("Model latency p50 / p95", _latency(this_hour or last_hour))
+    cols[1].metric(t("Model latency p50 / p95"), _latency(this_hour or last_hour))
     cols[2].metric(
-        "Est. cost this hour",
+        t("Est. cost this hour"),
         f"{this_hour.cost_usd if this_hour else 0.0:.3f} USD",
-        help=(
-            f"At {settings.price_per_call_usd:g} USD per call ({settings.model}); last hour "
-            f"{last_hour.cost_usd if last_hour else 0.0:.3f} USD; at most "
-            f"{settings.max_cost_per_hour_usd:.2f} USD per hour at the cap."
+        help=t(
+            "At {price} USD per call ({model}); last hour {last} USD; at most {cap} USD per "
+            "hour at the cap.",
+            price=f"{settings.price_per_call_usd:g}",
+            model=settings.model,
+            last=f"{last_hour.cost_usd if last_hour else 0.0:.3f}",
+            cap=f"{settings.max_cost_per_hour_usd:.2f}",
         ),
     )
-    cols[3].metric("Candidates this hour", this_hour.triggered if this_hour else 0)
+    cols[3].metric(t("Candidates this hour"), this_hour.triggered if this_hour else 0)
     drops = this_hour.drops if this_hour else {}
+    listed = ", ".join(f"{reason} {count}" for reason, count in sorted(drops.items()))
     st.caption(
-        "Drops this hour: "
-        + (", ".join(f"{reason} {count}" for reason, count in sorted(drops.items())) or "none")
-        + " · refused requests (token, size, type, id) are logged, not counted here."
+        t(
+            "Drops this hour: {drops} · refused requests (token, size, type, id) are logged, "
+            "not counted here.",
+            drops=listed or t("none"),
+        )
     )
     if scenes:
         scene = scenes[0]
         st.caption(
-            f"Last scene, channel {scene.broadcaster_id}, captured {ago(scene.at, now)} "
-            f"({scene.classifier}, {scene.model}):"
+            t(
+                "Last scene, channel {channel}, captured {ago} ({classifier}, {model}):",
+                channel=scene.broadcaster_id,
+                ago=ago(scene.at, now, t),
+                classifier=scene.classifier,
+                model=scene.model,
+            )
         )
         st.text(
             f"{scene.game or '?'} · {scene.scene or '?'} · {scene.event} "
@@ -189,28 +233,37 @@ def _decision_speeds(hours: int) -> list[PathSpeed]:
 
 def _approval_speed() -> None:
     """Moment to decision by path: the app alone, mods in chat, the auto-approval policy."""
-    st.subheader(f"Moment → decision, last {CHART_HOURS} h")
+    t = words()
+    st.subheader(t("Moment → decision, last {hours} h", hours=CHART_HOURS))
     cols = st.columns(3)
     for col, speed in zip(cols, _decision_speeds(CHART_HOURS), strict=True):
         col.metric(
-            f"{speed.label}: p50 / p95",
-            speed_text(speed),
-            help=f"{speed.count} decisions (approved or rejected; expiries left out).",
+            t("{path}: p50 / p95", path=t(speed.label)),
+            speed_text(speed, t),
+            help=t(
+                "{count} decisions (approved or rejected; expiries left out).",
+                count=speed.count,
+            ),
         )
     st.caption(
-        "A live clip reaches about a minute back: decisions slower than that are clipped from "
-        "the VOD, or not at all."
+        t(
+            "A live clip reaches about a minute back: decisions slower than that are clipped "
+            "from the VOD, or not at all."
+        )
     )
 
 
 def _discord(store: Stores, now: datetime) -> None:
     """What the chat bot posted to Discord (it posts with DISCORD_WEBHOOK_URL set)."""
-    st.subheader("Discord posts")
-    rows = discord_rows(DiscordPostStore(store.db).recent(10), now)
+    t = words()
+    st.subheader(t("Discord posts"))
+    rows = discord_rows(DiscordPostStore(store.db).recent(10), now, t)
     if not rows:
         st.caption(
-            "Nothing posted yet. The chat bot posts ready clips when DISCORD_WEBHOOK_URL is "
-            "set (its /healthz says whether it is); which ones: Control plane → Approval."
+            t(
+                "Nothing posted yet. The chat bot posts ready clips when DISCORD_WEBHOOK_URL is "
+                "set (its /healthz says whether it is); which ones: Control plane → Approval."
+            )
         )
         return
     st.dataframe(rows, hide_index=True, width="stretch")
@@ -221,13 +274,16 @@ def _stored_auth(store: Stores, now: datetime) -> None:
     try:
         health = store.observability.read_clips_auth()
     except StoredDocumentUnreadable as error:
-        st.subheader("Twitch authorization for clipping")
+        t = words()
+        st.subheader(t("Twitch authorization for clipping"))
         ui.unreadable(
             "clips_auth_unreadable",
-            "Unreadable token check",
+            t("Unreadable token check"),
             str(error),
-            "the next token check rewrites it; to have one now, reconnect on the Connect "
-            "Twitch page (the worker checks the token itself before every clip).",
+            t(
+                "the next token check rewrites it; to have one now, reconnect on the Connect "
+                "Twitch page (the worker checks the token itself before every clip)."
+            ),
         )
         return
     _auth(health, now)
@@ -235,7 +291,7 @@ def _stored_auth(store: Stores, now: datetime) -> None:
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live_health() -> None:
-    with contain("show the health data"), firestore_guard("load the health data"):
+    with contain(N_("show the health data")), firestore_guard(N_("load the health data")):
         store = stores()
         now = datetime.now(UTC)
         _stored_auth(store, now)
@@ -248,9 +304,11 @@ def live_health() -> None:
         _approval_speed()
         _vision(store, config, now)
         _discord(store, now)
-        st.caption(f"Updated {now:%H:%M:%S} UTC.")
+        t = words()
+        st.caption(t("Updated {time} UTC.", time=f"{now:%H:%M:%S}"))
 
 
-st.title("Health")
-st.caption("Can clips be made right now, and how fast are we?")
+t = words()
+st.title(t("Health"))
+st.caption(t("Can clips be made right now, and how fast are we?"))
 live_health()

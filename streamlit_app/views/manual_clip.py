@@ -18,8 +18,10 @@ from shared.domain.clip_candidate import (
     MIN_DURATION,
 )
 from shared.domain.errors import CandidateInvalid
+from shared.domain.language import N_
 from streamlit_app import ui
 from streamlit_app.actions import Outcome
+from streamlit_app.language import words
 from streamlit_app.manual_form import (
     GENERAL,
     WIDGET_LABELS,
@@ -31,7 +33,11 @@ from streamlit_app.manual_form import (
 from streamlit_app.resources import config_in_force, firestore_guard, stores
 
 ERRORS = "manual_errors"
-MOMENT_CHOICES = {"now": "Just now", "seconds_ago": "Seconds ago", "at": "At a date and time"}
+MOMENT_CHOICES = {
+    "now": N_("Just now"),
+    "seconds_ago": N_("Seconds ago"),
+    "at": N_("At a date and time"),
+}
 
 
 def _form_input() -> ManualInput:
@@ -58,11 +64,14 @@ def _submit() -> None:
     def run() -> Outcome:
         store = stores()
         config = config_in_force().config
+        t = words()
         if not config.clip_pipeline_enabled:
             return Outcome(
                 "warning",
-                "Not queued: the clip pipeline is switched off. Turn it on on the Control plane "
-                "page, then queue the clip again.",
+                t(
+                    "Not queued: the clip pipeline is switched off. Turn it on on the Control "
+                    "plane page, then queue the clip again."
+                ),
             )
         fields, problems = candidate_fields(_form_input(), datetime.now(UTC))
         if not problems:
@@ -76,15 +85,18 @@ def _submit() -> None:
                 if result.duplicate:
                     return Outcome(
                         "info",
-                        f"Already in the queue as {result.action_id} (same moment and title); "
-                        "nothing new was added.",
+                        t(
+                            "Already in the queue as {id} (same moment and title); nothing new "
+                            "was added.",
+                            id=result.action_id,
+                        ),
                     )
                 return Outcome(
                     "success",
-                    f"Queued as {result.action_id}. Approve it on the Queue page.",
+                    t("Queued as {id}. Approve it on the Queue page.", id=result.action_id),
                 )
         st.session_state[ERRORS] = errors_by_widget(problems)
-        return Outcome("error", "Not queued: fix the fields marked below. Nothing was saved.")
+        return Outcome("error", t("Not queued: fix the fields marked below. Nothing was saved."))
 
     ui.act("manual", run)
 
@@ -92,13 +104,15 @@ def _submit() -> None:
 def _errors(widget: str) -> None:
     for message in st.session_state.get(ERRORS, {}).get(widget, []):
         shown = ui.literal(message)
-        st.error(shown if widget == GENERAL else f"{WIDGET_LABELS[widget]} {shown}")
+        t = words()
+        st.error(shown if widget == GENERAL else f"{t(WIDGET_LABELS[widget])} {shown}")
 
 
 def _moment_inputs(moment: str) -> None:
+    t = words()
     if moment == "seconds_ago":
         st.number_input(
-            "How many seconds ago?",
+            t("How many seconds ago?"),
             min_value=0,
             max_value=7 * 86400,
             value=10,
@@ -109,9 +123,11 @@ def _moment_inputs(moment: str) -> None:
         tz = zone(st.context.timezone)
         local_now = datetime.now(tz) - timedelta(minutes=1)
         day, clock = st.columns(2)
-        day.date_input(f"Date ({tz.key})", value=local_now.date(), key="manual_at_date")
+        day.date_input(
+            t("Date ({zone})", zone=tz.key), value=local_now.date(), key="manual_at_date"
+        )
         clock.time_input(
-            f"Time ({tz.key})",
+            t("Time ({zone})", zone=tz.key),
             value=local_now.time().replace(microsecond=0),
             step=timedelta(seconds=1),
             key="manual_at_time",
@@ -120,24 +136,25 @@ def _moment_inputs(moment: str) -> None:
 
 
 def _form(mode: str, moment: str, default_duration: float) -> None:
+    t = words()
     with st.form("manual_clip", border=True):
         _errors(GENERAL)
         st.text_input(
-            "Channel (numeric broadcaster id)",
+            t("Channel (numeric broadcaster id)"),
             value=os.environ.get("TWITCH_BROADCASTER_ID", ""),
             key="manual_broadcaster_id",
-            help="The channel's numeric Twitch user id, e.g. 12345 (not the login name).",
+            help=t("The channel's numeric Twitch user id, e.g. 12345 (not the login name)."),
         )
         _errors("broadcaster_id")
         st.text_input(
-            "Title",
+            t("Title"),
             max_chars=MAX_TITLE_CHARS,
             key="manual_title",
-            help="Shown on Twitch. A VOD clip needs one before it can be approved.",
+            help=t("Shown on Twitch. A VOD clip needs one before it can be approved."),
         )
         _errors("title")
         st.number_input(
-            "Duration (s)",
+            t("Duration (s)"),
             min_value=MIN_DURATION,
             max_value=MAX_DURATION,
             value=default_duration,
@@ -149,35 +166,44 @@ def _form(mode: str, moment: str, default_duration: float) -> None:
         if mode == "vod":
             vod_col, offset_col = st.columns(2)
             with vod_col:
-                st.text_input("VOD id", key="manual_vod_id", help="The number in the VOD's URL.")
+                st.text_input(
+                    t("VOD id"), key="manual_vod_id", help=t("The number in the VOD's URL.")
+                )
                 _errors("vod_id")
             with offset_col:
                 st.text_input(
-                    "Clip ends at (position in the VOD)",
+                    t("Clip ends at (position in the VOD)"),
                     key="manual_vod_offset",
                     placeholder="1:02:03",
-                    help="Where the clip ends, as 1:02:03, 1h2m3s or seconds. It must be at "
-                    "least the duration: the clip is the seconds before this point.",
+                    help=t(
+                        "Where the clip ends, as 1:02:03, 1h2m3s or seconds. It must be at "
+                        "least the duration: the clip is the seconds before this point."
+                    ),
                 )
                 _errors("vod_offset")
         _moment_inputs(moment)
         st.text_area(
-            "Note (optional)",
+            t("Note (optional)"),
             max_chars=MAX_EXCERPT_CHARS,
             key="manual_note",
-            help="What happened; shown in the queue next to the candidate.",
+            help=t("What happened; shown in the queue next to the candidate."),
         )
         _errors("note")
-        st.form_submit_button("Queue clip", type="primary", key="manual_submit", on_click=_submit)
+        st.form_submit_button(
+            t("Queue clip"), type="primary", key="manual_submit", on_click=_submit
+        )
 
 
-st.title("Manual clip")
+t = words()
+st.title(t("Manual clip"))
 st.caption(
-    "Queue a clip yourself. Live: the last seconds of the stream, right now (a live clip "
-    "reaches about 85 s back). VOD: any past moment of a recorded stream."
+    t(
+        "Queue a clip yourself. Live: the last seconds of the stream, right now (a live clip "
+        "reaches about 85 s back). VOD: any past moment of a recorded stream."
+    )
 )
 ui.show_flash("manual")
-with firestore_guard("load the settings"):
+with firestore_guard(N_("load the settings")):
     in_force = config_in_force()
     settings = in_force.config
     ui.config_problems(in_force)
@@ -185,18 +211,18 @@ with firestore_guard("load the settings"):
     left, right = st.columns(2)
     with left:
         mode = st.radio(
-            "Kind of clip",
+            t("Kind of clip"),
             ["live", "vod"],
             index=["live", "vod"].index(settings.clip_mode_default),
-            format_func=lambda m: "Live (now)" if m == "live" else "From a VOD",
+            format_func=lambda m: t("Live (now)") if m == "live" else t("From a VOD"),
             horizontal=True,
             key="manual_mode",
         )
     with right:
         moment = st.radio(
-            "When did the moment happen?",
+            t("When did the moment happen?"),
             list(MOMENT_CHOICES),
-            format_func=MOMENT_CHOICES.__getitem__,
+            format_func=lambda choice: t(MOMENT_CHOICES[choice]),
             horizontal=True,
             key="manual_moment",
         )

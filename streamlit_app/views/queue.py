@@ -1,7 +1,7 @@
 """Queue: pending clip candidates, newest first; edit title and duration, approve or reject.
 
 The pending items come from this process's Firestore listener (`resources.pending_items`), so
-the page never re-reads the queue. A ticker fragment asks the listener four times a second
+the page never re-reads the queue. A ticker fragment asks the listener several times a second
 whether anything changed (no read, nothing drawn) and redraws the page only then, so a new
 candidate is on screen within a second however long the queue is. Between changes no card
 re-runs its widgets: every card's moment age and what approving it now would make (live, a
@@ -20,6 +20,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from shared.domain.clip_candidate import MAX_DURATION, MAX_TITLE_CHARS, MIN_DURATION
 from shared.domain.control_plane import ControlPlaneConfig
+from shared.domain.language import N_
 from shared.store.action_queue import ActionItem
 from shared.store.live_query import Row
 from shared.store.queue_feed import QueueFeed
@@ -27,6 +28,7 @@ from streamlit_app import actions, ui
 from streamlit_app.approval_view import decision_line, queue_codes
 from streamlit_app.formatting import as_utc, candidate_view
 from streamlit_app.incidents import contain
+from streamlit_app.language import operator_zone, words
 from streamlit_app.moment_preview import PlanPreview, plan_preview, stream_lookup
 from streamlit_app.resources import (
     config_changes,
@@ -36,7 +38,7 @@ from streamlit_app.resources import (
     stores,
 )
 
-TICK_SECONDS = 0.25
+TICK_SECONDS = 0.15
 AGE_SECONDS = 1.0
 PAGE_SIZE = 20
 RECENT = timedelta(minutes=10)
@@ -72,6 +74,7 @@ def _approve(action_id: str) -> None:
             by=ui.operator(),
             title=state.get(f"title_{action_id}"),
             duration=state.get(f"duration_{action_id}", MIN_DURATION),
+            t=words(),
         )
 
     outcome = ui.act("queue", run)
@@ -85,14 +88,16 @@ def _approve(action_id: str) -> None:
 
 def _reject(action_id: str) -> None:
     outcome = ui.act(
-        "queue", lambda: actions.reject_candidate(stores().queue, action_id, by=ui.operator())
+        "queue",
+        lambda: actions.reject_candidate(stores().queue, action_id, by=ui.operator(), t=words()),
     )
     _leave(action_id, outcome)
 
 
 def _archive(action_id: str) -> None:
     outcome = ui.act(
-        "queue", lambda: actions.archive_unreadable(stores().queue, action_id, by=ui.operator())
+        "queue",
+        lambda: actions.archive_unreadable(stores().queue, action_id, by=ui.operator(), t=words()),
     )
     if outcome.level in (*_GONE, "info"):
         _decided().add(action_id)
@@ -103,7 +108,9 @@ def _reject_selected(action_ids: list[str]) -> None:
     reason = st.session_state.get("bulk_reason", "")
     outcome = ui.act(
         "queue",
-        lambda: actions.reject_many(stores().queue, picked, by=ui.operator(), reason=reason),
+        lambda: actions.reject_many(
+            stores().queue, picked, by=ui.operator(), reason=reason, t=words()
+        ),
     )
     if outcome.level in _GONE:
         _decided().update(picked)
@@ -125,8 +132,9 @@ def _preview(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> Pla
         payload,
         duration=round(float(duration), 1),
         now=now,
-        lookup=stream_lookup(payload.broadcaster_id, editor),
+        lookup=stream_lookup(payload.broadcaster_id, editor, words().language),
         config=config,
+        t=words(),
     )
 
 
@@ -134,16 +142,19 @@ def _plan(preview: PlanPreview | None) -> None:
     if preview is None:
         return
     show = {"ok": st.success, "changed": st.info, "impossible": st.error, "unknown": st.warning}
+    t = words()
     show[preview.level](
-        f"Approving now makes: **{ui.literal(preview.label)}**  \n{ui.literal(preview.reason)}",
+        t("Approving now makes: **{label}**", label=ui.literal(preview.label))
+        + f"  \n{ui.literal(preview.reason)}",
         icon=":material/timer:",
     )
 
 
 def _moment(item: ActionItem, config: ControlPlaneConfig, now: datetime) -> None:
     """What changes with the clock alone: the moment's age and the plan for approving now."""
-    view = candidate_view(item, now)
-    st.markdown(f"Moment: {view.moment} · **{view.age}**")
+    t = words()
+    view = candidate_view(item, now, t, operator_zone())
+    st.markdown(t("Moment: {moment} · **{age}**", moment=view.moment, age=view.age))
     _plan(_preview(item, config, now))
 
 
@@ -153,7 +164,7 @@ def _clocks(slots: list[tuple[DeltaGenerator, ActionItem]], config: ControlPlane
     short run per second for the whole page, whatever the number of cards."""
     now = datetime.now(UTC)
     for slot, item in slots:
-        with slot, contain("update this candidate's moment"):
+        with slot, contain(N_("update this candidate's moment")):
             _moment(item, config, now)
 
 
@@ -176,60 +187,64 @@ def _sync_widgets(item: ActionItem) -> None:
 @st.fragment
 def _decision(item: ActionItem) -> None:
     """The card's form: submitting it reruns this card only (a decision redraws the page)."""
-    with contain("show this candidate's form"):
+    with contain(N_("show this candidate's form")):
+        t = words()
         action_id = item.action_id
         _sync_widgets(item)
         errors: dict[str, list[str]] = st.session_state.get(f"errors_{action_id}", {})
         with st.form(f"decide_{action_id}", border=False):
             if errors:
-                st.error("Not approved: fix the fields marked below.")
-            title_col, duration_col = st.columns([0.75, 0.25])
-            with title_col:
+                st.error(t("Not approved: fix the fields marked below."))
+            # Horizontal containers, not columns: a card is redrawn with every change of the
+            # queue, and each column is one more element for the browser to draw.
+            with st.container(horizontal=True):
                 st.text_input(
-                    "Title",
+                    t("Title"),
                     max_chars=MAX_TITLE_CHARS,
                     key=f"title_{action_id}",
-                    help="Shown on Twitch. Required for a VOD clip.",
+                    help=t("Shown on Twitch. Required for a VOD clip."),
                 )
-                for message in errors.get("title", []):
-                    st.error(f"Title {ui.literal(message)}")
-            with duration_col:
                 st.number_input(
-                    "Duration (s)",
+                    t("Duration (s)"),
                     min_value=MIN_DURATION,
                     max_value=MAX_DURATION,
                     step=0.1,
                     format="%.1f",
                     key=f"duration_{action_id}",
+                    width=150,
                 )
-                for message in errors.get("duration", []):
-                    st.error(f"Duration {ui.literal(message)}")
-            approve_col, reject_col, _ = st.columns([0.2, 0.2, 0.6])
-            with approve_col:
+            for message in errors.get("title", []):
+                st.error(t("Title {problem}", problem=ui.literal(message)))
+            for message in errors.get("duration", []):
+                st.error(t("Duration {problem}", problem=ui.literal(message)))
+            with st.container(horizontal=True):
                 st.form_submit_button(
-                    "Approve",
+                    t("Approve"),
                     type="primary",
                     key=f"approve_{action_id}",
                     on_click=_approve,
                     args=(action_id,),
                 )
-            with reject_col:
                 st.form_submit_button(
-                    "Reject", key=f"reject_{action_id}", on_click=_reject, args=(action_id,)
+                    t("Reject"), key=f"reject_{action_id}", on_click=_reject, args=(action_id,)
                 )
 
 
 def _card(item: ActionItem, now: datetime, code: str = "") -> DeltaGenerator:
     """The card; returns the slot where `_clocks` draws its moment age and plan."""
-    view = candidate_view(item, now)
+    t = words()
+    view = candidate_view(item, now, t, operator_zone())
     action_id = view.action_id
     with st.container(border=True, key=f"card_{action_id}"):
-        head, pick = st.columns([0.85, 0.15], vertical_alignment="center")
-        head.markdown(f"#### {ui.literal(view.heading)}")
-        pick.checkbox("Select", key=f"pick_{action_id}")
-        chat_code = f" :orange-badge[chat code {code}]" if code else ""
+        with st.container(
+            horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"
+        ):
+            st.markdown(f"#### {ui.literal(view.title or t('(no title yet)'))}")
+            st.checkbox(t("Select"), key=f"pick_{action_id}", width="content")
+        chat_code = " :orange-badge[" + t("chat code {code}", code=code) + "]" if code else ""
+        score = t("score {score}", score=view.score)
         st.markdown(
-            f":blue-badge[{view.source}] :violet-badge[score {view.score}] :gray-badge[{view.mode}]"
+            f":blue-badge[{view.source}] :violet-badge[{score}] :gray-badge[{view.mode}]"
             + chat_code
         )
         slot = st.container()
@@ -237,21 +252,25 @@ def _card(item: ActionItem, now: datetime, code: str = "") -> DeltaGenerator:
             st.markdown(view.vod)
         if view.excerpt:
             st.markdown(f"> {ui.literal(view.excerpt)}")
-        st.caption(f"Action id: {ui.code_id(action_id)}")
+        st.caption(t("Action id: {id}", id=ui.code_id(action_id)))
         _decision(item)
     return slot
 
 
 def _flagged(row: Row[ActionItem]) -> None:
+    t = words()
     box = ui.unreadable(
         f"card_{row.doc_id}",
-        "Unreadable queue item",
+        t("Unreadable queue item"),
         str(row.problem),
-        "archive it with the button below: it is rejected as it is and nothing is clipped. "
-        "If it should have been a candidate, fix the document (or whatever wrote it) instead.",
+        t(
+            "archive it with the button below: it is rejected as it is and nothing is clipped. "
+            "If it should have been a candidate, fix the document (or whatever wrote it) "
+            "instead."
+        ),
     )
     box.button(
-        "Reject (archive)",
+        t("Reject (archive)"),
         key=f"archive_{row.doc_id}",
         on_click=_archive,
         args=(row.doc_id,),
@@ -260,13 +279,16 @@ def _flagged(row: Row[ActionItem]) -> None:
 
 def _bulk_bar(action_ids: list[str]) -> None:
     picked = sum(1 for a in action_ids if st.session_state.get(f"pick_{a}"))
+    t = words()
     with st.container(border=True):
         cols = st.columns([0.2, 0.2, 0.35, 0.25], vertical_alignment="bottom")
-        cols[0].button("Select all", on_click=_select, args=(action_ids, True), key="select_all")
-        cols[1].button("Clear selection", on_click=_select, args=(action_ids, False), key="clear")
-        cols[2].text_input("Reason (optional)", key="bulk_reason")
+        cols[0].button(t("Select all"), on_click=_select, args=(action_ids, True), key="select_all")
+        cols[1].button(
+            t("Clear selection"), on_click=_select, args=(action_ids, False), key="clear"
+        )
+        cols[2].text_input(t("Reason (optional)"), key="bulk_reason")
         cols[3].button(
-            f"Reject selected ({picked})",
+            t("Reject selected ({count})", count=picked),
             disabled=picked == 0,
             on_click=_reject_selected,
             args=(action_ids,),
@@ -290,10 +312,13 @@ def _pending(rows: tuple[Row[ActionItem], ...]) -> list[Row[ActionItem]]:
 def _render(
     rows: list[Row[ActionItem]], full: bool, config: ControlPlaneConfig, now: datetime
 ) -> None:
+    t = words()
     if not rows:
         st.info(
-            "Nothing is waiting for approval. New candidates appear here within a second; "
-            "to clip something yourself, use the Manual clip page.",
+            t(
+                "Nothing is waiting for approval. New candidates appear here within a second; "
+                "to clip something yourself, use the Manual clip page."
+            ),
             icon=":material/inbox:",
         )
         return
@@ -301,12 +326,13 @@ def _render(
     with paging:
         window = ui.pager(PAGE, len(rows), PAGE_SIZE)
     flagged = sum(1 for row in rows if row.problem is not None)
-    parts = [f"**{len(rows)} pending**" + (f" ({flagged} unreadable)" if flagged else "")]
+    pending = t("**{count} pending**", count=len(rows))
+    parts = [pending + (t(" ({count} unreadable)", count=flagged) if flagged else "")]
     if window.pages > 1:
-        parts.append(window.text("items, newest first"))
+        parts.append(window.text(t("items, newest first"), t))
     if full:
-        parts.append("the queue holds more than these: decide or reject some to see the rest")
-    parts.append(f"live, last change {now:%H:%M:%S} UTC")
+        parts.append(t("the queue holds more than these: decide or reject some to see the rest"))
+    parts.append(t("live, last change {time} UTC", time=f"{now:%H:%M:%S}"))
     summary.markdown(" · ".join(parts))
     shown = rows[window.start : window.stop]
     action_ids = [row.doc_id for row in shown if row.value is not None]
@@ -331,22 +357,29 @@ def _recent(now: datetime) -> None:
     ]
     if not items:
         return
-    with st.expander(f"Decided in the last {RECENT.seconds // 60} min ({len(items)})"):
+    t = words()
+    label = t(
+        "Decided in the last {minutes} min ({count})",
+        minutes=RECENT.seconds // 60,
+        count=len(items),
+    )
+    with st.expander(label):
         for item in items:
-            st.markdown(f"- {ui.literal(decision_line(item, now))}")
+            st.markdown(f"- {ui.literal(decision_line(item, now, t))}")
 
 
 def _page() -> None:
     ui.drawn(DRAWN, None)
     ui.show_flash("queue")
-    with firestore_guard("load the queue"):
+    with firestore_guard(N_("load the queue")):
         live = pending_items().current()
         ui.drawn(DRAWN, (live.version, config_changes().version))
         in_force = config_in_force()
         ui.config_problems(in_force)
         ui.switch_banners(in_force.config)
         if not live.synced:
-            st.info("Waiting for Firestore's first answer; the queue fills in by itself.")
+            t = words()
+            st.info(t("Waiting for Firestore's first answer; the queue fills in by itself."))
         now = datetime.now(UTC)
         _render(_pending(live.rows), live.full, in_force.config, now)
         _recent(now)
@@ -354,16 +387,17 @@ def _page() -> None:
 
 @st.fragment(run_every=TICK_SECONDS)
 def _ticker() -> None:
-    with contain("check the queue for changes"):
-        ui.redraw_when_changed(
-            DRAWN, lambda: (pending_items().current().version, config_changes().version)
-        )
+    with contain(N_("check the queue for changes")):
+        ui.redraw_when_changed(DRAWN, lambda: (pending_items().version, config_changes().version))
 
 
-st.title("Queue")
+t = words()
+st.title(t("Queue"))
 st.caption(
-    "Clip candidates waiting for a decision, newest first. Each shows its moment's age and "
-    "what approving now makes: a live clip, a longer live clip, a VOD clip, or nothing."
+    t(
+        "Clip candidates waiting for a decision, newest first. Each shows its moment's age and "
+        "what approving now makes: a live clip, a longer live clip, a VOD clip, or nothing."
+    )
 )
 _page()
 _ticker()

@@ -1,10 +1,12 @@
 """Screenshots of every page for docs/screenshots/, with realistic data.
 
-    .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots]
+    .venv/bin/python -m tests.browser.screenshots [--out docs/screenshots] [--language pt-BR]
 
 Starts its own Firestore emulator, seeds a busy evening (tests/browser/demo_data.py), serves
 clip thumbnails from loopback, runs `streamlit run streamlit_app/app.py` and photographs each
-page in headless Chromium.
+page in headless Chromium. With `--language pt-BR` the control plane speaks Brazilian
+Portuguese and the Queue and Jobs pages are photographed as `queue.pt-BR.png` and
+`jobs.pt-BR.png`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from local.firestore_emulator import FirestoreEmulator
+from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from tests.browser import demo_data
 from tests.browser.streamlit_browser import (
@@ -84,8 +87,9 @@ def thumbnail_server() -> Iterator[str]:
         server.server_close()
 
 
-def capture(out: Path) -> list[Path]:
+def capture(out: Path, language: str = "en") -> list[Path]:
     shots: list[Path] = []
+    suffix = "" if language == "en" else f".{language}"
     with (
         FirestoreEmulator(project=LOCAL_PROJECT) as emulator,
         thumbnail_server() as thumbs,
@@ -94,6 +98,8 @@ def capture(out: Path) -> list[Path]:
         os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
         os.environ["GOOGLE_CLOUD_PROJECT"] = LOCAL_PROJECT
         demo_data.seed(make_client(LOCAL_PROJECT), thumbs)
+        if language != "en":
+            ControlPlaneStore(make_client(LOCAL_PROJECT)).write({"language": language}, by="Ana")
         env = {
             "FIRESTORE_EMULATOR_HOST": emulator.host,
             "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
@@ -106,7 +112,7 @@ def capture(out: Path) -> list[Path]:
 
             def shot(name: str, settle: float = 1.5, max_height: int = 2400) -> None:
                 time.sleep(settle)
-                path = out / f"{name}.png"
+                path = out / f"{name}{suffix}.png"
                 full_screenshot(driver, path, max_height=max_height)
                 driver.set_window_size(1400, 1000)
                 shots.append(path)
@@ -114,12 +120,20 @@ def capture(out: Path) -> list[Path]:
             driver.get(base + "/")
             wait_for_text(driver, "Log in to see")
             shot("login", settle=0.5)
-            login(driver, base, "Ann", PASSWORD)
+            if language == "en":
+                login(driver, base, "Ann", PASSWORD)
+            else:
+                # The login page speaks the language this server last read: none yet, English.
+                type_into(driver, "Your name", "Ann")
+                type_into(driver, "Password", PASSWORD)
+                click_button(driver, "Log in")
             wait_for_text(driver, "1v4 clutch on Ascent")
             shot("queue")
             open_page(driver, "Jobs")
             wait_for_text(driver, "Ace on Haven")
             shot("jobs", max_height=1700)
+            if language != "en":
+                return shots
             choose_option(driver, "Failed (2)")
             wait_for_text(driver, "What to do")
             shot("jobs_failed")
@@ -146,12 +160,13 @@ def capture(out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.browser.screenshots")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--language", choices=("en", "pt-BR"), default="en")
     args = parser.parse_args(argv)
     missing = browser_missing()
     if missing:
         print(f"cannot take screenshots: {missing}", file=sys.stderr)
         return 1
-    for path in capture(args.out):
+    for path in capture(args.out, args.language):
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 

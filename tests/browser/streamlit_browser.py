@@ -101,6 +101,38 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, poll: f
         time.sleep(poll)
 
 
+_WATCH_JS = """
+window.__want = arguments[0];
+window.__seen = window.__seen || {};
+if (!window.__observer) {
+  const check = () => {
+    const text = document.body ? document.body.textContent : "";
+    for (const probe of (window.__want || [])) {
+      if (!(probe in window.__seen) && text.includes(probe)) window.__seen[probe] = Date.now();
+    }
+  };
+  window.__observer = new MutationObserver(check);
+  window.__observer.observe(document.body, {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def watch_for(driver: Any, *probes: str) -> None:
+    """Note, in the page itself, when each of `probes` first appears: a MutationObserver
+    times it to the render, where polling the page from here would lag and load the CPU."""
+    driver.execute_script(_WATCH_JS, list(probes))
+
+
+def appeared_after(driver: Any, probe: str, started: float, timeout: float = 15) -> float:
+    """Seconds from `started` (time.time(), the browser's clock too) until `probe` showed."""
+    stamp = wait_until(
+        lambda: driver.execute_script("return (window.__seen || {})[arguments[0]]", probe),
+        timeout,
+        repr(probe),
+    )
+    return float(stamp) / 1000.0 - started
+
+
 def page_text(driver: Any) -> str:
     return str(driver.execute_script("return document.body ? document.body.innerText : ''"))
 

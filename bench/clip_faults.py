@@ -1,0 +1,364 @@
+"""Benchmark: approvals through the real local pipeline with faults drawn at random (issue 10).
+
+    .venv/bin/python bench/clip_faults.py [--jobs 300] [--spacing 0.4] [--sweep-every 15]
+        [--lease 60] [--minutes 12] [--seed 10]
+
+The pipeline is the local one (Firestore emulator, Helix simulator, the three clip functions
+as functions-framework processes, the trigger relay), with, drawn at random:
+
+- on every Helix call: 5xx answers, timeouts (an answer slower than the client's 10 s read
+  timeout; Twitch still does what was asked) and 429 with a `Ratelimit-Reset` a few seconds
+  ahead;
+- the worker process killed at random points (`BYTECLIPS_BENCH_CRASH_POINTS`): before the
+  create call, between Twitch's 202 and the save, after the save; every job in flight in that
+  process dies with it, and the server starts a new process;
+- duplicate deliveries (the same event twice at once) and late ones (again, 5-60 s later);
+- visibility delays: most clips 1-6 s, `--slow-share` of them 6-60 s (past the 15 s verdict
+  when over 15 s: late confirmation has to find them);
+- a token refresh in the middle: every channel's access token expires halfway.
+
+The sweeper runs every `--sweep-every` seconds (Cloud Scheduler's minute, sped up). Prints
+jobs terminal and how long the slowest took, duplicate creates, clips made but not `ready`
+(lost), failed jobs whose clip exists (false failures), Helix calls per clip and the approval
+-> ready overhead beyond visibility. Targets: 100 % terminal within 12 minutes; 0 duplicates,
+0 lost, 0 false failures; calls per clip p95 <= 3; overhead p95 <= 0.5 s. A measurement, not a
+test: it prints and exits 0. Try `--jobs 40` first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from local.clip_harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    approve_moment,
+    connect_channel,
+    function_env,
+    running_functions,
+)
+from local.firestore_emulator import FirestoreEmulator
+from local.helix_simulator import HelixSimulator
+from local.trigger_relay import TriggerRelay
+from shared.domain.clip_job import TERMINAL, ClipJob, JobStatus
+from shared.pipeline.create import CRASH_ENV
+from shared.store.clip_jobs import ClipJobStore
+from shared.store.firestore_client import LOCAL_PROJECT, make_client
+
+CHANNEL = "41001"
+HELIX_PATHS = (
+    "POST /helix/clips",
+    "GET /helix/clips",
+    "GET /helix/streams",
+    "GET /helix/videos",
+    "GET /helix/clips/downloads",
+)
+TIMEOUT_DELAY = 11.0  # over the client's 10 s read timeout
+CRASH_POINTS = "before_create=0.003,after_create=0.003,after_save=0.003"
+
+
+class FaultyDelivery(ThreadingHTTPServer):
+    """Between the relay and the worker: passes every event on, some of them twice at once
+    (duplicates) and some again later (late deliveries), as Eventarc may."""
+
+    daemon_threads = True
+
+    def __init__(self, target: str, rng: random.Random, duplicate: float, late: float) -> None:
+        self.target = target
+        self.rng = rng
+        self.duplicate = duplicate
+        self.late = late
+        self.lock = threading.Lock()
+        self.counts: Counter[str] = Counter()
+        self.stopped = threading.Event()
+        super().__init__(("127.0.0.1", 0), _DeliveryHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/"
+
+    def forward(self, body: bytes, headers: dict[str, str]) -> int:
+        try:
+            answer = requests.post(self.target, data=body, headers=headers, timeout=120)
+        except requests.RequestException:
+            return 502
+        return answer.status_code
+
+    def again_later(self, body: bytes, headers: dict[str, str], delay: float) -> None:
+        def deliver() -> None:
+            if not self.stopped.wait(delay):
+                self.forward(body, headers)
+
+        threading.Thread(target=deliver, daemon=True).start()
+
+
+class _DeliveryHandler(BaseHTTPRequestHandler):
+    server: FaultyDelivery
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        headers = dict(self.headers)
+        server = self.server
+        with server.lock:
+            twice = server.rng.random() < server.duplicate
+            late = server.rng.random() < server.late
+            delay = server.rng.uniform(5.0, 60.0)
+            server.counts["events"] += 1
+            server.counts["duplicate"] += twice
+            server.counts["late"] += late
+        if twice:
+            threading.Thread(target=server.forward, args=(body, headers), daemon=True).start()
+        if late:
+            server.again_later(body, headers, delay)
+        status = server.forward(body, headers)
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def visibility_delays(rng: random.Random, count: int, slow_share: float) -> list[float]:
+    return [
+        round(rng.uniform(6.0, 60.0) if rng.random() < slow_share else rng.uniform(1.0, 6.0), 3)
+        for _ in range(count)
+    ]
+
+
+def inject_helix_faults(sim: HelixSimulator, args: argparse.Namespace) -> None:
+    for n, path in enumerate(HELIX_PATHS):
+        seed = args.seed if n == 0 else None
+        sim.random_fault(path, "status", args.p_5xx, status=503, seed=seed)
+        sim.random_fault(path, "slow", args.p_timeout, delay=TIMEOUT_DELAY)
+        sim.random_fault(path, "status", args.p_429, status=429, reset_after=3.0)
+
+
+def sweep_every(url: str, seconds: float, stop: threading.Event) -> None:
+    while not stop.wait(seconds):
+        try:
+            requests.post(url, json={}, timeout=120)
+        except requests.RequestException:
+            continue
+
+
+def settled(job: ClipJob, now: datetime) -> bool:
+    """Terminal, and no longer looked for (a `clip_create_timeout` is re-checked 10 min)."""
+    checking = job.late_check_until is not None and job.late_check_until > now
+    return job.status in TERMINAL and not checking
+
+
+def terminal_at(job: ClipJob) -> datetime:
+    return job.ready_at if job.status is JobStatus.READY and job.ready_at else job.updated_at
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=300)
+    parser.add_argument("--spacing", type=float, default=0.4, help="seconds between approvals")
+    parser.add_argument("--sweep-every", type=float, default=15.0, help="seconds (prod: 60)")
+    parser.add_argument("--lease", type=float, default=60.0, help="worker lease, seconds")
+    parser.add_argument("--minutes", type=float, default=12.0, help="give up waiting after")
+    parser.add_argument("--slow-share", type=float, default=0.03, help="clips visible in 6-60 s")
+    parser.add_argument("--p-5xx", type=float, default=0.01, help="per Helix call")
+    parser.add_argument("--p-timeout", type=float, default=0.003, help="per Helix call")
+    parser.add_argument("--p-429", type=float, default=0.005, help="per Helix call")
+    parser.add_argument("--p-duplicate", type=float, default=0.05, help="per event")
+    parser.add_argument("--p-late", type=float, default=0.05, help="per event")
+    parser.add_argument("--crash-points", default=CRASH_POINTS)
+    parser.add_argument("--seed", type=int, default=10)
+    args = parser.parse_args()
+    # A killed worker makes the relay retry its deliveries: expected here, not news.
+    logging.getLogger("local.trigger_relay").setLevel(logging.ERROR)
+    rng = random.Random(args.seed)
+    delays = visibility_delays(rng, args.jobs, args.slow_share)
+
+    with FirestoreEmulator(project=LOCAL_PROJECT) as emulator, HelixSimulator() as sim:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+        db = make_client(LOCAL_PROJECT)
+        sim.add_app(CLIENT_ID, CLIENT_SECRET)
+        access = connect_channel(sim, db, CHANNEL)
+        sim.next_clip_visible_after(delays)
+        env = function_env(
+            sim,
+            emulator.host,
+            THREADS="64",
+            BYTECLIPS_WORKER_LEASE_SECONDS=f"{args.lease:g}",
+            **{CRASH_ENV: args.crash_points},
+        )
+        stop = threading.Event()
+        with running_functions(env) as functions:
+            delivery = FaultyDelivery(
+                functions.worker.url, random.Random(args.seed + 1), args.p_duplicate, args.p_late
+            )
+            threading.Thread(target=delivery.serve_forever, daemon=True).start()
+            threading.Thread(
+                target=sweep_every,
+                args=(functions.sweeper.url, args.sweep_every, stop),
+                daemon=True,
+            ).start()
+            inject_helix_faults(sim, args)
+            approved: dict[str, float] = {}
+            started = time.time()
+            with TriggerRelay(db, delivery.url, skip_existing=True, lanes=32):
+                for n in range(args.jobs):
+                    if n == args.jobs // 2:
+                        sim.expire_token(access)
+                    at = time.time()
+                    job = approve_moment(db, CHANNEL, suggested_title=f"fault bench {n}")
+                    approved[job.job_id] = at
+                    time.sleep(args.spacing)
+                store = ClipJobStore(db)
+                give_up = started + args.minutes * 60
+                jobs: dict[str, ClipJob] = {}
+                while time.time() < give_up:
+                    jobs = {job_id: store.require(job_id) for job_id in approved}
+                    if all(settled(job, datetime.now(UTC)) for job in jobs.values()):
+                        break
+                    time.sleep(5.0)
+                waited = time.time() - started
+            stop.set()
+            delivery.stopped.set()
+            delivery.shutdown()
+            crashes = functions.worker.log_tail(10**9).count("bench crash point")
+        made = sim.clips_made()
+        calls = sim.calls
+        served = sim.random_faults_served
+    report(args, jobs, approved, made, calls, delivery.counts | Counter(served), crashes, waited)
+    return 0
+
+
+def report(
+    args: argparse.Namespace,
+    jobs: dict[str, ClipJob],
+    approved: dict[str, float],
+    made: list[dict],
+    calls: list,
+    counts: Counter[str],
+    crashes: int,
+    waited: float,
+) -> None:
+    clips_by_title: defaultdict[str, list[dict]] = defaultdict(list)
+    for clip in made:
+        clips_by_title[clip["title"]].append(clip)
+    terminal = [job for job in jobs.values() if job.status in TERMINAL]
+    slowest = max(
+        ((terminal_at(job).timestamp() - approved[job.job_id]) for job in terminal), default=0.0
+    )
+    duplicates = sum(max(0, len(clips) - 1) for clips in clips_by_title.values())
+    ready_ids = {job.twitch_clip_id for job in jobs.values() if job.status is JobStatus.READY}
+    lost = [clip for clip in made if clip["id"] not in ready_ids]
+    false_failures = [
+        job
+        for job in jobs.values()
+        if job.status is JobStatus.FAILED and clips_by_title.get(job.requested_title or "")
+    ]
+    ready = [job for job in jobs.values() if job.status is JobStatus.READY]
+    creates: Counter[str] = Counter()
+    shares: defaultdict[str, float] = defaultdict(float)
+    helix = [c for c in calls if c.path.startswith("/helix/")]
+    for call in helix:
+        if (call.method, call.path) == ("POST", "/helix/clips"):
+            creates[(call.query.get("title") or [""])[0]] += 1
+        elif (call.method, call.path) == ("GET", "/helix/clips") and call.query.get("id"):
+            for clip_id in call.query["id"]:
+                shares[clip_id] += 1 / len(call.query["id"])
+    per_clip = [
+        creates[job.requested_title or ""] + shares[job.twitch_clip_id or ""] for job in ready
+    ]
+    visible_at = {clip["id"]: clip for clip in made}
+    overheads, to_create, after_visible = [], [], []
+    for job in ready:
+        clip = visible_at.get(job.twitch_clip_id or "")
+        if clip is None or clip["visible_at"] is None or job.ready_at is None:
+            continue
+        delay = clip["visible_at"] - clip["created_at"]
+        overheads.append(job.ready_at.timestamp() - approved[job.job_id] - delay)
+        to_create.append(clip["created_at"] - approved[job.job_id])
+        after_visible.append(job.ready_at.timestamp() - clip["visible_at"])
+    failed_codes = Counter(
+        job.error_code.value if job.error_code else "?"
+        for job in jobs.values()
+        if job.status is JobStatus.FAILED
+    )
+    late = sum(1 for job in ready if job.late_confirmed_at is not None)
+    n = len(jobs)
+
+    print(f"Byte Clips fault benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    print(
+        f"{n} jobs approved {args.spacing:g} s apart; sweeper every {args.sweep_every:g} s; "
+        f"lease {args.lease:g} s; waited {waited / 60:.1f} min"
+    )
+    print(
+        f"faults: of {len(helix)} Helix calls {counts['status 503']} answered 503, "
+        f"{counts['status 429']} answered 429, {counts['slow']} timed out; "
+        f"{crashes} worker processes killed; of {counts['events']} events "
+        f"{counts['duplicate']} duplicated, {counts['late']} delivered again late; "
+        f"{args.slow_share:.0%} of clips visible after 6-60 s; the access token expired halfway"
+    )
+    rows = [
+        ("jobs terminal", f"{len(terminal)}/{n} ({len(terminal) / max(n, 1):.0%})", "100 %"),
+        ("slowest approval -> terminal", f"{slowest / 60:.1f} min", "<= 12 min"),
+        ("duplicate creates (extra clips)", str(duplicates), "0"),
+        ("clips made but not ready (lost)", str(len(lost)), "0"),
+        ("failed jobs whose clip exists", str(len(false_failures)), "0"),
+        (
+            "Helix calls per clip p50 / p95",
+            f"{percentile(per_clip, 50):.2f} / {percentile(per_clip, 95):.2f}",
+            "p95 <= 3",
+        ),
+        (
+            "overhead beyond visibility p50 / p95",
+            f"{percentile(overheads, 50):.2f} s / {percentile(overheads, 95):.2f} s",
+            "p95 <= 0.5 s",
+        ),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    print(f"{'measure'.ljust(width)}  {'result':>18}  target")
+    for name, value, target in rows:
+        print(f"{name.ljust(width)}  {value:>18}  {target}")
+    codes = ", ".join(f"{count} {code}" for code, count in failed_codes.most_common())
+    print(
+        f"outcomes: ready {len(ready)} ({late} confirmed late), failed "
+        f"{sum(failed_codes.values())}{f' ({codes})' if codes else ''}; all Helix calls per "
+        f"ready clip {len(helix) / max(len(ready), 1):.2f}"
+    )
+    print(
+        f"  overhead parts: approval -> create p50 {percentile(to_create, 50):.2f} s, p95 "
+        f"{percentile(to_create, 95):.2f} s; visible -> ready p50 "
+        f"{percentile(after_visible, 50):.2f} s, p95 {percentile(after_visible, 95):.2f} s"
+    )
+    if lost:
+        print("lost:", ", ".join(f"{c['title']} ({c['id']})" for c in lost[:10]))
+    if false_failures:
+        print("false failures:", ", ".join(job.job_id for job in false_failures[:10]))
+    stuck = [job for job in jobs.values() if job.status not in TERMINAL]
+    if stuck:
+        print("not terminal:", ", ".join(f"{j.job_id} {j.status.value}" for j in stuck[:10]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
