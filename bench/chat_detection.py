@@ -588,8 +588,16 @@ HEADER = (
 )
 
 
+AUDIENCES = (("20-99 viewers", 0, 100), ("100-999", 100, 1000), ("1,000-20,000", 1000, 10**9))
+
+
 def evaluate(
-    seeds: Sequence[int], streams: int, minutes: float, settings: ChatSettings, verbose: bool
+    seeds: Sequence[int],
+    streams: int,
+    minutes: float,
+    settings: ChatSettings,
+    verbose: bool,
+    by_audience: dict[str, tuple[Score, Score]] | None = None,
 ) -> tuple[Score, Score]:
     total_ours, total_naive = Score(), Score()
     for seed in seeds:
@@ -608,6 +616,11 @@ def evaluate(
                 score.add(found, stream.moments, stream.hours)
             for score in (naive, total_naive):
                 score.add(baseline, stream.moments, stream.hours)
+            if by_audience is not None:
+                label = next(n for n, low, high in AUDIENCES if low <= stream.viewers < high)
+                pair = by_audience.setdefault(label, (Score(), Score()))
+                pair[0].add(found, stream.moments, stream.hours)
+                pair[1].add(baseline, stream.moments, stream.hours)
             if verbose:
                 one, other = Score(), Score()
                 one.add(found, stream.moments, stream.hours)
@@ -667,11 +680,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(stream.lines):,} lines; moments at {moments} s")
         return 0
     settings = DEFAULTS.model_copy(update={"candidates_per_hour": args.budget})
-    ours, naive = evaluate(args.seeds, args.streams, args.minutes, settings, args.verbose)
+    audiences: dict[str, tuple[Score, Score]] = {}
+    ours, naive = evaluate(
+        args.seeds, args.streams, args.minutes, settings, args.verbose, audiences
+    )
     print(f"\nall seeds {args.seeds}: budget {args.budget:g}/h")
     print(HEADER)
     print(ours.row("moment detector"))
     print(naive.row("naive rate rule"))
+    print("\nby audience (all seeds)")
+    print(HEADER)
+    for label, _, _ in AUDIENCES:
+        if label in audiences:
+            mine, theirs = audiences[label]
+            print(mine.row(f"ours, {label}"))
+            print(theirs.row(f"naive, {label}"))
     print(f"F1 gain over the naive rule: {ours.f1 - naive.f1:+.3f}")
     return 0
 

@@ -5,7 +5,7 @@
 
 Simulates approvals whose delay after the moment comes from a named spread (a lognormal
 mixture, printed with its percentiles), then for each one computes the segment the created
-clip publishes (SPEC 5 geometry, `shared.domain.moment_plan`) under:
+clip publishes (docs/architecture.md §6.1 geometry, `shared.domain.moment_plan`) under:
 
 - the planner: the worker plans when it runs, waits for the post-roll, re-checks while the
   archive is not listed yet (the sweeper re-arms it within a minute), then creates live or VOD;

@@ -1,4 +1,4 @@
-"""A detection becomes the raw fields of a `clip_candidate.v1` (SPEC 3.1); pure.
+"""A detection becomes the raw fields of a `clip_candidate.v1` (docs/architecture.md §3.1); pure.
 
 Validation, the dedupe key and the write belong to `shared` (`ActionQueue.submit`); this only
 decides the values: mode from the control plane's `clip_mode_default`, the duration from

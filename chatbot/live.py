@@ -1,17 +1,17 @@
 """`python -m chatbot`: the bot on Cloud Run — chat, detectors, Firestore, `/healthz`.
 
-Start-up order: logging and secrets, `/healthz` on `$PORT` (first, so the probe answers
-while Firestore is slow or down), the control plane listener (so the first message runs on
-the real config), the clip-token validation SPEC 4 asks of every long-lived process (in the
-background; it validates only: twitchio renews the bot's token through the store's lease,
-and the functions renew the clipping token), the reply sender, the clip-ready and candidate
-announcers, the Discord relay (with `DISCORD_WEBHOOK_URL`; without it, off and said so), then
-chat. Chat start-up failures (Twitch unreachable, bot not connected yet) are retried with
-backoff while `/healthz` tells why. Where chat connects (Twitch, or the local simulator) comes
-from `TWITCH_API_BASE`, `TWITCH_AUTH_BASE` and `TWITCH_EVENTSUB_WS_URL`, applied to twitchio
-in `chatbot/twitch_endpoints.py`. SIGTERM (Cloud Run's stop) ends the chat subscription and
-handles what Twitch already sent, closes chat, lets queued candidates reach Firestore for a
-few seconds, then logs what became of every message (candidates written, dropped) and exits 0.
+Start-up order: logging and secrets, `/healthz` on `$PORT` (first, so the probe answers while
+Firestore is slow or down), the control plane listener (so the first message runs on the real
+config), the clip-token validation docs/architecture.md §6.4 asks of every long-lived process (in
+the background; it validates only: twitchio renews the bot's token through the store's lease, and
+the functions renew the clipping token), the reply sender, the clip-ready and candidate announcers,
+the Discord relay (with `DISCORD_WEBHOOK_URL`; without it, off and said so), then chat. Chat
+start-up failures (Twitch unreachable, bot not connected yet) are retried with backoff while
+`/healthz` tells why. Where chat connects (Twitch, or the local simulator) comes from
+`TWITCH_API_BASE`, `TWITCH_AUTH_BASE` and `TWITCH_EVENTSUB_WS_URL`, applied to twitchio in
+`chatbot/twitch_endpoints.py`. SIGTERM (Cloud Run's stop) ends the chat subscription and handles
+what Twitch already sent, closes chat, lets queued candidates reach Firestore for a few seconds,
+then logs what became of every message (candidates written, dropped) and exits 0.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ from shared.twitch.helix_clips import HelixClips
 
 logger = logging.getLogger(__name__)
 
-# Not pinned in SPEC 6 yet: the numeric user id of the bot account (see chatbot/README.md).
+# Not pinned in docs/architecture.md §6.6 yet: the numeric user id of the bot account (see
+# chatbot/README.md).
 BOT_USER_ID_ENV = "TWITCH_BOT_USER_ID"
 SHUTDOWN_DRAIN_SECONDS = 5.0
 
@@ -256,7 +257,8 @@ class LiveBot:
         }
 
     def validate_clip_tokens(self) -> None:
-        """SPEC 4: every long-lived process validates the clipping tokens at start-up."""
+        """docs/architecture.md §6.4: every long-lived process validates the clipping tokens at
+        start-up."""
         try:
             health, _ = self.token_health.run()
             logger.info(

@@ -1,4 +1,5 @@
-"""Reading chat logs for replay (SPEC 6): JSON lines `{ts, user_id, user, text, badges}`.
+"""Reading chat logs for replay (docs/architecture.md §6.6): JSON lines `{ts, user_id, user, text,
+badges}`.
 
 `ts` is ISO 8601 UTC; `badges` a list drawn from broadcaster, moderator, vip, subscriber;
 `broadcaster_id` is optional per line and otherwise the default (TWITCH_BROADCASTER_ID).

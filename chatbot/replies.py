@@ -1,4 +1,4 @@
-"""What the bot says in chat: one message, at most 4 lines (SPEC: short, never a flood).
+"""What the bot says in chat: one message, at most 4 lines (short, never a flood).
 
 Twitch shows a chat message as one paragraph; in the default chat column about 70 characters
 make a line, so "at most 4 lines" is enforced as at most 4 parts and 280 characters (well

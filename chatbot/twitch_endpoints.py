@@ -1,4 +1,5 @@
-"""The one place the chat bot points twitchio at Twitch, or at a stand-in for it (SPEC 6).
+"""The one place the chat bot points twitchio at Twitch, or at a stand-in for it
+(docs/architecture.md §6.6).
 
 twitchio 3.3.2 has no setting for its addresses. The Helix base and the OAuth host are class
 attributes of `twitchio.http.Route` (`BASE`, `ID_BASE`: read when a request's route is built)

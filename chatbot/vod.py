@@ -1,4 +1,5 @@
-"""Where a chat moment sits in the stream's VOD, for `clip_mode_default = vod` (SPEC 3.1).
+"""Where a chat moment sits in the stream's VOD, for `clip_mode_default = vod` (docs/architecture.md
+§3.1).
 
 `vod_offset` is where the clip ends, in seconds from the start of the VOD. The clip is placed
 so that three quarters of it lead up to the moment and a quarter follows it, and it never

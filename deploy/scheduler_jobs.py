@@ -1,4 +1,5 @@
-"""The two Cloud Scheduler jobs (SPEC 1), created or updated through google-cloud-scheduler.
+"""The two Cloud Scheduler jobs (docs/architecture.md §1), created or updated through
+google-cloud-scheduler.
 
     gcloud auth print-access-token | python -m deploy.scheduler_jobs --project P --region R \\
         --service-account byte-clips-scheduler@P.iam.gserviceaccount.com \\

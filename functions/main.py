@@ -1,10 +1,11 @@
-"""Cloud Functions entry points (SPEC 6). Each one decodes its event and calls the core.
+"""Cloud Functions entry points (docs/architecture.md §6.6). Each one decodes its event and calls
+the core.
 
-None answers 500 for a condition a retry cannot fix (SPEC 4): such an event is acknowledged,
-reported once (one ERROR line with the document id and the reason) and, when it belongs to a
-job still ours, the job fails with that reason. `on_clip_job_written` is deployed with
-`--retry`, so it also drops events older than `BYTECLIPS_MAX_EVENT_AGE_SECONDS` (Google's
-"avoid infinite retries" pattern); the sweeper re-arms any job whose event was dropped.
+None answers 500 for a condition a retry cannot fix (docs/architecture.md §6.4): such an event is
+acknowledged, reported once (one ERROR line with the document id and the reason) and, when it
+belongs to a job still ours, the job fails with that reason. `on_clip_job_written` is deployed with
+`--retry`, so it also drops events older than `BYTECLIPS_MAX_EVENT_AGE_SECONDS` (Google's "avoid
+infinite retries" pattern); the sweeper re-arms any job whose event was dropped.
 """
 
 from __future__ import annotations
@@ -111,7 +112,8 @@ def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
 
 @functions_framework.http
 def vision_ingest(request: flask.Request) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """OBS frames (SPEC 6): the raw JPEG/PNG body, `?broadcaster_id=`, `Authorization: Bearer`.
+    """OBS frames (docs/architecture.md §6.6): the raw JPEG/PNG body, `?broadcaster_id=`,
+    `Authorization: Bearer`.
 
     Reads at most one byte past the 4 MB limit (nothing when the declared length is over it),
     then hands off; every check and decision is in `VisionIngest`."""

@@ -1,6 +1,6 @@
-"""The one place the clip functions build their objects from the environment (SPEC 6): one
-Firestore client, one Helix client, the stores, and the services they are handed to, once per
-process."""
+"""The one place the clip functions build their objects from the environment
+(docs/architecture.md §6.6): one Firestore client, one Helix client, the stores, and the services
+they are handed to, once per process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The operators' app (SPEC 6): `streamlit run streamlit_app/app.py`.
+"""The operators' app (docs/architecture.md §6.6): `streamlit run streamlit_app/app.py`.
 
 Thin on purpose: the repo root goes on the import path (so `shared` and `streamlit_app` import
 however the app is started), then `streamlit_app.main` logs the operator in and routes pages.

@@ -1,9 +1,9 @@
 """The app's language and the operator's time zone, for this run of a page.
 
-The language is the control plane's `language` (SPEC 3.3), read through the tolerant store's
-short cache (and at most once a second here, as every part of a page asks), so a change saved
-on the Control plane page reaches every open page within seconds. Before login nothing reads
-Firestore: the login page speaks the language this process last read (English until it has
+The language is the control plane's `language` (docs/architecture.md §3.3), read through the
+tolerant store's short cache (and at most once a second here, as every part of a page asks), so a
+change saved on the Control plane page reaches every open page within seconds. Before login nothing
+reads Firestore: the login page speaks the language this process last read (English until it has
 read one). Times are shown in the operator's time zone, which the browser tells Streamlit
 (`st.context.timezone`); UTC when it does not.
 """

@@ -1,5 +1,5 @@
-"""Documents as another writer of Firestore leaves them (SPEC 3): exactly the SPEC's fields,
-one field of the wrong type, or (action_queue) another `kind`.
+"""Documents as another writer of Firestore leaves them (docs/architecture.md §3): exactly the
+documented fields, one field of the wrong type, or (action_queue) another `kind`.
 
 Shared by the store tests, the AppTest and the browser test of "one bad document never takes
 a page down". Ids say what each is, so a page can be searched for them.
@@ -26,8 +26,8 @@ MINIMAL_JOB_TITLE = "Minimal SPEC job"
 
 
 def minimal_item(moment: datetime, *, title: str = MINIMAL_TITLE) -> dict[str, Any]:
-    """SPEC 3.1's fields and nothing else: no `action_id`, no `created_at`/`updated_at`, the
-    moment as an ISO 8601 string."""
+    """docs/architecture.md §3.1's fields and nothing else: no `action_id`, no
+    `created_at`/`updated_at`, the moment as an ISO 8601 string."""
     return {
         "kind": "clip_candidate",
         "risk": "suggest_streamer",
@@ -49,7 +49,7 @@ def minimal_item(moment: datetime, *, title: str = MINIMAL_TITLE) -> dict[str, A
 
 
 def minimal_job(now: datetime) -> dict[str, Any]:
-    """SPEC 3.2's fields, a ready job with its links."""
+    """docs/architecture.md §3.2's fields, a ready job with its links."""
     return {
         "job_id": MINIMAL_JOB,
         "action_id": "spec-approved-item",
@@ -125,7 +125,7 @@ class Written:
 
 
 def write_foreign(db: firestore.Client, *, broken_singletons: bool = True) -> Written:
-    """One document of each collection in the SPEC's minimal shape, one with a wrong type,
+    """One document of each collection in the documented minimal shape, one with a wrong type,
     and one queue item of an unknown kind. `broken_singletons`: control_plane/config and
     observability/clips_auth (one document each) get the wrong type, else the minimal shape."""
     now = datetime.now(UTC)

@@ -76,7 +76,7 @@ def channel(db, sim) -> str:
 
 
 def chat_log(tmp_path: Path, channel: str, lines: list[tuple[str, str, list[str]]]) -> Path:
-    """A replay log (SPEC 6) with a line a second, starting now."""
+    """A replay log (docs/architecture.md §6.6) with a line a second, starting now."""
     start = datetime.now(UTC)
     path = tmp_path / f"chat-{time.monotonic_ns()}.jsonl"
     rows = []

@@ -1,4 +1,4 @@
-"""clip_candidate.v1: every field rule of SPEC 3.1, and the dedupe key."""
+"""clip_candidate.v1: every field rule of docs/architecture.md §3.1, and the dedupe key."""
 
 from __future__ import annotations
 

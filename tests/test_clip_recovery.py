@@ -1,5 +1,5 @@
-"""No clip Twitch made is lost (issue 10, SPEC 4): deadlines, the write that keeps a 202's id,
-lost-clip recovery and late confirmation.
+"""No clip Twitch made is lost (issue 10, docs/architecture.md §6.4): deadlines, the write that
+keeps a 202's id, lost-clip recovery and late confirmation.
 
 The core runs over emulator stores with a scripted Twitch and one controlled clock, so a test
 can let a lease run out in the middle of a create call; the end-to-end tests run the function

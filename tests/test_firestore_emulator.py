@@ -1,4 +1,4 @@
-"""The emulator launcher and the Firestore guarantees SPEC 7 builds on."""
+"""The emulator launcher and the Firestore guarantees docs/architecture.md §5 builds on."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Documents this project did not write, and events that can never succeed (SPEC 3, 4).
+"""Documents this project did not write, and events that can never succeed (docs/architecture.md §3,
+4).
 
-A token document with only the SPEC's fields works; one without `refresh_token` works until
+A token document with only the documented fields works; one without `refresh_token` works until
 a refresh is needed, then fails the job precisely; an unreadable one fails the job with a
 reason naming the document and the fix. No entry point answers 500 for any of them, and the
 logs of every function process are scanned for every token value: none is ever found. The
@@ -100,7 +101,7 @@ def assert_never_500(functions: Functions, relay: TriggerRelay | None = None) ->
 def token_document(
     user_id: str, access: str, refresh: str | None, order: tuple[str, ...] = SPEC_FIELDS
 ) -> dict[str, Any]:
-    """Only the SPEC's fields, in `order` (no `obtained_at`, nothing of ours)."""
+    """Only the documented fields, in `order` (no `obtained_at`, nothing of ours)."""
     values: dict[str, Any] = {
         "access_token": access,
         "refresh_token": refresh,
@@ -125,7 +126,7 @@ def malformed(variant: str, document: dict[str, Any], access: str, refresh: str)
 
 
 def orders_with(front: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """Every order of the `front` fields, each followed by the SPEC's remaining fields."""
+    """Every order of the `front` fields, each followed by the documented remaining fields."""
     rest = tuple(key for key in SPEC_FIELDS if key not in front)
     return [(*order, *rest) for order in itertools.permutations(front)]
 

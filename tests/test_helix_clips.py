@@ -1,4 +1,5 @@
-"""The clips Helix client over real HTTP against the local simulator (SPEC 4 and 5).
+"""The clips Helix client over real HTTP against the local simulator (docs/architecture.md §6.4 and
+5).
 
 Time is fake: the simulator and the client share one clock, and the client's injected sleep
 records each wait and moves that clock, so rate-limit and backoff waits cost nothing.
@@ -177,7 +178,7 @@ def world(fake: FakeTime) -> Iterator[World]:
         built.client.close()
 
 
-# The three operations every error row of SPEC 5 is checked against.
+# The three operations every error row of docs/architecture.md §6.1 is checked against.
 Operation = Callable[[World, MemoryTokens, bool], object]
 
 
@@ -239,7 +240,8 @@ def failing(
 
 
 def assert_clip_error(error: ClipError, cls: type[ClipError], status: int | None) -> None:
-    """The error's class, SPEC 3.2 code, operator sentence and Twitch's HTTP status."""
+    """The error's class, docs/architecture.md §3.2 code, operator sentence and Twitch's HTTP
+    status."""
     assert type(error) is cls
     assert error.code == CODES[cls].value
     assert error.operator_message == operator_message(CODES[cls])
@@ -278,7 +280,8 @@ def test_live_clip_sends_only_what_was_given_with_bearer_and_client_id(world: Wo
 
 
 def test_has_delay_is_never_sent_nor_accepted(world: World) -> None:
-    """Twitch removed has_delay from Create Clip (SPEC 5): the client cannot send it."""
+    """Twitch removed has_delay from Create Clip (docs/architecture.md §6.1): the client cannot
+    send it."""
     with pytest.raises(TypeError, match="has_delay"):
         world.client.create_clip(world.tokens(), broadcaster_id=BROADCASTER, has_delay=True)  # type: ignore[call-arg]
     assert world.sim.calls == []
@@ -385,7 +388,8 @@ def test_small_download_limiter_shared_by_calls_of_one_client(fake: FakeTime) ->
         assert world.time.sleeps == [60.0]
 
 
-# ------------------------------------------------------------------- SPEC 5 error rows
+# ------------------------------------------------------------------- docs/architecture.md §6.1
+# error rows
 
 
 @pytest.mark.parametrize("status", sorted(STATUS_ROWS))

@@ -1,4 +1,5 @@
-"""The Helix simulator over real HTTP: the SPEC section 5 contract the clip pipeline relies on."""
+"""The Helix simulator over real HTTP: the docs/architecture.md §6.1 contract the clip pipeline
+relies on."""
 
 from __future__ import annotations
 

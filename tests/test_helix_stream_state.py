@@ -1,4 +1,5 @@
-"""Get Streams and Get Videos (type=archive) over real HTTP against the simulator (SPEC 5).
+"""Get Streams and Get Videos (type=archive) over real HTTP against the simulator
+(docs/architecture.md §6.1).
 
 What the moment planner needs: is the channel live, since when, and which archive records
 the broadcast, including archives that appear late, finished ones and channels without any.

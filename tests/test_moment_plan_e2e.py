@@ -1,7 +1,7 @@
 """Moment-accurate clips end to end: emulator, Helix simulator, functions-framework processes.
 
-The moment's age is set through `source_ts` instead of sleeping; the simulator's channels
-have been live for an hour, with the broadcast's archive recording (SPEC 4, 5; issue 11).
+The moment's age is set through `source_ts` instead of sleeping; the simulator's channels have been
+live for an hour, with the broadcast's archive recording (docs/architecture.md §6.4, 5; issue 11).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC 4's retry policy as a pure function."""
+"""The retry policy (docs/architecture.md §6.2) as a pure function."""
 
 from __future__ import annotations
 

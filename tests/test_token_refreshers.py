@@ -1,6 +1,7 @@
-"""One refresher per token (SPEC 4, 5): Twitch rotates refresh tokens, so every refresh goes
-through the store's lease, twitchio's included, and token health refreshes only the tokens
-whose `refresh_owner` it is. Against the Helix simulator, which spends a refresh token on use.
+"""One refresher per token (docs/architecture.md §6.4, 5): Twitch rotates refresh tokens, so every
+refresh goes through the store's lease, twitchio's included, and token health refreshes only the
+tokens whose `refresh_owner` it is. Against the Helix simulator, which spends a refresh token on
+use.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One bad document never stops a reader (issue 19), on the emulator.
 
-The queue reads SPEC 3.1 items as the SPEC writes them (the document id is the action id)
+The queue reads docs/architecture.md §3.1 items as documented (the document id is the action id)
 and refuses the rest by name; an unreadable item can be archived without being parsed,
 through the same decision record as every decision; the listeners the app and the chat bot
 keep (pending items, jobs by status, the control plane, the ready-jobs announcer) log an

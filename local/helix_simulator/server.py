@@ -100,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class HelixSimulator(HelixState, Lifecycle):
-    """Twitch Helix + OAuth simulator on a loopback port; see SPEC.md section 5.
+    """Twitch Helix + OAuth simulator on a loopback port; see docs/architecture.md §6.1.
 
     It is the `HelixState` itself (set up and inspected directly), plus the HTTP lifecycle.
     """

@@ -1,6 +1,6 @@
 """In-memory Twitch Helix and OAuth state, answering requests without any sockets.
 
-Everything here follows SPEC.md section 5 and Twitch's official API reference. The clock is
+Everything here follows Twitch's official API reference (docs/architecture.md §6). The clock is
 injectable so tests can move time forward instead of sleeping.
 """
 

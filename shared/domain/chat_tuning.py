@@ -14,7 +14,7 @@ Scoring. Four signals per window, each as a deviation from the channel's usual l
 The usual level is a median over a long trailing span that leaves out the last minute and a
 half, so a ramp into a moment cannot lift its own bar. The spread is the larger of the
 history's own MAD, counting noise and a quarter of the level: a quiet channel's three chatters
-and a big channel's twenty percent are both ordinary (and for what chat says, a twentieth of
+and a big channel's twenty percent are both ordinary (and for what chat says, a fiftieth of
 the room: seven laughs among three hundred chatters are no crowd).
 
 Fitting. Given a stream's feature timeline (10 s buckets) and its viewers' clips, choose the
@@ -37,7 +37,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "clip_calls": 0.7,
 }
 RELATIVE_SPREAD = 0.25
-ROOM_SHARE = 0.05  # a change in what chat says smaller than this share of the room is no crowd
+ROOM_SHARE = 0.02  # a change in what chat says smaller than this share of the room is no crowd
 Z_FLOOR, Z_CEILING = 0.0, 30.0  # quieter than usual is no evidence against a moment
 
 

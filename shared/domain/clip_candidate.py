@@ -1,4 +1,4 @@
-"""The `clip_candidate.v1` schema (SPEC 3.1), its validation and its dedupe key.
+"""The `clip_candidate.v1` schema (docs/architecture.md §3.1), its validation and its dedupe key.
 
 Pure: no I/O. Every refusal names the field, so a detector, the vision function or the
 operator's manual form can show exactly what to fix, and nothing is written.
@@ -93,7 +93,7 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 class ClipCandidate(BaseModel):
-    """`payload` of an `action_queue` item of kind `clip_candidate` (SPEC 3.1)."""
+    """`payload` of an `action_queue` item of kind `clip_candidate` (docs/architecture.md §3.1)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -1,4 +1,5 @@
-"""The clip job (SPEC 3.2): its document model, its state machine and how one is born.
+"""The clip job (docs/architecture.md §3.2): its document model, its state machine and how one is
+born.
 
 Pure: no I/O. The allowed transitions are listed once here; every writer asks this module.
 """
@@ -41,7 +42,7 @@ IN_FLIGHT: frozenset[JobStatus] = frozenset(
 #   queued -> failed:   refused before any Helix call (token bad, API switched off too long).
 #   failed -> queued:   only by the operator's limited manual retry (see manual_retry_fields).
 # Not in the table: failed -> ready, allowed only by late confirmation (`check_late_confirmation`,
-# SPEC 3.2), so nothing else can take that path by asking for the pair of statuses.
+# docs/architecture.md §3.2), so nothing else can take that path by asking for the pair of statuses.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.QUEUED: frozenset({JobStatus.CREATING, JobStatus.FAILED}),
     JobStatus.CREATING: frozenset({JobStatus.POLLING, JobStatus.QUEUED, JobStatus.FAILED}),
@@ -59,7 +60,7 @@ def can_transition(current: JobStatus | str, target: JobStatus | str) -> bool:
 
 
 def check_transition(current: JobStatus | str, target: JobStatus | str, job_id: str | None = None):
-    """Raise TransitionRefused unless SPEC 3.2 allows `current -> target`."""
+    """Raise TransitionRefused unless docs/architecture.md §3.2 allows `current -> target`."""
     if not can_transition(current, target):
         raise TransitionRefused(job_id, str(current), str(target), "not an allowed transition")
 
@@ -105,7 +106,7 @@ class ClipJob(BaseModel):
     requeued_at: datetime | None = None
     clip_created_at: datetime | None = None
     # The claim whose worker may send Create Clip (`claims/{N}`; its call is `creates/{N}`), and
-    # when that call went out: the window lost-clip recovery searches (SPEC 4).
+    # when that call went out: the window lost-clip recovery searches (docs/architecture.md §6.4).
     create_seq: int | None = None
     create_sent_at: datetime | None = None
     # Until when the sweeper still looks for this job's clip: late confirmation of a
@@ -132,14 +133,14 @@ class ClipJob(BaseModel):
         )
 
 
-# SPEC 4: a clip not seen within 15 s keeps being checked this long after the verdict; a lost
-# create is looked for on the channel as long (counted from the create call).
+# docs/architecture.md §6.4: a clip not seen within 15 s keeps being checked this long after the
+# verdict; a lost create is looked for on the channel as long (counted from the create call).
 LATE_CHECK = timedelta(minutes=10)
 
 
 def check_late_confirmation(job: ClipJob) -> None:
     """Raise TransitionRefused unless `failed -> ready` is a late confirmation: the job failed
-    with `clip_create_timeout` and kept its clip id (SPEC 3.2)."""
+    with `clip_create_timeout` and kept its clip id (docs/architecture.md §3.2)."""
     if job.status is not JobStatus.FAILED:
         raise TransitionRefused(
             job.job_id,
@@ -158,7 +159,8 @@ def check_late_confirmation(job: ClipJob) -> None:
 
 @dataclass(frozen=True)
 class ApprovalEdits:
-    """What the operator may change while approving (SPEC 3.1 rules still apply)."""
+    """What the operator may change while approving (docs/architecture.md §3.1 rules still
+    apply)."""
 
     title: str | None = None
     duration: float | None = None

@@ -1,4 +1,4 @@
-"""`observability/clips_auth` (SPEC 3.4): what the last token validation found."""
+"""`observability/clips_auth` (docs/architecture.md §3.4): what the last token validation found."""
 
 from __future__ import annotations
 

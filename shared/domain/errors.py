@@ -1,7 +1,9 @@
-"""One exception hierarchy for the whole product, mapped to SPEC's canonical error codes.
+"""One exception hierarchy for the whole product, mapped to the canonical error codes
+(docs/architecture.md §4.3).
 
-Clip failures carry the SPEC 3.2 `error_code` and an operator sentence that says what happened
-and what to do next, so every layer (worker, sweeper, app) shows the same words.
+Clip failures carry the job's `error_code` (docs/architecture.md §3.2) and an operator
+sentence that says what happened and what to do next, so every layer (worker, sweeper, app)
+shows the same words.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from shared.domain.language import ENGLISH, N_, Translate
 
 
 class ErrorCode(StrEnum):
-    """Canonical `error_code` values of a failed clip job (SPEC 3.2)."""
+    """Canonical `error_code` values of a failed clip job (docs/architecture.md §3.2)."""
 
     BAD_REQUEST = "clip_bad_request"
     UNAUTHORIZED = "clip_unauthorized"
@@ -97,7 +99,7 @@ class InvalidInput(ByteClipsError):
 
 
 class CandidateInvalid(InvalidInput):
-    """A clip candidate that breaks a SPEC 3.1 rule."""
+    """A clip candidate that breaks a docs/architecture.md §3.1 rule."""
 
     code = "candidate_invalid"
 
@@ -106,7 +108,7 @@ class CandidateInvalid(InvalidInput):
 
 
 class ConfigInvalid(InvalidInput):
-    """A control-plane change that breaks a SPEC 3.3 rule."""
+    """A control-plane change that breaks a docs/architecture.md §3.3 rule."""
 
     code = "config_invalid"
 
@@ -140,7 +142,7 @@ class ActionAlreadyDecided(ByteClipsError):
 
 
 class TransitionRefused(ByteClipsError):
-    """A job status change that SPEC 3.2's state machine does not allow."""
+    """A job status change that the state machine (docs/architecture.md §4.2) does not allow."""
 
     code = "transition_refused"
 
@@ -178,7 +180,7 @@ class RetryLimitReached(ByteClipsError):
 
 
 class ClipError(ByteClipsError):
-    """A clip call that failed, with SPEC's code, Twitch's status and message, and 429's reset."""
+    """A failed clip call: the canonical code, Twitch's status and message, and 429's reset."""
 
     error_code: ErrorCode = ErrorCode.UNKNOWN
 

@@ -1,4 +1,5 @@
-"""The channel's language (control plane `language`, SPEC 3.3) and how pure code speaks it.
+"""The channel's language (control plane `language`, docs/architecture.md §3.3) and how pure code
+speaks it.
 
 Pure code never loads a catalog: it marks its sentences with `N_` where they are defined
 (so `pybabel extract` finds them) and takes a `Translate` callable where it says them. The

@@ -1,8 +1,8 @@
 """Which clip holds a moment: live as asked, live reaching further back, the VOD, or none.
 
-Twitch's geometry (SPEC 5): a live Create Clip that reaches Twitch at T with duration d
-publishes about [T - d, T] (it also captures ~5 s after the call, but does not publish them
-unless someone edits the clip), and d is at most 60 s. A VOD clip ends `vod_offset` seconds
+Twitch's geometry (docs/architecture.md §6.1): a live Create Clip that reaches Twitch at T with
+duration d publishes about [T - d, T] (it also captures ~5 s after the call, but does not publish
+them unless someone edits the clip), and d is at most 60 s. A VOD clip ends `vod_offset` seconds
 into the archive and starts `duration` seconds before that. A clip holds its moment when it
 publishes [moment - pre_roll, moment + post_roll].
 
@@ -78,7 +78,8 @@ class StreamState:
         return cls(True, stream.id, stream.started_at, archives)
 
     def archive_in_progress(self) -> Archive | None:
-        """The archive of the live broadcast: the one carrying its stream id (SPEC 5)."""
+        """The archive of the live broadcast: the one carrying its stream id
+        (docs/architecture.md §6.1)."""
         if not self.live or not self.stream_id:
             return None
         return next((a for a in self.archives if a.stream_id == self.stream_id), None)

@@ -1,4 +1,5 @@
-"""SPEC 4's retry policy as one pure function: what to do after a failed Twitch call.
+"""The retry policy (docs/architecture.md §6.2) as one pure function: what to do after a
+failed Twitch call.
 
 400/403/404 are final; 401 gets one token refresh and one retry; 429 waits for
 `Ratelimit-Reset`; 5xx and timeouts get at most three tries with backoff.
@@ -23,7 +24,7 @@ class RetryAction(StrEnum):
 
 @dataclass(frozen=True)
 class RetryLimits:
-    """Tunables of the policy; the defaults are SPEC 4's numbers."""
+    """Tunables of the policy; the defaults are the documented ones (architecture §6.2)."""
 
     max_server_error_tries: int = 3
     max_rate_limit_tries: int = 5

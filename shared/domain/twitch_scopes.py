@@ -1,4 +1,5 @@
-"""Which Twitch scopes each clipping feature needs (SPEC 5), and what a token lacks."""
+"""Which Twitch scopes each clipping feature needs (docs/architecture.md §6.1), and what a token
+lacks."""
 
 from __future__ import annotations
 

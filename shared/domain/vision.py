@@ -402,7 +402,8 @@ def candidate_fields(
 
 
 class SceneContext(BaseModel):
-    """`scene_context/{broadcaster_id}` (SPEC 3): what the model last saw on a channel.
+    """`scene_context/{broadcaster_id}` (docs/architecture.md §3): what the model last saw on a
+    channel.
 
     `at` is when the frame was captured. Model text (game, scene, summary) is cleaned but
     still untrusted: show it as plain text, never as Markdown or HTML.

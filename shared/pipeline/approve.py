@@ -1,8 +1,8 @@
 """Approval: the action becomes `approved` and its job is created `queued`, atomically.
 
 The action queue's decision batch (one atomic commit) also creates the job under
-`job_id_for(action_id)` with `create()`. Two approvals racing cannot both commit, because
-their creates collide (SPEC 7), and a reject racing an approval collides on the decision
+`job_id_for(action_id)` with `create()`. Two approvals racing cannot both commit, because their
+creates collide (docs/architecture.md §5), and a reject racing an approval collides on the decision
 document.
 """
 

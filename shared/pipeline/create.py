@@ -259,12 +259,12 @@ class ClipWorker:
             if self._now_ts() + MIN_TRY_SECONDS > deadline:
                 return self._hand_back(job, self._clock(), N_("the create call"), attempts)
             if sent_at is None:
+                self._checkpoint("before_create")
                 sent_at = self._clock()
                 if not self._jobs.mark_create_sent(
                     job.job_id, seq=claim.seq, worker=self._worker, now=sent_at
                 ):
                     return Outcome(job.job_id, "lease lost", "a sweeper took the job over")
-            self._checkpoint("before_create")
             try:
                 created = self._send_create(job, planned, tokens, editor_id, deadline)
             except InvalidInput as error:
@@ -644,9 +644,9 @@ class ClipWorker:
     # ----------------------------------------------------------------- confirmation
 
     def _confirm(self, job: ClipJob, tokens: StoredTokenSource, created_at: datetime) -> Outcome:
-        """Wait until Get Clips shows the clip, for at most 15 s after the 202 (SPEC 4); not
-        seen by then fails `clip_create_timeout`, and the sweeper keeps checking (late
-        confirmation)."""
+        """Wait until Get Clips shows the clip, for at most 15 s after the 202
+        (docs/architecture.md §6.4); not seen by then fails `clip_create_timeout`, and the
+        sweeper keeps checking (late confirmation)."""
         elapsed = (self._clock() - created_at).total_seconds()
         clip = self._confirmer.wait_visible(
             tokens,

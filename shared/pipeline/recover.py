@@ -1,11 +1,11 @@
 """Lost-clip recovery: find on Twitch the clip of a create whose answer never reached the job.
 
-A worker that died between sending Create Clip and saving the 202, or whose call timed out,
-leaves a `creating` job without a clip id but with the time the call went out
-(`creates/{N}`, then `create_sent_at`). Twitch may have made that clip, so it is never
-created again (SPEC 4). Instead Get Clips by `broadcaster_id` over a short `started_at`/
-`ended_at` window around the call is matched on `creator_id` (the token's user: the one who
-clipped) and on the title. One windowed search serves every lost job of a channel.
+A worker that died between sending Create Clip and saving the 202, or whose call timed out, leaves a
+`creating` job without a clip id but with the time the call went out (`creates/{N}`, then
+`create_sent_at`). Twitch may have made that clip, so it is never created again
+(docs/architecture.md §6.4). Instead Get Clips by `broadcaster_id` over a short `started_at`/
+`ended_at` window around the call is matched on `creator_id` (the token's user: the one who clipped)
+and on the title. One windowed search serves every lost job of a channel.
 
 A clip only shows in Get Clips once visible, so a search that finds nothing is repeated by
 each sweep until the late-confirmation period after the call has passed.
@@ -44,7 +44,8 @@ class LostCreate:
 
     @property
     def give_up_at(self) -> datetime:
-        """No match by then: the clip was not made (SPEC 4's late-confirmation period)."""
+        """No match by then: the clip was not made (docs/architecture.md §6.4's late-confirmation
+        period)."""
         return self.sent_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS) + LATE_CHECK
 
     def title(self) -> str | None:

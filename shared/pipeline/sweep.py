@@ -10,9 +10,9 @@ links stage (`shared.pipeline.links`). A job whose worker died:
   (`shared.pipeline.recover`) until the late-confirmation period ends, then it fails
   `clip_unknown` saying the clip is not on Twitch. Never a blind second create.
 
-Late confirmation (SPEC 4): for 10 minutes after the verdict, `clip_create_timeout` jobs are
-looked up in batched Get Clips (100 ids a call); one that appears becomes `ready` with
-`late_confirmed_at`.
+Late confirmation (docs/architecture.md §6.4): for 10 minutes after the verdict,
+`clip_create_timeout` jobs are looked up in batched Get Clips (100 ids a call); one that appears
+becomes `ready` with `late_confirmed_at`.
 
 With `clip_api_enabled` off (the rollback switch) it makes no Helix call at all: a job waiting
 for Twitch says it waits, and the links stage holds (the report says so).

@@ -1,5 +1,5 @@
-"""Hourly token validation (SPEC 4): validate, refresh what can be, check clipping scopes,
-and publish the result in `observability/clips_auth` for the worker and the app.
+"""Hourly token validation (docs/architecture.md §6.4): validate, refresh what can be, check
+clipping scopes, and publish the result in `observability/clips_auth` for the worker and the app.
 
 One refresher per token: a token is refreshed here only when its document names this
 process's role as its `refresh_owner` (`refreshes_for`); the others are validated only (the

@@ -1,4 +1,4 @@
-"""Conditions a retry cannot fix, and how an entry point gives them up (SPEC 4).
+"""Conditions a retry cannot fix, and how an entry point gives them up (docs/architecture.md §6.4).
 
 An event or a stored document that can never be processed is acknowledged and reported once,
 not redelivered for a day; when it belongs to a job we still own, the job fails with the

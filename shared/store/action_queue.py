@@ -1,15 +1,15 @@
-"""`action_queue/{action_id}`: the one approval queue (SPEC 3.1).
+"""`action_queue/{action_id}`: the one approval queue (docs/architecture.md §3.1).
 
 The action id is the candidate's dedupe key, so enqueue is a `create()`: a second enqueue of
 the same moment collides and is reported as a duplicate. Every decision (approve, reject,
 expire) also creates `action_queue/{id}/decision/final`, so two deciders racing cannot both
-win, on the emulator as in production (SPEC 7).
+win, on the emulator as in production (docs/architecture.md §5).
 
-Documents are read as SPEC 3.1 writes them: the document id is the action id, the document's
-create and update times stand in for our `created_at`/`updated_at`, and fields beyond the
-SPEC's are ignored. One that still does not parse (a wrong type, another `kind`) raises
-`StoredDocumentUnreadable` naming the document and the fix; such an item can still be
-rejected (archived) without parsing it, through the same decision record.
+Documents are read as documented (docs/architecture.md §3.1): the document id is the action id, the
+document's create and update times stand in for our `created_at`/`updated_at`, and fields beyond the
+documented ones are ignored. One that still does not parse (a wrong type, another `kind`) raises
+`StoredDocumentUnreadable` naming the document and the fix; such an item can still be rejected
+(archived) without parsing it, through the same decision record.
 """
 
 from __future__ import annotations
@@ -80,7 +80,8 @@ class ActionItem(BaseModel):
     risk: str = "suggest_streamer"
     status: ActionStatus = ActionStatus.PENDING
     payload: ClipCandidate
-    # Ours, not SPEC 3.1's: a document without them reads its Firestore create/update times.
+    # Ours, not docs/architecture.md §3.1's: a document without them reads its Firestore
+    # create/update times.
     created_at: datetime | None = None
     updated_at: datetime | None = None
     decided_at: datetime | None = None
@@ -99,8 +100,8 @@ class ActionItem(BaseModel):
 
 
 def read_item(snap: Any) -> ActionItem:
-    """A stored item as SPEC 3.1 defines it, or StoredDocumentUnreadable naming the document,
-    its refused fields and the fix (never their values)."""
+    """A stored item as docs/architecture.md §3.1 defines it, or StoredDocumentUnreadable naming
+    the document, its refused fields and the fix (never their values)."""
     path = f"{COLLECTION}/{snap.id}"
     data = snap.to_dict() or {}
     kind = data.get("kind", KIND)
@@ -197,7 +198,7 @@ class ActionQueue:
         return item
 
     def _pending_query(self) -> firestore.Query:
-        """No order_by: Firestore leaves out documents without the ordered field, and a SPEC
+        """No order_by: Firestore leaves out documents without the ordered field, and a documented
         3.1 item has no `created_at`. Callers sort."""
         return self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))
 
@@ -229,11 +230,11 @@ class ActionQueue:
     ) -> ActionItem:
         """Decide a pending item in one atomic batch; `also` adds writes (the job) to it.
 
-        `also` returns the job id to record on the item. The batch creates the decision
-        document, so of two deciders racing exactly one commits; the loser, or anyone deciding
-        an item that is no longer pending, gets ActionAlreadyDecided and nothing is written.
-        A batch rather than a transaction: no locks, so racers never abort each other, and the
-        create() gives the same exclusivity on every emulator and in production (SPEC 7).
+        `also` returns the job id to record on the item. The batch creates the decision document, so
+        of two deciders racing exactly one commits; the loser, or anyone deciding an item that is no
+        longer pending, gets ActionAlreadyDecided and nothing is written. A batch rather than a
+        transaction: no locks, so racers never abort each other, and the create() gives the same
+        exclusivity on every emulator and in production (docs/architecture.md §5).
         """
         item = self.require(action_id)
         if item.status is not ActionStatus.PENDING:

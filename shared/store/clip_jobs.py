@@ -1,6 +1,6 @@
 """`clip_jobs/{job_id}`: reads, checked transitions, and the lease that makes one worker own a job.
 
-Exclusivity comes from `commit_led_by_create` (SPEC 7): claim N is
+Exclusivity comes from `commit_led_by_create` (docs/architecture.md §5): claim N is
 `clip_jobs/{id}/claims/{N}`, manual retry N is `clip_jobs/{id}/retries/{N}`, the chat bot's
 announcement of a ready clip is `clip_jobs/{id}/chat_announcements/ready`. Transactions are
 used only for consistent read-check-write.
@@ -441,7 +441,8 @@ class ClipJobStore:
 
     def confirm_late(self, job_id: str, *, fields: Mapping[str, Any], now: datetime) -> ClipJob:
         """`failed -> ready` for a `clip_create_timeout` job whose clip appeared after all
-        (SPEC 3.2's one exception, `check_late_confirmation`); `late_confirmed_at` says so."""
+        (docs/architecture.md §3.2's one exception, `check_late_confirmation`);
+        `late_confirmed_at` says so."""
         ref = self.ref(job_id)
 
         @firestore.transactional

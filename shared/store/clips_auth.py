@@ -1,4 +1,4 @@
-"""`observability/clips_auth`: the last token validation's findings (SPEC 3.4)."""
+"""`observability/clips_auth`: the last token validation's findings (docs/architecture.md §3.4)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Discord posts of clip jobs: claimed once per job and status, recorded on the job.
 
-Claiming the post of job J in status S creates `clip_jobs/{J}/discord_posts/{S}` in the batch
-that sets `discord.{S}.claimed_at` on the job (`commit_led_by_create`, SPEC 7), so of two
-processes exactly one posts, on the emulator as in production. The claim comes before the
-post: a crash in between loses one Discord message, never doubles it. The outcome (posted,
-or failed and why) is written to the job's `discord.{S}` map and to `discord_last_at`, which
-the app lists; the job model ignores these fields.
+Claiming the post of job J in status S creates `clip_jobs/{J}/discord_posts/{S}` in the batch that
+sets `discord.{S}.claimed_at` on the job (`commit_led_by_create`, docs/architecture.md §5), so of
+two processes exactly one posts, on the emulator as in production. The claim comes before the post:
+a crash in between loses one Discord message, never doubles it. The outcome (posted, or failed and
+why) is written to the job's `discord.{S}` map and to `discord_last_at`, which the app lists; the
+job model ignores these fields.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The one race-safety primitive (SPEC 7): a batch whose first write is a `create()`.
+"""The one race-safety primitive (docs/architecture.md §5): a batch whose first write is a
+`create()`.
 
 Of several processes committing a batch led by a create of the same document, exactly one
 succeeds. The create must come first because the npm emulator applies a batch's writes in

@@ -2,10 +2,10 @@
 
 A rule's uses in one window (`hour`, or a stream) are numbered 1, 2, 3...; use N is
 `approval_policy_uses/{rule}--{window}/uses/{N:06d}`, made with `commit_led_by_create`. Two
-processes taking the next use race on the same document id, so exactly one gets it and the
-other counts again (SPEC 7): no transaction, the same guarantee on the emulator and in
-production. The rolling hour is checked on the use `limit` back: if it is less than an hour
-old, `limit` uses already fall in the last hour.
+processes taking the next use race on the same document id, so exactly one gets it and the other
+counts again (docs/architecture.md §5): no transaction, the same guarantee on the emulator and in
+production. The rolling hour is checked on the use `limit` back: if it is less than an hour old,
+`limit` uses already fall in the last hour.
 
 A use is spent before the approval is made: if a person decides the candidate first, the use
 still counts, so a cap can only err towards fewer automatic approvals, never more.

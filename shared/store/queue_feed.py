@@ -1,10 +1,10 @@
 """The approval queue as the fast deciders see it: pending items as they arrive, recent
 decisions, and the chat announcement of a candidate, claimed once.
 
-`shared.store.action_queue` owns enqueue and decisions; this module only reads
-`action_queue` and creates the announcement marker `action_queue/{id}/chat_announcements/
-candidate` with `commit_led_by_create`, so of two bot instances exactly one announces a
-candidate (SPEC 7). An unreadable document is skipped here: it never stops a listener.
+`shared.store.action_queue` owns enqueue and decisions; this module only reads `action_queue` and
+creates the announcement marker `action_queue/{id}/chat_announcements/ candidate` with
+`commit_led_by_create`, so of two bot instances exactly one announces a candidate
+(docs/architecture.md §5). An unreadable document is skipped here: it never stops a listener.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""`scene_context/{broadcaster_id}` (SPEC 3): what the vision model last saw on a channel.
+"""`scene_context/{broadcaster_id}` (docs/architecture.md §3): what the vision model last saw on a
+channel.
 
 Written by `vision_ingest` after every classified frame; read by the app (Health page) and
 by the chat bot's LLM titles. One document per channel, replaced whole each time.

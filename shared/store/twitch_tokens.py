@@ -9,9 +9,9 @@ One refresher per token: `refresh_owner` says which process renews a token ahead
 ("functions" for the clipping tokens, "chatbot" for the bot account's, which twitchio renews);
 the others only validate it. Every refresh, whoever makes it, goes through `refresh()`.
 
-Documents are read tolerantly (SPEC 3): only `access_token` is needed to call Twitch; what
-another tool or a hand fix left out is optional, and a document that still does not parse
-raises `StoredTokenUnreadable`, whose message names the document and the fix, never a value.
+Documents are read tolerantly (docs/architecture.md §3): only `access_token` is needed to call
+Twitch; what another tool or a hand fix left out is optional, and a document that still does not
+parse raises `StoredTokenUnreadable`, whose message names the document and the fix, never a value.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """`vision_limits/{id}`: vision's per-channel frame rate and hourly model-call cap, counted in
 Firestore so that every instance of `vision_ingest` shares them (issue 12).
 
-A window of `limit` admissions is `limit` numbered slot documents. Taking a slot is a batch
-led by the `create()` of the slot (SPEC 7: exactly one of several racers wins a create, on
-the emulators as in production), so no two instances can take the same slot and no more than
-`limit` slots exist per window. The same batch increments the window's counter document, the
-count of slots taken: it is only a hint of where to start (one read instead of walking from
-slot 0), never what decides. Slots are created in order from the hint, so they stay
-contiguous and the count equals the next free slot; a racer that loses moves to the next.
+A window of `limit` admissions is `limit` numbered slot documents. Taking a slot is a batch led by
+the `create()` of the slot (docs/architecture.md §5: exactly one of several racers wins a create, on
+the emulators as in production), so no two instances can take the same slot and no more than `limit`
+slots exist per window. The same batch increments the window's counter document, the count of slots
+taken: it is only a hint of where to start (one read instead of walking from slot 0), never what
+decides. Slots are created in order from the hint, so they stay contiguous and the count equals the
+next free slot; a racer that loses moves to the next.
 
 Documents carry `expires_at` for a Firestore TTL policy (deploy.sh), so old windows vanish.
 """

@@ -311,8 +311,9 @@ class HelixClips:
     ) -> CreatedClip:
         """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming.
 
-        `send_by`: no try goes out after it (a later one would cut the moment's pre-roll).
-        No `has_delay`: Twitch removed it from Create Clip (SPEC 5), so it is never sent."""
+        `send_by`: no try goes out after it (a later one would cut the moment's pre-roll). No
+        `has_delay`: Twitch removed it from Create Clip (docs/architecture.md §6.1), so it is
+        never sent."""
         problems: list[FieldProblem] = []
         params: dict[str, str] = {
             "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
