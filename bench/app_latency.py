@@ -12,7 +12,7 @@ make), and `streamlit run streamlit_app/app.py`, then drives the app in headless
   (each probe is rejected again, so every sample sees the same queue length);
 - a job's status change (polling -> ready with its clip link) -> visible on the Jobs page;
 - Firestore reads per minute with one open Queue page and an idle queue (empty, and 20
-  pending), and with one open Jobs page: `bench/read_meter` is loaded into the app's process
+  pending), and with one open Jobs page: `deploy/meter` is loaded into the app's process
   and counts what its client reads, as Firestore bills it.
 
 Appearance is timed in the page itself: a MutationObserver notes when the text first shows
@@ -63,7 +63,7 @@ from tests.browser.streamlit_browser import (  # noqa: E402
     watch_for,
 )
 
-METER_DIR = Path(__file__).resolve().parent / "read_meter"
+METER_DIR = Path(__file__).resolve().parent.parent / "deploy" / "meter"
 PASSWORD = "bench-password"
 
 
@@ -75,12 +75,13 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(math.ceil(fraction * len(ordered)), 1) - 1]
 
 
-def summary(values: list[float]) -> dict[str, float]:
+def summary(values: list[float]) -> dict[str, Any]:
     return {
         "n": len(values),
         "p50": percentile(values, 0.5),
         "p95": percentile(values, 0.95),
         "max": max(values) if values else math.nan,
+        "samples": [round(value, 3) for value in values],
     }
 
 
@@ -118,14 +119,14 @@ def card_gone(driver: Any, action_id: str) -> bool:
 
 def reads(meter: Path) -> int:
     try:
-        return int(json.loads(meter.read_text()).get("total", 0))
+        return int(json.loads(meter.read_text()).get("reads", 0))
     except (OSError, ValueError):
         return 0
 
 
 def reads_per_minute(meter: Path, seconds: float, settle: float = 10.0) -> float:
     time.sleep(settle)
-    time.sleep(1.0)  # the meter writes its file at most twice a second
+    time.sleep(1.0)  # let what the page is still reading land in the meter's file
     before = reads(meter)
     time.sleep(seconds)
     time.sleep(1.0)
@@ -220,7 +221,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         app_env = env | {
             "PYTHONPATH": str(METER_DIR),
-            "BYTECLIPS_READ_METER": str(meter),
+            "BYTECLIPS_COST_METER": str(meter),
         }
         queue = ActionQueue(db)
         with streamlit_server(app_env, work / "streamlit.log") as base, chromium() as driver:
@@ -254,7 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def fmt(stats: dict[str, float]) -> str:
+def fmt(stats: dict[str, Any]) -> str:
     return (
         f"p50 {stats['p50']:.2f} s, p95 {stats['p95']:.2f} s, max {stats['max']:.2f} s "
         f"over {stats['n']:.0f}"

@@ -292,13 +292,13 @@ def report(
     visible_at = {clip["id"]: clip for clip in made}
     overheads, to_create, after_visible = [], [], []
     for job in ready:
-        clip = visible_at.get(job.twitch_clip_id or "")
-        if clip is None or clip["visible_at"] is None or job.ready_at is None:
+        made_clip = visible_at.get(job.twitch_clip_id or "")
+        if made_clip is None or made_clip["visible_at"] is None or job.ready_at is None:
             continue
-        delay = clip["visible_at"] - clip["created_at"]
+        delay = made_clip["visible_at"] - made_clip["created_at"]
         overheads.append(job.ready_at.timestamp() - approved[job.job_id] - delay)
-        to_create.append(clip["created_at"] - approved[job.job_id])
-        after_visible.append(job.ready_at.timestamp() - clip["visible_at"])
+        to_create.append(made_clip["created_at"] - approved[job.job_id])
+        after_visible.append(job.ready_at.timestamp() - made_clip["visible_at"])
     failed_codes = Counter(
         job.error_code.value if job.error_code else "?"
         for job in jobs.values()

@@ -13,15 +13,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from chatbot.control import ConfigSource, Subscription
+from chatbot.control import ConfigSource
 from chatbot.detection import CHAT_SOURCES
 from chatbot.replies import ready_reply
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.clock import Clock, utc_now
 from shared.domain.language import DEFAULT_LANGUAGE
+from shared.pipeline.snapshot_listener import SnapshotListener
 from shared.store.clip_jobs import ClipJobStore
 
 logger = logging.getLogger(__name__)
@@ -65,32 +65,27 @@ class ReadyClipAnnouncer:
         self._config = config
         self._instance = instance
         self._clock = clock
-        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chat-announce")
+        self._listener = SnapshotListener(workers=2, thread_name_prefix="chat-announce")
         self._seen: set[str] = set()
         self._lock = threading.Lock()
-        self._first = threading.Event()
-        self._watch: Subscription | None = None
         self.announced = 0
         self.lost = 0
 
     @property
     def listening(self) -> bool:
-        return self._watch is not None and self._watch.is_active
+        return self._listener.listening
 
     def start(self, timeout: float = 15.0) -> ReadyClipAnnouncer:
         """Listen to jobs that became ready within the announce window."""
         max_age = self._config.current().chat.announce_max_age_seconds
         since = self._clock() - timedelta(seconds=max_age)
-        self._watch = self._jobs.watch_unannounced_ready(since, self._on_jobs)
-        if not self._first.wait(timeout):
+        watch = self._jobs.watch_unannounced_ready(since, self._on_jobs)
+        if not self._listener.start(watch, timeout):
             logger.warning("clip announcer: no snapshot yet from clip_jobs")
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.unsubscribe()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._listener.stop()
 
     def _on_jobs(self, jobs: list[ClipJob]) -> None:
         try:
@@ -113,11 +108,11 @@ class ReadyClipAnnouncer:
                     if found[0] in self._seen:
                         continue
                     self._seen.add(found[0])
-                self._pool.submit(self._claim_and_post, *found)
+                self._listener.pool.submit(self._claim_and_post, *found)
         except Exception:
             logger.exception("clip announcer: could not read a clip_jobs snapshot")
         finally:
-            self._first.set()
+            self._listener.first.set()
 
     def _claim_and_post(self, job_id: str, text: str) -> None:
         try:

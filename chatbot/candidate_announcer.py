@@ -14,15 +14,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from chatbot.approval_commands import announcement
-from chatbot.control import ConfigSource, Subscription
+from chatbot.control import ConfigSource
 from shared.domain.approval_codes import shown_codes
 from shared.domain.approval_policy import PolicyFacts, plan_now
 from shared.domain.clock import Clock, utc_now
 from shared.domain.moment_plan import PlanMode
 from shared.domain.sliding_window import SlidingWindow
+from shared.pipeline.snapshot_listener import SnapshotListener
 from shared.store.action_queue import ActionItem
 from shared.store.queue_feed import QueueFeed
 
@@ -51,29 +51,23 @@ class CandidateAnnouncer:
         self._clock = clock
         self._monotonic = monotonic
         self._window = SlidingWindow(1, MINUTE)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-candidates")
+        self._listener = SnapshotListener(workers=1, thread_name_prefix="chat-candidates")
         self._seen: set[str] = set()
         self._lock = threading.Lock()
-        self._first = threading.Event()
-        self._watch: Subscription | None = None
         self.announced = 0
         self.skipped = 0
 
     @property
     def listening(self) -> bool:
-        return self._watch is not None and bool(self._watch.is_active)
+        return self._listener.listening
 
     def start(self, timeout: float = 15.0) -> CandidateAnnouncer:
-        self._watch = self._feed.watch_pending(self._on_items)
-        if not self._first.wait(timeout):
+        if not self._listener.start(self._feed.watch_pending(self._on_items), timeout):
             logger.warning("candidate announcer: no snapshot yet from action_queue")
         return self
 
     def stop(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.unsubscribe()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._listener.stop()
 
     def _on_items(self, pending: list[ActionItem], added: list[ActionItem]) -> None:
         try:
@@ -81,7 +75,7 @@ class CandidateAnnouncer:
         except Exception:
             logger.exception("candidate announcer: could not read an action_queue snapshot")
         finally:
-            self._first.set()
+            self._listener.first.set()
 
     def _announce_new(self, pending: list[ActionItem], added: list[ActionItem]) -> None:
         config = self._config.current().clips
@@ -132,7 +126,7 @@ class CandidateAnnouncer:
                 settings,
                 config.language,
             )
-            self._pool.submit(self._claim_and_post, item.action_id, text)
+            self._listener.pool.submit(self._claim_and_post, item.action_id, text)
 
     def _claim_and_post(self, action_id: str, text: str) -> None:
         try:

@@ -19,6 +19,7 @@ from typing import Protocol
 from shared.domain.chat_settings import DEFAULTS, ChatSettings
 from shared.domain.control_plane import ControlPlaneConfig, LoadedConfig
 from shared.domain.errors import ConfigInvalid
+from shared.pipeline.snapshot_listener import Subscription
 from shared.store.control_plane import ControlPlaneStore
 
 logger = logging.getLogger(__name__)
@@ -35,15 +36,6 @@ class LiveConfig:
 
 class ConfigSource(Protocol):
     def current(self) -> LiveConfig: ...
-
-
-class Subscription(Protocol):
-    """What a store's listener returns: it can say whether it runs, and be stopped."""
-
-    @property
-    def is_active(self) -> bool: ...
-
-    def unsubscribe(self) -> None: ...
 
 
 class StaticConfig:

@@ -29,6 +29,7 @@ from chatbot.approval_commands import (
     refused_edit_reply,
     unknown_reply,
 )
+from chatbot.draining import Draining
 from chatbot.outbox import Outbox
 from shared.domain.approval_codes import Coded, Resolution, resolve
 from shared.domain.clip_job import ApprovalEdits
@@ -69,7 +70,7 @@ def coded(item: ActionItem) -> Coded:
     )
 
 
-class ChatDecisions:
+class ChatDecisions(Draining):
     def __init__(
         self,
         queue: ActionQueue,
@@ -107,15 +108,6 @@ class ChatDecisions:
                 self._lock.notify_all()
             return False
         return True
-
-    def drain(self, timeout: float) -> bool:
-        with self._lock:
-            return self._lock.wait_for(lambda: self._pending == 0, timeout)
-
-    def close(self, timeout: float = 5.0) -> bool:
-        drained = self.drain(timeout)
-        self._pool.shutdown(wait=drained, cancel_futures=True)
-        return drained
 
     def _run(self, request: DecisionRequest) -> None:
         try:

@@ -33,6 +33,7 @@ from google.api_core.retry import Retry, if_exception_type
 from chatbot.candidates import candidate_fields
 from chatbot.control import ConfigSource
 from chatbot.detection import REACTION_SOURCES, Detection
+from chatbot.draining import Draining
 from chatbot.llm import LlmOff, MomentWriter, apply_proposal
 from chatbot.titles import command_title
 from chatbot.vod import StreamArchive
@@ -113,7 +114,7 @@ class SinkOutcome:
     detail: str | None = None
 
 
-class CandidateSink:
+class CandidateSink(Draining):
     def __init__(
         self,
         submitter: Submitter,
@@ -168,17 +169,6 @@ class CandidateSink:
             self._done(SinkOutcome("dropped", detection.source, detail="sink is closed"))
             return False
         return True
-
-    def drain(self, timeout: float) -> bool:
-        """Wait until every submitted detection was handled (True) or `timeout` passed."""
-        with self._lock:
-            return self._lock.wait_for(lambda: self._pending == 0, timeout)
-
-    def close(self, timeout: float = 5.0) -> bool:
-        """Finish what is queued for up to `timeout` seconds, then stop the workers."""
-        drained = self.drain(timeout)
-        self._pool.shutdown(wait=drained, cancel_futures=True)
-        return drained
 
     def _record(self, outcome: SinkOutcome) -> None:
         self.stats[outcome.status] += 1

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 from google.cloud import firestore
 
+from local.eventarc_encoder import encode_document_written
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from shared.domain.clip_job import ClipJob, JobStatus
@@ -120,6 +121,23 @@ def approve_moment(db: firestore.Client, broadcaster_id: str, **fields: Any) -> 
     queue = ActionQueue(db)
     action = queue.submit(candidate)
     return approve(queue, ClipJobStore(db), action.action_id, by="e2e@example.com")
+
+
+def job_created_event(
+    db: firestore.Client, job_id: str, **changes: Any
+) -> tuple[dict[str, str], bytes]:
+    """The CloudEvent Eventarc sends for the job document's creation, as it is stored now;
+    `changes` go to the encoder (`time=`: an old event). Keep it to deliver the same event again."""
+    stored = db.collection("clip_jobs").document(job_id).get()
+    return encode_document_written(
+        LOCAL_PROJECT,
+        f"clip_jobs/{job_id}",
+        None,
+        stored.to_dict(),
+        create_time=stored.create_time,
+        update_time=stored.update_time,
+        **changes,
+    )
 
 
 def wait_for_job(

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from google.cloud import firestore
 
-from local.lifecycle import Lifecycle, serve_until_signal
+from local.lifecycle import JsonHandler, Lifecycle, ServedInThread, serve_until_signal
 from shared.discord.webhook import DiscordWebhook
 from shared.pipeline.discord_posts import DiscordPoster, DiscordRelay
 from shared.store.control_plane import ControlPlaneStore
@@ -136,27 +136,23 @@ class DiscordStandin(Lifecycle):
         per: float = 2.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._address = (host, port)
+        self._http = ServedInThread("DiscordStandin", (host, port), lambda at: _Server(at, self))
         self._clock = clock
         self._lock = threading.Lock()
         self._bucket = _Bucket(limit, per)
         self._forced: list[float] = []
         self._ids = itertools.count(1_400_000_000_000_000_001)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         self.messages: list[dict[str, Any]] = []
         self.attempts: list[Attempt] = []
 
     @property
     def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("DiscordStandin is not started")
-        return int(self._server.server_address[1])
+        return self._http.port
 
     @property
     def webhook_url(self) -> str:
         """What DISCORD_WEBHOOK_URL is set to."""
-        return f"http://{self._address[0]}:{self.port}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
+        return f"http://{self._http.host}:{self.port}/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
 
     def rate_limit_next(self, count: int = 1, *, retry_after: float = 0.3) -> None:
         """The next `count` posts are answered 429 with this `retry_after`."""
@@ -164,27 +160,11 @@ class DiscordStandin(Lifecycle):
             self._forced.extend([retry_after] * count)
 
     def start(self) -> Self:
-        if self._server is not None:
-            return self
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="discord-standin",
-            daemon=True,
-        )
-        self._thread.start()
+        self._http.start("discord-standin")
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     def answer(
         self, path: str, query: Mapping[str, list[str]], raw: bytes
@@ -255,40 +235,20 @@ class _Server(ThreadingHTTPServer):
         self.owner = owner
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
+class _Handler(JsonHandler):
     server: _Server
 
     def do_POST(self) -> None:
         split = urlsplit(self.path)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = self.read_body()
         status, body, headers = self.server.owner.answer(split.path, parse_qs(split.query), raw)
-        self._send(status, body, headers)
+        self.send_json(status, body, headers)
 
     def do_GET(self) -> None:
         if urlsplit(self.path).path.rstrip("/") == "/messages":
-            self._send(200, list(self.server.owner.messages), {})
+            self.send_json(200, list(self.server.owner.messages), {})
         else:
-            self._send(404, {"message": "404: Not Found", "code": 0}, {})
-
-    def _send(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        if body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: the request line holds the webhook's token."""
+            self.send_json(404, {"message": "404: Not Found", "code": 0}, {})
 
 
 @contextlib.contextmanager

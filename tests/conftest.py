@@ -2,17 +2,31 @@
 
 Tests reach it only through FIRESTORE_EMULATOR_HOST and the real google-cloud-firestore
 client. Which emulator: see local/firestore_emulator.py (BYTECLIPS_EMULATOR=npm|gcloud).
+
+The end-to-end clip stack (`sim`, `functions`, `relay`) is here too, so every e2e module runs
+the same one; a module tunes it by overriding `clip_visible_after` or `sim_clock`.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from google.cloud import firestore
 
+from local.clip_harness import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Functions,
+    function_env,
+    running_functions,
+)
 from local.firestore_emulator import FirestoreEmulator
+from local.helix_simulator import HelixSimulator
+from local.helix_simulator.state import Clock
+from local.trigger_relay import TriggerRelay
 from shared.store.firestore_client import LOCAL_PROJECT
 
 FIRESTORE_FIXTURES = {"db", "new_client", "firestore_emulator"}
@@ -53,6 +67,41 @@ def db(
 ) -> firestore.Client:
     firestore_emulator.clear()
     return new_client()
+
+
+@pytest.fixture(scope="module")
+def clip_visible_after() -> float:
+    """Seconds a created clip stays invisible to Get Clips; a module overrides it."""
+    return 0.3
+
+
+@pytest.fixture(scope="module")
+def sim_clock() -> Clock:
+    """The simulator's clock; a module that moves time overrides it."""
+    return time.time
+
+
+@pytest.fixture(scope="module")
+def sim(clip_visible_after: float, sim_clock: Clock) -> Iterator[HelixSimulator]:
+    with HelixSimulator(clock=sim_clock) as simulator:
+        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
+        simulator.clip_visible_after = clip_visible_after
+        yield simulator
+
+
+@pytest.fixture(scope="module")
+def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
+    """The clip functions in their own functions-framework processes, against `sim`."""
+    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
+    with running_functions(env) as running:
+        yield running
+
+
+@pytest.fixture
+def relay(db: firestore.Client, functions: Functions) -> Iterator[TriggerRelay]:
+    """Delivers job writes to the worker as Eventarc would."""
+    with TriggerRelay(db, functions.worker.url, skip_existing=True) as running:
+        yield running
 
 
 def pytest_report_header() -> str:

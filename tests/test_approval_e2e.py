@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,18 +14,11 @@ import pytest
 
 from chatbot.replay import ReplayReport, replay_file
 from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    Functions,
     connect_channel,
-    function_env,
-    running_functions,
     wait_for_job,
 )
 from local.discord_standin import DiscordStandin
-from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
-from local.trigger_relay import TriggerRelay
 from shared.discord.webhook import DiscordWebhook
 from shared.domain.approval_codes import shown_codes
 from shared.domain.clip_job import JobStatus
@@ -44,27 +36,6 @@ OPEN_CHAT = {
     "chat.moment_merge_seconds": 0.0,
     "chat.llm_enabled": False,
 }
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[HelixSimulator]:
-    with HelixSimulator() as simulator:
-        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
-        simulator.clip_visible_after = 0.3
-        yield simulator
-
-
-@pytest.fixture(scope="module")
-def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
-    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
-    with running_functions(env) as running:
-        yield running
-
-
-@pytest.fixture
-def relay(db, functions):
-    with TriggerRelay(db, functions.worker.url, skip_existing=True) as running:
-        yield running
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from shared.domain.twitch_scopes import CHAT_BOT, CONNECT_SCOPES, LIVE_CLIP
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
+from tests.test_chatbot_live import chatbot_env, start_chatbot
 
 ROOT = Path(__file__).resolve().parent.parent
 BROADCASTER = "12345"
@@ -516,26 +517,17 @@ def test_sigterm_during_a_burst_accounts_for_every_message(live_chat):
 def test_healthz_answers_within_10_s_with_firestore_and_twitch_unreachable():
     port = free_port()
     dead = f"127.0.0.1:{free_port()}"
-    env = os.environ | {
-        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_CLIENT_ID": "local-client",
-        "TWITCH_CLIENT_SECRET": "local-secret-value",
-        "TWITCH_BROADCASTER_ID": BROADCASTER,
-        "TWITCH_BOT_USER_ID": BOT,
-        "TWITCH_API_BASE": f"http://{dead}/helix",
-        "TWITCH_AUTH_BASE": f"http://{dead}/oauth2",
-        "TWITCH_EVENTSUB_WS_URL": f"ws://{dead}/ws",
-        "PORT": str(port),
-    }
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatbot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    env = chatbot_env(
+        f"127.0.0.1:{free_port()}",
+        port,
+        TWITCH_BROADCASTER_ID=BROADCASTER,
+        TWITCH_BOT_USER_ID=BOT,
+        TWITCH_API_BASE=f"http://{dead}/helix",
+        TWITCH_AUTH_BASE=f"http://{dead}/oauth2",
+        TWITCH_EVENTSUB_WS_URL=f"ws://{dead}/ws",
     )
+    started = time.monotonic()
+    process = start_chatbot(env)
     try:
         body = None
         while body is None and time.monotonic() - started < 10:

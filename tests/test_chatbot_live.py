@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession
@@ -23,6 +24,28 @@ from local.firestore_emulator import free_port
 from shared.store.firestore_client import LOCAL_PROJECT
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def chatbot_env(firestore_host: str, port: int, **overrides: str) -> dict[str, str]:
+    """`python -m chatbot`'s environment: made-up app credentials, no LLM key, `$PORT`."""
+    env = os.environ | {
+        "FIRESTORE_EMULATOR_HOST": firestore_host,
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "TWITCH_CLIENT_ID": "local-client",
+        "TWITCH_CLIENT_SECRET": "local-secret-value",
+        "TWITCH_BROADCASTER_ID": "12345",
+        "TWITCH_BOT_USER_ID": "777001",
+        "PORT": str(port),
+    }
+    env.pop("GEMINI_API_KEY", None)
+    return env | overrides
+
+
+def start_chatbot(env: dict[str, str], **output: Any) -> subprocess.Popen[str]:
+    """The live chat bot in its own process; its output is discarded unless `output` says
+    where (stderr follows stdout)."""
+    output = {"stdout": subprocess.DEVNULL, "stderr": subprocess.STDOUT, "text": True} | output
+    return subprocess.Popen([sys.executable, "-m", "chatbot"], cwd=ROOT, env=env, **output)
 
 
 def get_health(
@@ -51,24 +74,7 @@ def test_live_process_serves_healthz_and_stops_cleanly_on_sigterm(firestore_emul
     Twitch refuses them), so chat stays `connecting` and is retried with backoff, while
     `/healthz` answers and SIGTERM stops everything."""
     port = free_port()
-    env = os.environ | {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_CLIENT_ID": "local-client",
-        "TWITCH_CLIENT_SECRET": "local-secret-value",
-        "TWITCH_BROADCASTER_ID": "12345",
-        "TWITCH_BOT_USER_ID": "777001",
-        "PORT": str(port),
-    }
-    env.pop("GEMINI_API_KEY", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatbot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process = start_chatbot(chatbot_env(firestore_emulator.host, port), stdout=subprocess.PIPE)
     try:
         # /healthz answers before the control plane listener is up; wait for it.
         status, body = get_health(port, until=lambda body: body["control_plane_listening"])
@@ -94,24 +100,8 @@ def test_healthz_answers_before_firestore_does():
     """Cloud Run probes `/healthz` from the start: it must answer while Firestore is slow or
     unreachable (here: nothing listens where the emulator should be)."""
     port = free_port()
-    env = os.environ | {
-        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_CLIENT_ID": "local-client",
-        "TWITCH_CLIENT_SECRET": "local-secret-value",
-        "TWITCH_BROADCASTER_ID": "12345",
-        "TWITCH_BOT_USER_ID": "777001",
-        "PORT": str(port),
-    }
-    env.pop("GEMINI_API_KEY", None)
     started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatbot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_chatbot(chatbot_env(f"127.0.0.1:{free_port()}", port))
     try:
         status, body = get_health(port, timeout=12)
         assert time.monotonic() - started < 12

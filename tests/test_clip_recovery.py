@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import requests
 from google.cloud import firestore
 
 from local.clip_harness import (
@@ -56,6 +57,7 @@ from shared.twitch.helix_clips import DeadlineReached
 from streamlit_app.formatting import still_checking_text
 from tests.factories import live_fields
 from tests.test_helix_clips import BROADCASTER, World, fake, world  # noqa: F401
+from tests.test_helix_clips import CLIENT_ID as CLIENT_ID_HELIX
 
 MOMENT = datetime(2026, 11, 24, 20, 0, 1, 250000, tzinfo=UTC)
 T0 = MOMENT + timedelta(seconds=6)
@@ -439,12 +441,14 @@ def test_clips_by_broadcaster_searches_the_creation_window(world: World) -> None
 
 def test_looks_follow_the_delays_seen_lately() -> None:
     delays = VisibilityDelays(min_samples=4, step=0.1, min_gap=0.2, max_gap=3.0)
-    assert 1.0 <= delays.next_look(None) <= 1.5  # Twitch's usual 1-6 s until it has seen any
+    # Twitch's usual 1-6 s until it has seen any; a clip alone pays each call, so looks later
+    assert 1.0 <= delays.next_look(None, sharing=3) <= 1.5
+    assert delays.next_look(None) > delays.next_look(None, sharing=3)
     for seconds in (20.0, 21.0, 22.0, 23.0, 24.0):
         delays.observe(seconds)
-    first = delays.next_look(None)
+    first = delays.next_look(None, sharing=3)
     assert 20.0 <= first <= 21.0  # clips lately take 20 s: no look before then
-    assert delays.next_look(first) - first <= 1.0
+    assert delays.next_look(first, sharing=3) - first <= 1.0
     assert delays.next_look(30.0) == 33.0  # past everything seen: sparse looks
 
 
@@ -601,3 +605,21 @@ def test_the_jobs_page_says_until_when_twitch_is_still_asked() -> None:
     )
     assert (still_checking_text(confirmed, T0) or "").startswith("Confirmed late at 20:00 UTC")
     assert still_checking_text(job.model_copy(update={"late_check_until": None}), T0) is None
+
+
+def test_the_simulator_refuses_a_bad_window_and_draws_random_faults(
+    world: World,  # noqa: F811
+) -> None:
+    answer = requests.get(
+        f"{world.sim.api_base}/clips",
+        params={"broadcaster_id": BROADCASTER, "started_at": "yesterday"},
+        headers={"Authorization": f"Bearer {world.access}", "Client-Id": CLIENT_ID_HELIX},
+        timeout=5,
+    )
+    assert answer.status_code == 400 and "RFC3339" in answer.json()["message"]
+    world.sim.random_fault("GET /helix/clips", "status", 1.0, status=503, seed=1)
+    with pytest.raises(ClipUnknown):
+        world.client.get_clips(world.tokens(), ["Any-1"], retry=False)
+    assert world.sim.random_faults_served == {"status 503": 1}
+    made = world.create_clip_directly()
+    assert [c["id"] for c in world.sim.clips_made()] == [made]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,17 +20,12 @@ import pytest
 import requests
 
 from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     Functions,
     approve_moment,
     connect_channel,
-    function_env,
-    running_functions,
+    job_created_event,
     wait_for_job,
 )
-from local.eventarc_encoder import encode_document_written
-from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import JobStatus
@@ -40,7 +34,6 @@ from shared.logs import JsonFormatter
 from shared.pipeline.sweep import SWITCHED_OFF_CONFIRM
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore, in_force
-from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import read_token
 
 SPEC_FIELDS = ("access_token", "refresh_token", "scopes", "user_id", "login", "expires_at")
@@ -59,27 +52,6 @@ MALFORMED: dict[str, dict[str, Any]] = {
 
 def channel_id() -> str:
     return str(next(_ids))
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[HelixSimulator]:
-    with HelixSimulator() as simulator:
-        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
-        simulator.clip_visible_after = 0.3
-        yield simulator
-
-
-@pytest.fixture(scope="module")
-def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
-    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
-    with running_functions(env) as running:
-        yield running
-
-
-@pytest.fixture
-def relay(db, functions):
-    with TriggerRelay(db, functions.worker.url, skip_existing=True) as running:
-        yield running
 
 
 def helix_calls(sim: HelixSimulator, since: int) -> list[Any]:
@@ -343,16 +315,7 @@ def test_rollback_switch_stops_every_helix_call_of_the_sweeper(db, sim, function
 
 
 def deliver(functions: Functions, db, job_id: str, **changes: Any) -> requests.Response:
-    stored = db.collection("clip_jobs").document(job_id).get()
-    headers, body = encode_document_written(
-        LOCAL_PROJECT,
-        f"clip_jobs/{job_id}",
-        None,
-        stored.to_dict(),
-        create_time=stored.create_time,
-        update_time=stored.update_time,
-        **changes,
-    )
+    headers, body = job_created_event(db, job_id, **changes)
     return requests.post(functions.worker.url, headers=headers, data=body, timeout=60)
 
 
@@ -380,15 +343,7 @@ def test_an_unreadable_job_document_is_acknowledged_and_reported_once(db, sim, f
     channel = channel_id()
     connect_channel(sim, db, channel)
     job = approve_moment(db, channel)
-    stored = db.collection("clip_jobs").document(job.job_id).get()
-    headers, body = encode_document_written(
-        LOCAL_PROJECT,
-        f"clip_jobs/{job.job_id}",
-        None,
-        stored.to_dict(),
-        create_time=stored.create_time,
-        update_time=stored.update_time,
-    )
+    headers, body = job_created_event(db, job.job_id)
     db.collection("clip_jobs").document(job.job_id).update({"requested_duration": "long"})
     since = len(sim.calls)
     answer = requests.post(functions.worker.url, headers=headers, data=body, timeout=60)

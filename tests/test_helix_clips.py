@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -170,12 +171,19 @@ def fake() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture
-def world(fake: FakeTime) -> Iterator[World]:
+@contextmanager
+def opened_world(fake: FakeTime) -> Iterator[World]:
+    """A simulator on fake time and a client to it, closed afterwards (shared by Helix tests)."""
     with HelixSimulator(clock=fake.clock) as sim:
         built = build_world(sim, fake)
         yield built
         built.client.close()
+
+
+@pytest.fixture
+def world(fake: FakeTime) -> Iterator[World]:
+    with opened_world(fake) as built:
+        yield built
 
 
 # The three operations every error row of docs/architecture.md §6.1 is checked against.

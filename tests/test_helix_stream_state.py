@@ -12,31 +12,36 @@ from datetime import UTC, datetime
 
 import pytest
 
-from local.helix_simulator import HelixSimulator
 from shared.domain.errors import ClipNotFound, ClipUnknown, InvalidInput
-from shared.domain.twitch_models import Stream, Video, video_duration_seconds
-from tests.test_helix_clips import BROADCASTER, EDITOR, T0, FakeTime, World, build_world
+from shared.domain.twitch_models import CreatedClip, Stream, Video, video_duration_seconds
+from tests.test_helix_clips import BROADCASTER, EDITOR, T0, FakeTime, World, opened_world
 
 STREAMS = ("GET", "/helix/streams")
 VIDEOS = ("GET", "/helix/videos")
 
 
 @pytest.fixture
-def fake() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def world(fake: FakeTime) -> Iterator[World]:
-    with HelixSimulator(clock=fake.clock) as sim:
-        built = build_world(sim, fake)
-        sim.set_live(BROADCASTER, False)
+def world() -> Iterator[World]:
+    with opened_world(FakeTime()) as built:
+        built.sim.set_live(BROADCASTER, False)
         yield built
-        built.client.close()
 
 
 def at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def clip_a_minute_in(world: World, vod_id: str, title: str) -> CreatedClip:
+    """The broadcaster clips 30 s of the archive, one minute in."""
+    return world.client.create_clip_from_vod(
+        world.tokens(),
+        editor_id=BROADCASTER,
+        broadcaster_id=BROADCASTER,
+        vod_id=vod_id,
+        vod_offset=60,
+        title=title,
+        duration=30,
+    )
 
 
 def test_offline_channel_has_no_stream(world: World) -> None:
@@ -96,25 +101,9 @@ def test_archive_appears_a_little_after_the_stream_starts(world: World) -> None:
 def test_an_unlisted_archive_cannot_be_clipped_yet(world: World) -> None:
     _, vod_id = world.sim.start_broadcast(BROADCASTER, started_ago=120, archive_after=200)
     with pytest.raises(ClipNotFound):
-        world.client.create_clip_from_vod(
-            world.tokens(),
-            editor_id=BROADCASTER,
-            broadcaster_id=BROADCASTER,
-            vod_id=vod_id or "",
-            vod_offset=60,
-            title="too soon",
-            duration=30,
-        )
+        clip_a_minute_in(world, vod_id or "", "too soon")
     world.time.now += 100
-    assert world.client.create_clip_from_vod(
-        world.tokens(),
-        editor_id=BROADCASTER,
-        broadcaster_id=BROADCASTER,
-        vod_id=vod_id or "",
-        vod_offset=60,
-        title="now it is there",
-        duration=30,
-    ).id
+    assert clip_a_minute_in(world, vod_id or "", "now it is there").id
 
 
 def test_past_archives_are_listed_newest_first_with_their_duration(world: World) -> None:

@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import requests
 
 from local.clip_harness import (
     CLIENT_ID,
-    CLIENT_SECRET,
-    Functions,
     approve_moment,
     connect_channel,
-    function_env,
-    running_functions,
     wait_for_job,
 )
-from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
-from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.errors import ErrorCode
 from shared.domain.moment_plan import PlanMode
@@ -35,27 +27,6 @@ from shared.store.clip_jobs import ClipJobStore
 LIVE_CREATE = "/helix/clips"
 VOD_CREATE = "/helix/videos/clips"
 _ids = iter(range(81_000, 90_000))
-
-
-@pytest.fixture(scope="module")
-def sim() -> Iterator[HelixSimulator]:
-    with HelixSimulator() as simulator:
-        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
-        simulator.clip_visible_after = 0.3
-        yield simulator
-
-
-@pytest.fixture(scope="module")
-def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
-    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
-    with running_functions(env) as running:
-        yield running
-
-
-@pytest.fixture
-def relay(db, functions):
-    with TriggerRelay(db, functions.worker.url, skip_existing=True) as running:
-        yield running
 
 
 def channel_live_for_an_hour(sim: HelixSimulator, db, **broadcast) -> tuple[str, str | None]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from twitchio.http import Route
@@ -123,19 +124,24 @@ def test_twitchio_and_the_functions_racing_to_refresh_never_store_a_dead_token(
     assert alive.access_token and alive.refresh_token != refresh
 
 
-def test_token_health_refreshes_only_the_tokens_it_owns(db, sim, helix):
-    bot_access, _ = store_token(db, sim, BOT, CHATBOT, expires_in=600)
-    clip_access, _ = store_token(db, sim, CHANNEL, FUNCTIONS, expires_in=600)
-    health = TokenHealth(
+def token_health(db, helix: HelixClips, worker_id: str, **owner: Any) -> TokenHealth:
+    """Token health for CHANNEL on the emulator's stores; `owner` says whose tokens it refreshes."""
+    return TokenHealth(
         tokens=TwitchTokenStore(db),
         config=ControlPlaneStore(db),
         clips_auth=ClipsAuthStore(db),
         twitch=helix,
         refresher=helix.refresher(SECRET),
-        worker_id="auth-1",
+        worker_id=worker_id,
         broadcaster_id=CHANNEL,
-        refreshes_for=FUNCTIONS,
+        **owner,
     )
+
+
+def test_token_health_refreshes_only_the_tokens_it_owns(db, sim, helix):
+    bot_access, _ = store_token(db, sim, BOT, CHATBOT, expires_in=600)
+    clip_access, _ = store_token(db, sim, CHANNEL, FUNCTIONS, expires_in=600)
+    health = token_health(db, helix, "auth-1", refreshes_for=FUNCTIONS)
     _, checks = health.run()
     by_user = {check.user_id: check for check in checks}
     assert by_user[BOT].valid and not by_user[BOT].refreshed
@@ -144,15 +150,7 @@ def test_token_health_refreshes_only_the_tokens_it_owns(db, sim, helix):
     assert TwitchTokenStore(db).get(CHANNEL).access_token != clip_access
     assert sim.count("POST", "/oauth2/token") == 1
     sim.expire_token(bot_access)
-    validate_only = TokenHealth(
-        tokens=TwitchTokenStore(db),
-        config=ControlPlaneStore(db),
-        clips_auth=ClipsAuthStore(db),
-        twitch=helix,
-        refresher=helix.refresher(SECRET),
-        worker_id="chat-1",
-        broadcaster_id=CHANNEL,
-    )
+    validate_only = token_health(db, helix, "chat-1")
     _, checks = validate_only.run()
     bot_check = next(check for check in checks if check.user_id == BOT)
     assert not bot_check.valid and not bot_check.refreshed

@@ -14,8 +14,10 @@ nothing about what chat says. Here, once a second:
   the bar is the largest of `score_threshold`, the channel's typical peak plus 4.5 spreads
   (its own noise), and the peak that `candidates_per_hour` of the remembered hours would
   reach: a busy, noisy channel gets a higher bar than a calm one;
-- a window over the bar proposes a moment, unless one was proposed in the last
-  `refractory_seconds` or the rolling hour already holds `candidates_per_hour` of them.
+- a window near the bar is held for a few seconds and judged by its peak: noise barely
+  crosses and falls back, a crowd keeps climbing. A peak over the bar proposes a moment,
+  unless one was proposed in the last `refractory_seconds` or the rolling hour already holds
+  `candidates_per_hour` of them.
 
 Decoys do not count: a chatter counts `per_chatter_cap` times a window at most (one spammer is
 one chatter), a link, or a long text that other chatters just posted word for word (a wave of
@@ -55,8 +57,23 @@ HOUR = 3600.0
 BUMP_START, BUMP_END = 0.35, 0.2
 MIN_PEAKS = 12
 NOISE_SPREADS = 4.5
+# A window that reaches TRIGGER of the bar is held up to HOLD_SECONDS (less if chat falls back
+# below RELEASE of its peak), and proposed if its peak clears the bar: noise bumps barely cross
+# and fall back, a crowd keeps climbing. Before the channel has MIN_SAMPLES of its own history,
+# the bar is COLD_BAR times higher.
+TRIGGER, HOLD_SECONDS, RELEASE = 0.7, 6, 0.6
+COLD_BAR = 2.0
 HEARD_LINES = 300  # counted lines kept for the title and excerpt of a moment
 _PRUNE_CHATTERS = 200_000
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A window over the trigger: held a few seconds to judge the moment by its peak."""
+
+    since: int
+    peak: float
+    z: tuple[float, float, float, float]
 
 
 @dataclass(slots=True)
@@ -105,6 +122,7 @@ class MomentDetector:
         self._bucket_chatters = 0.0
         self._bucket_open = False
         self._heard: deque[ChatLine] = deque(maxlen=HEARD_LINES)
+        self._pending: _Pending | None = None
 
     # ------------------------------------------------------------------ per message
 
@@ -345,18 +363,33 @@ class MomentDetector:
             self._remember_peak(float(sec), self._bump_peak)
             self._bump_peak = 0.0
             self._armed = True
+        bar = self.bar(settings) * (COLD_BAR if self._cold else 1.0)
+        pending = self._pending
+        if pending is not None:
+            if score > pending.peak:
+                pending.peak, pending.z = score, z
+            if sec - pending.since < HOLD_SECONDS and score >= RELEASE * pending.peak:
+                return None
+            self._pending = None
+            if pending.peak < bar:  # a bump of chat, not a moment: look again next time
+                self._armed = True
+                return None
+            self._quiet_until = sec + settings.refractory_seconds
+            if not emit or not self._within_budget(line.ts, settings):
+                return None
+            return self._detection(
+                pending.z, weights, pending.peak, baseline, line, settings, recent
+            )
         if (
             not self._armed
-            or score < self.bar(settings)
+            or score < TRIGGER * bar
             or values[0] < settings.min_distinct_chatters
             or sec < self._quiet_until
         ):
             return None
         self._armed = False
-        self._quiet_until = sec + settings.refractory_seconds
-        if not emit or not self._within_budget(line.ts, settings):
-            return None
-        return self._detection(sec, z, weights, score, baseline, line, settings, recent)
+        self._pending = _Pending(sec, score, z)
+        return None
 
     def _remember_peak(self, ts: float, peak: float) -> None:
         peaks = self._peaks
@@ -423,7 +456,6 @@ class MomentDetector:
 
     def _detection(
         self,
-        sec: int,
         z: tuple[float, float, float, float],
         weights: tuple[float, float, float, float],
         score: float,

@@ -1,12 +1,13 @@
-"""Counts the Firestore operations of the process it is loaded into, as Firestore bills them
-(for deploy/measure_costs.py, which puts this folder on PYTHONPATH and names a file in
-BYTECLIPS_COST_METER). Reads: one per document a get, a query or a listener returns, at least
-one per query or aggregation. Writes and deletes: one per document a commit writes. The totals
-are written to the file after every operation.
+"""Counts the Firestore operations of the process it is loaded into, as Firestore bills them.
+
+deploy/measure_costs.py (the cost of each function and the chat bot) and bench/app_latency.py
+(the app's idle reads) put this folder on PYTHONPATH and name a file in BYTECLIPS_COST_METER;
+Python imports `sitecustomize` at start-up. Reads (a listener's too): one per document a get, a
+query or a listener returns, at least one per query or aggregation. Writes and deletes: one per
+document a commit writes. The totals are written to the file after every operation.
 
 It patches the Firestore client's generated API class, so the process's own code is counted
-without a line of it changing. bench/read_meter counts reads the same way for the app's
-latency benchmark; this one adds writes, which the cost needs.
+without a line of it changing.
 """
 
 from __future__ import annotations

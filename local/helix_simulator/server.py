@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from local.helix_simulator.chat import ChatSimulator
 from local.helix_simulator.eventsub import EventSubServer
 from local.helix_simulator.state import ALL_CLIP_SCOPES, Clock, HelixState, Request
-from local.lifecycle import Lifecycle
+from local.lifecycle import JsonHandler, Lifecycle, ServedInThread
 
 DEMO_CLIENT_ID = "byteclips-local"
 DEMO_CLIENT_SECRET = "local-secret"
@@ -41,11 +39,9 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     """Translates HTTP to ``HelixState`` calls; applies slow and dropped-connection faults."""
 
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # pooled clients otherwise wait ~40 ms per call
     server: _Server
 
     def do_GET(self) -> None:
@@ -65,11 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         split = urlsplit(self.path)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = 0
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self.read_body()
         request = Request(
             method=self.command,
             path=split.path,
@@ -85,18 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
         if response is None:
             self.close_connection = True
             return
-        payload = b"" if response.body is None else json.dumps(response.body).encode()
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        if response.body is not None:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: request lines may carry codes or tokens, which must never reach a log."""
+        self.send_json(response.status, response.body, response.headers)
 
 
 class HelixSimulator(HelixState, Lifecycle):
@@ -117,9 +98,7 @@ class HelixSimulator(HelixState, Lifecycle):
         super().__init__(
             bucket_size=bucket_size, downloads_per_minute=downloads_per_minute, clock=clock
         )
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = ServedInThread("HelixSimulator", (host, port), lambda at: _Server(at, self))
         # Known once started (port 0 picks a free port): what TWITCH_API_BASE and
         # TWITCH_AUTH_BASE should be set to.
         self.api_base = self.auth_base = ""
@@ -131,39 +110,25 @@ class HelixSimulator(HelixState, Lifecycle):
 
     def start(self) -> Self:
         """Bind and serve in a daemon thread; returns self for chaining."""
-        if self._server is not None:
+        if self._http.running:
             return self
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="helix-simulator",
-            daemon=True,
-        )
-        self._thread.start()
-        base = f"http://{self._address[0]}:{self.port}"
+        self._http.start("helix-simulator")
+        base = f"http://{self._http.host}:{self.port}"
         self.api_base, self.auth_base = f"{base}/helix", f"{base}/oauth2"
         self.eventsub_url = self.eventsub.start().url
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port."""
-        if self._server is None:
+        if not self._http.running:
             return
         self.eventsub.stop()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     @property
     def port(self) -> int:
         """The bound port (known only once started, since port 0 picks a free one)."""
-        if self._server is None:
-            raise RuntimeError("HelixSimulator is not started")
-        return int(self._server.server_address[1])
+        return self._http.port
 
     def seed_demo(self) -> dict[str, str]:
         """Seed the local demo channel used by ``python -m local.helix_simulator --seed-demo``."""

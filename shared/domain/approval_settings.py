@@ -14,7 +14,6 @@ policy: no automatic approval) and is reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.domain.clip_candidate import Source
 from shared.domain.errors import FieldProblem
 from shared.domain.language import N_
-from shared.domain.validation import field_problems
+from shared.domain.validation import field_problems, load_section
 from shared.domain.vision import TriggerEvent
 
 SECTION = "approval"
@@ -183,24 +182,7 @@ def approval_problems(error: ValidationError) -> list[FieldProblem]:
 
 def load_approval_settings(raw: Any) -> tuple[ApprovalSettings, list[FieldProblem]]:
     """The stored map with defaults; a bad setting falls back to its default, reported."""
-    if raw is None:
-        return DEFAULTS, []
-    if not isinstance(raw, Mapping):
-        return DEFAULTS, [FieldProblem(SECTION, "must be a map of settings; defaults apply")]
-    data = dict(raw)
-    problems: list[FieldProblem] = []
-    for _ in range(len(data) + 1):
-        try:
-            return ApprovalSettings.model_validate(data), problems
-        except ValidationError as error:
-            found = approval_problems(error)
-            problems += [FieldProblem(p.field, f"{p.message}; the default applies") for p in found]
-            bad = {p.field.removeprefix(f"{SECTION}.").split(".")[0] for p in found}
-            if not bad.intersection(data):
-                break
-            for name in bad:
-                data.pop(name, None)
-    return DEFAULTS, problems
+    return load_section(raw, DEFAULTS, SECTION, approval_problems)
 
 
 def rule_line(rule: PolicyRule) -> str:

@@ -7,9 +7,9 @@ anyone saves it. Changes name each setting flat: `clip_api_enabled`, `chat.spike
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -36,6 +36,7 @@ from shared.domain.vision import VisionSettings
 AUDIT_FIELDS = ("updated_by", "updated_at")
 CHAT_PREFIX = f"{CHAT}."
 APPROVAL_PREFIX = f"{APPROVAL}."
+Section = TypeVar("Section", ChatSettings, ApprovalSettings)
 # Settings a stored document may still hold that nothing reads any more, and why: ignored on
 # read (the model ignores unknown fields), named on the Control plane page.
 RETIRED_SETTINGS: dict[str, str] = {
@@ -175,6 +176,27 @@ def _unknown(name: str) -> FieldProblem:
     return FieldProblem(name, "is not a control-plane setting")
 
 
+def _section_with(
+    section: Section,
+    prefix: str,
+    changes: Mapping[str, Any],
+    problems_of: Callable[[ValidationError], list[FieldProblem]],
+) -> tuple[Section, list[FieldProblem]]:
+    """A settings map (`chat`, `approval`) with the changes named under `prefix`; what is
+    refused is reported and leaves the map as it was."""
+    section_changes = {
+        name.removeprefix(prefix): value
+        for name, value in changes.items()
+        if name.startswith(prefix)
+    }
+    if not section_changes:
+        return section, []
+    try:
+        return type(section).model_validate(section.model_dump() | section_changes), []
+    except ValidationError as error:
+        return section, problems_of(error)
+
+
 def apply_changes(
     current: ControlPlaneConfig, changes: Mapping[str, Any], *, by: str, now: datetime
 ) -> ControlPlaneConfig:
@@ -187,31 +209,11 @@ def apply_changes(
         raise ConfigInvalid(unknown)
     if not by.strip():
         raise ConfigInvalid([FieldProblem("updated_by", "who made the change is required")])
-    problems: list[FieldProblem] = []
-    chat = current.chat
-    chat_changes = {
-        name.removeprefix(CHAT_PREFIX): value
-        for name, value in changes.items()
-        if name.startswith(CHAT_PREFIX)
-    }
-    if chat_changes:
-        try:
-            chat = ChatSettings.model_validate(current.chat.model_dump() | chat_changes)
-        except ValidationError as error:
-            problems += chat_problems(error)
-    approval = current.approval
-    approval_changes = {
-        name.removeprefix(APPROVAL_PREFIX): value
-        for name, value in changes.items()
-        if name.startswith(APPROVAL_PREFIX)
-    }
-    if approval_changes:
-        try:
-            approval = ApprovalSettings.model_validate(
-                current.approval.model_dump() | approval_changes
-            )
-        except ValidationError as error:
-            problems += approval_problems(error)
+    chat, chat_refused = _section_with(current.chat, CHAT_PREFIX, changes, chat_problems)
+    approval, approval_refused = _section_with(
+        current.approval, APPROVAL_PREFIX, changes, approval_problems
+    )
+    problems = chat_refused + approval_refused
     shared = {name: value for name, value in changes.items() if name in (*EDITABLE_FIELDS, VISION)}
     merged = (
         current.model_dump(exclude={CHAT, APPROVAL})

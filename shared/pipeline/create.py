@@ -210,7 +210,7 @@ class ClipWorker:
             planned = self._plan(job, config, tokens, self._deadline_from(self._clock()))
         except DeadlineReached as error:
             what = N_("asking Twitch about the stream")
-            return self._claim_and_hand_back(job, error.retry_at, what)
+            return self._claim_and_hand_back(job, error.retry_at or self._clock(), what)
         except ClipError as error:
             claim = self._claim(job)
             if claim is None:
@@ -273,7 +273,8 @@ class ClipWorker:
             except DeadlineReached as error:
                 # Nothing went out with this try.
                 if not self._pause_until(error.retry_at, deadline):
-                    return self._hand_back(job, error.retry_at, N_("the create call"), attempts)
+                    at = error.retry_at or self._clock()
+                    return self._hand_back(job, at, N_("the create call"), attempts)
                 planned = self._replan(job, config, planned)
                 continue
             except CreateUnanswered:

@@ -20,10 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-
-from google.cloud.firestore_v1.watch import Watch
 
 from shared.discord.embed import clip_message
 from shared.discord.webhook import DiscordWebhook, WebhookSender
@@ -33,6 +30,7 @@ from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.language import DEFAULT_LANGUAGE
 from shared.i18n import translator
+from shared.pipeline.snapshot_listener import SnapshotListener
 from shared.store.discord_posts import DiscordPostStore, FinishedJob
 
 logger = logging.getLogger(__name__)
@@ -152,30 +150,25 @@ class DiscordRelay:
         self._config = config
         self._broadcaster_id = broadcaster_id
         self._clock = clock
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="discord-post")
+        self._listener = SnapshotListener(workers=1, thread_name_prefix="discord-post")
         self._seen: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        self._first = threading.Event()
-        self._watch: Watch | None = None
         self.posted = 0
         self.failed = 0
         self.lost = 0
 
     @property
     def listening(self) -> bool:
-        return self._watch is not None and bool(self._watch.is_active)
+        return self._listener.listening
 
     def start(self, timeout: float = 15.0) -> DiscordRelay:
-        self._watch = self._store.watch_finished(self._clock() - MAX_AGE, self._on_jobs)
-        if not self._first.wait(timeout):
+        watch = self._store.watch_finished(self._clock() - MAX_AGE, self._on_jobs)
+        if not self._listener.start(watch, timeout):
             logger.warning("discord relay: no snapshot yet from clip_jobs")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.unsubscribe()
-        self._pool.shutdown(wait=True, cancel_futures=False)
+        self._listener.stop()
 
     def _on_jobs(self, jobs: list[FinishedJob]) -> None:
         try:
@@ -193,11 +186,11 @@ class DiscordRelay:
                     if key in self._seen:
                         continue
                     self._seen.add(key)
-                self._pool.submit(self._post, found.job, status, config.language)
+                self._listener.pool.submit(self._post, found.job, status, config.language)
         except Exception:
             logger.exception("discord relay: could not read a clip_jobs snapshot")
         finally:
-            self._first.set()
+            self._listener.first.set()
 
     def _post(self, job: ClipJob, status: str, language: str = DEFAULT_LANGUAGE) -> None:
         try:

@@ -406,9 +406,9 @@ class ClipSweeper:
             return
         if not config.clip_api_enabled:
             count = len(waiting)
-            clips = "1 clip" if count == 1 else f"{count} clips"
+            counted = "1 clip" if count == 1 else f"{count} clips"
             report.held.append(
-                f"clip_api_enabled is off: {clips} that Twitch did not show within 15 s are not "
+                f"clip_api_enabled is off: {counted} that Twitch did not show within 15 s are not "
                 "looked up again until it is turned on."
             )
             return
