@@ -496,6 +496,18 @@ def creates_for(sim: HelixSimulator, channel: str) -> int:
     )
 
 
+def assert_no_token_logged(db: firestore.Client, channel: str, *servers: FunctionServer) -> None:
+    """The log scan of SPEC 4: neither of the channel's tokens in any process's log."""
+    stored = db.collection("twitch_tokens").document(channel).get().to_dict() or {}
+    logs = "".join(server.log_tail(10**9) for server in servers)
+    for name in ("access_token", "refresh_token"):
+        assert stored.get(name) and stored[name] not in logs
+
+
+def every(functions: Functions) -> tuple[FunctionServer, ...]:
+    return (functions.worker, functions.sweeper, functions.tokens)
+
+
 def sweep_until(functions: Functions, job_id: str, timeout: float = 25.0) -> list[str]:
     """Sweep (as Cloud Scheduler would, faster) until the job is finished; what each did."""
     outcomes: list[str] = []
@@ -528,6 +540,7 @@ def test_a_clip_visible_only_after_40_s_ends_ready_late(db, sim, shifted, functi
     assert ready.twitch_clip_id == failed.twitch_clip_id and ready.edit_url == failed.edit_url
     assert ready.clip_url and ready.error_code is None
     assert creates_for(sim, channel) == 1
+    assert_no_token_logged(db, channel, *every(functions))
 
 
 def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
@@ -551,6 +564,7 @@ def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
             time.sleep(0.1)
         # The serving process ended right after Twitch's 202 (its server starts another).
         assert "crash point after_create" in doomed.log_tail()
+        assert_no_token_logged(db, channel, doomed)
     crashed = ClipJobStore(db).require(job.job_id)
     assert crashed.status is JobStatus.CREATING and crashed.twitch_clip_id is None
     assert creates_for(sim, channel) == 1
@@ -561,6 +575,7 @@ def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
     assert ready.status is JobStatus.READY and ready.twitch_clip_id and ready.edit_url
     assert sim.clip_timeline(ready.twitch_clip_id) is not None
     assert creates_for(sim, channel) == 1
+    assert_no_token_logged(db, channel, *every(functions))
 
 
 def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
@@ -576,6 +591,7 @@ def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
     ):
         job = approve_moment(db, channel)
         looking = wait_for_job(db, job.job_id, lambda j: j.create_sent_at is not None, 20)
+        assert_no_token_logged(db, channel, slow)
     assert looking.status is JobStatus.CREATING and looking.twitch_clip_id is None
     assert "looked for on the channel until" in (looking.error_detail or "")
     outcomes = sweep_until(functions, job.job_id)
@@ -583,6 +599,7 @@ def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
     ready = ClipJobStore(db).require(job.job_id)
     assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url
     assert creates_for(sim, channel) == 1
+    assert_no_token_logged(db, channel, *every(functions))
 
 
 def test_the_jobs_page_says_until_when_twitch_is_still_asked() -> None:

@@ -13,7 +13,7 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -23,7 +23,7 @@ from shared.domain.text import MAX_TITLE_CHARS as MAX_TITLE_CHARS
 from shared.domain.text import clean_title as clean_title
 from shared.domain.validation import field_problems
 
-SCHEMA = "clip_candidate.v1"
+SCHEMA: Final = "clip_candidate.v1"
 MIN_DURATION = 5.0
 MAX_DURATION = 60.0
 MAX_EXCERPT_CHARS = 500

@@ -18,11 +18,13 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry, if_exception_type
 from google.cloud import firestore
+from google.cloud.firestore_v1.aggregation import AggregationQuery
+from google.cloud.firestore_v1.base_aggregation import AggregationResult
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.watch import ChangeType, Watch
 from pydantic import ValidationError
@@ -44,7 +46,7 @@ from shared.domain.errors import (
     TransitionRefused,
 )
 from shared.domain.validation import field_problems
-from shared.store.exclusive import commit_led_by_create
+from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 from shared.store.live_query import LiveQuery
 
 COLLECTION = "clip_jobs"
@@ -160,7 +162,9 @@ class ClipJobStore:
         counts = {}
         for status in JobStatus:
             query = self._col.where(filter=FieldFilter("status", "==", status.value))
-            result = query.count().get()
+            # google-cloud-firestore types `count()` as returning the class, not an instance.
+            aggregation = cast(AggregationQuery, query.count())
+            result = cast("list[list[AggregationResult]]", aggregation.get())
             counts[status] = int(result[0][0].value) if result else 0
         return counts
 
@@ -322,6 +326,7 @@ class ClipJobStore:
             "at": now,
             "lease_until": until,
             "from_status": job.status.value,
+            "expires_at": now + MARKER_TTL,
         }
         if not commit_led_by_create(
             self._db, marker, claim_data, lambda batch: batch.update(self.ref(job_id), update)
@@ -346,7 +351,7 @@ class ClipJobStore:
         off first, and then nothing may be sent."""
         marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
         try:
-            marker.create({"worker": worker, "sent_at": now})
+            marker.create({"worker": worker, "sent_at": now, "expires_at": now + MARKER_TTL})
         except gexc.AlreadyExists:
             return False
         return True
@@ -356,7 +361,7 @@ class ClipJobStore:
         fence by `by`, after which that worker never sends."""
         marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
         try:
-            marker.create({"fenced_by": by, "at": now})
+            marker.create({"fenced_by": by, "at": now, "expires_at": now + MARKER_TTL})
             return CreateMark(sent_at=None, fenced_by=by)
         except gexc.AlreadyExists:
             data = marker.get().to_dict() or {}
@@ -386,7 +391,13 @@ class ClipJobStore:
         """
         ref = self.ref(job_id)
         ids = {"twitch_clip_id": clip_id, "edit_url": edit_url, "clip_created_at": now}
-        record = {"clip_id": clip_id, "edit_url": edit_url, "worker": worker, "at": now}
+        record = {
+            "clip_id": clip_id,
+            "edit_url": edit_url,
+            "worker": worker,
+            "at": now,
+            "expires_at": now + MARKER_TTL,
+        }
         marker = ref.collection(CREATED).document(f"{seq:06d}")
         if fields.get("status") is not None:
             check_transition(JobStatus.CREATING, fields["status"], job_id)
@@ -412,7 +423,7 @@ class ClipJobStore:
         202 if it made one, else a fence so a later 202 only keeps its ids."""
         marker = self.ref(job_id).collection(CREATED).document(f"{seq:06d}")
         try:
-            marker.create({"fenced_by": by, "at": now})
+            marker.create({"fenced_by": by, "at": now, "expires_at": now + MARKER_TTL})
             return CreatedMark(clip_id=None, fenced_by=by)
         except gexc.AlreadyExists:
             data = marker.get().to_dict() or {}

@@ -10,10 +10,16 @@ is atomic either way.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
+
+# How long an exclusivity marker is kept once written: far past any lease or function timeout,
+# so a slow process can never re-create a deleted marker; Firestore's TTL policy on
+# `expires_at` (deploy.sh, firestore.indexes.json) then deletes it.
+MARKER_TTL = timedelta(days=7)
 
 
 def commit_led_by_create(

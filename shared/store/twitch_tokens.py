@@ -32,7 +32,7 @@ from shared.domain.errors import (
 )
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.validation import field_problems
-from shared.store.exclusive import commit_led_by_create
+from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 
 COLLECTION = "twitch_tokens"
 LEASES = "refresh_leases"
@@ -218,7 +218,7 @@ class TwitchTokenStore:
         if not commit_led_by_create(
             self._db,
             marker,
-            {"worker": worker, "at": now, "until": until},
+            {"worker": worker, "at": now, "until": until, "expires_at": now + MARKER_TTL},
             lambda batch: batch.update(self.ref(token.user_id), lease),
         ):
             return None
