@@ -333,7 +333,7 @@ def test_rules_deny_every_client_and_indexes_and_ttl_are_deployed(deployed):
     wanted = json.loads((ROOT / "firestore.indexes.json").read_text())
     assert len(world["indexes"]) == len(wanted["indexes"])
     assert [t["name"].split("/collectionGroups/")[1] for t in world["ttls"]] == [
-        "vision_limits/fields/expires_at"
+        f"{o['collectionGroup']}/fields/{o['fieldPath']}" for o in wanted["fieldOverrides"]
     ]
     create = first.one("firestore", "databases", "create")
     assert {"--database=(default)", "--location=eur3", "--type=firestore-native"} <= set(create)

@@ -74,6 +74,7 @@ class _Pending:
     since: int
     peak: float
     z: tuple[float, float, float, float]
+    onset: float  # found when the window first came near the bar, before the crowd peaks
 
 
 @dataclass(slots=True)
@@ -377,9 +378,7 @@ class MomentDetector:
             self._quiet_until = sec + settings.refractory_seconds
             if not emit or not self._within_budget(line.ts, settings):
                 return None
-            return self._detection(
-                pending.z, weights, pending.peak, baseline, line, settings, recent
-            )
+            return self._detection(pending, weights, line, settings, recent)
         if (
             not self._armed
             or score < TRIGGER * bar
@@ -388,7 +387,8 @@ class MomentDetector:
         ):
             return None
         self._armed = False
-        self._pending = _Pending(sec, score, z)
+        usual = baseline.chatters * (1.0 + baseline.shares[0]) / settings.spike_window_seconds
+        self._pending = _Pending(sec, score, z, self._onset(usual))
         return None
 
     def _remember_peak(self, ts: float, peak: float) -> None:
@@ -456,16 +456,13 @@ class MomentDetector:
 
     def _detection(
         self,
-        z: tuple[float, float, float, float],
+        pending: _Pending,
         weights: tuple[float, float, float, float],
-        score: float,
-        baseline: Baseline,
         line: ChatLine,
         settings: ChatSettings,
         recent: Sequence[ChatLine],
     ) -> Detection:
-        window = settings.spike_window_seconds
-        onset = self._onset(baseline.chatters * (1.0 + baseline.shares[0]) / window)
+        z, score, onset = pending.z, pending.peak, pending.onset
         lines = [r for r in self._heard if r.ts >= onset - 1.0] or list(self._heard)[-30:]
         reacting = z[1] * weights[1]
         keyword = reacting >= z[0] * weights[0] and self._sums[1] >= settings.keyword_min_chatters
