@@ -232,6 +232,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             have = 0
             for level in args.levels:
                 have = fill_queue(queue, channel, level - 1, have)
+                # Measure the steady state: the page has caught up with the fill first.
+                if level > 1:
+                    wait_for_text(driver, f"Filler moment {level - 2}", 120)
                 time.sleep(3.0)
                 found = queue_latency(driver, queue, channel, args.samples, level)
                 results[f"queue_{level}"] = summary(found)

@@ -52,6 +52,10 @@ ECHO_OTHERS = 2  # a long text is an echo once this many other chatters posted i
 PEAK_MEMORY_SECONDS = 4 * 3600.0
 ONSET_LOOKBACK = 45
 HOUR = 3600.0
+# A chatter with more than FLOOD_MESSAGES messages in about FLOOD_SECONDS (a decaying count) is
+# flooding: still one chatter, but their reactions, clip calls and tokens count for nothing.
+# People reacting to a moment post a few messages; a spammer posts every second.
+FLOOD_MESSAGES, FLOOD_SECONDS = 6.0, 30.0
 # Peaks of the score: a bump starts above this share of `score_threshold` and ends below the
 # next; a moment must stand this many spreads above the channel's typical bump.
 BUMP_START, BUMP_END = 0.35, 0.2
@@ -165,9 +169,12 @@ class MomentDetector:
             if len(self._chatters) >= _PRUNE_CHATTERS:
                 horizon = ts - HOUR
                 self._chatters = {u: e for u, e in self._chatters.items() if e[4] > horizon}
-            entry = self._chatters[user] = [-math.inf, -math.inf, -math.inf, -math.inf, ts]
+            entry = self._chatters[user] = [-math.inf, -math.inf, -math.inf, -math.inf, ts, 0.0]
         else:
+            entry[5] *= math.exp((entry[4] - ts) / FLOOD_SECONDS)
             entry[4] = ts
+        entry[5] += 1.0
+        flooding = entry[5] > FLOOD_MESSAGES
         if reading.echo_key is not None and self._echoed(reading.echo_key, user, ts):
             return
         if reading.link:
@@ -179,18 +186,19 @@ class MomentDetector:
             entry[0] = ts
             now.chatters += 1.0
             counted = True
-        if reading.reaction > 0.0 and ts - entry[1] >= window:
+        # one chatter flooding chat is one chatter, never a crowd's reaction
+        if reading.reaction > 0.0 and not flooding and ts - entry[1] >= window:
             entry[1] = ts
             now.reactions += reading.reaction
             counted = True
-        if reading.clip_call and ts - entry[2] >= window:
+        if reading.clip_call and not flooding and ts - entry[2] >= window:
             entry[2] = ts
             now.clips += 1.0
         if counted:
             self._heard.append(line)
             if not now.first_ts:
                 now.first_ts = ts
-            if reading.tokens and ts - entry[3] >= window:
+            if reading.tokens and not flooding and ts - entry[3] >= window:
                 entry[3] = ts
                 tokens = self._tokens
                 for token in reading.tokens:

@@ -77,7 +77,7 @@ class ChatSettings(BaseModel):
         ),
     )
     score_threshold: float = Field(
-        9.0,
+        6.0,
         ge=1.0,
         le=200.0,
         description=N_(

@@ -99,6 +99,7 @@ class Baseline:
             spread = max(
                 self.residual_spread[index],
                 math.sqrt(expected * (1.0 - share) + 0.5),
+                1.0,  # one or two chatters doing something new is no crowd
                 RELATIVE_SPREAD * expected,
                 ROOM_SHARE * chatters,
             )
