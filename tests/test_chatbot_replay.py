@@ -33,9 +33,11 @@ def items(db) -> list[dict]:
 def test_demo_replay_gives_the_expected_candidates_and_no_duplicates(db, monkeypatch):
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     report = replay_file(DEMO, db, speed=0)
-    assert report.drained and report.by_status == {"enqueued": 5}
+    # One moment, one candidate: the two `!clip`s land on the clutch and the comeback, so chat's
+    # reaction to those moments joins the command's candidate; the fail is chat's alone.
+    assert report.drained and report.by_status == {"enqueued": 3}
     payloads = [i["payload"] for i in items(db)]
-    assert len(payloads) == 5
+    assert len(payloads) == 3
     commands = sorted(
         (round(p["source_ts"].timestamp() - START, 3), p["suggested_title"])
         for p in payloads
@@ -44,17 +46,13 @@ def test_demo_replay_gives_the_expected_candidates_and_no_duplicates(db, monkeyp
     lag = 7.0
     expected = [(round(at - lag, 3), title) for at, title in demo_log.EXPECTED["commands"]]
     assert commands == expected
-    reactions = sorted(
-        (p["source_ts"].timestamp() - START, p["source"])
-        for p in payloads
-        if p["source"] != "command"
-    )
-    assert len(reactions) == len(demo_log.MOMENTS)
-    for (moment_at, source), (name, truth) in zip(
-        reactions, sorted(demo_log.MOMENTS.items(), key=lambda kv: kv[1]), strict=True
+    moments = sorted(p["source_ts"].timestamp() - START for p in payloads)
+    for moment_at, (name, truth) in zip(
+        moments, sorted(demo_log.MOMENTS.items(), key=lambda kv: kv[1]), strict=True
     ):
-        assert source in {"chat_spike", "keyword"}, name
-        assert truth - 5.0 <= moment_at <= truth + 3.0, (name, moment_at)
+        assert truth - 5.0 <= moment_at <= truth + 5.0, (name, moment_at)
+    reactions = [p for p in payloads if p["source"] != "command"]
+    assert [p["source"] for p in reactions] == ["chat_spike"]
     assert all(0 <= p["score"] <= 1 and p["context_excerpt"] for p in payloads)
     assert all(p["broadcaster_id"] == "12345" and p["mode"] == "live" for p in payloads)
     # the spammer (copypasta_kev) never made a candidate
@@ -68,8 +66,8 @@ def test_demo_replay_gives_the_expected_candidates_and_no_duplicates(db, monkeyp
     ]
 
     again = replay_file(DEMO, db, speed=0)
-    assert again.by_status == {"duplicate": 5}
-    assert len(items(db)) == 5
+    assert again.by_status == {"duplicate": 3}
+    assert len(items(db)) == 3
 
 
 def test_replay_cli_exits_when_the_log_ends(firestore_emulator, db, tmp_path):

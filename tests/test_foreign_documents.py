@@ -86,7 +86,10 @@ def token_document(
 
 
 def store_document(db, user_id: str, document: dict[str, Any]) -> None:
-    db.collection("twitch_tokens").document(user_id).set(document)
+    """Exactly `document`: deleted first, as the npm emulator's set() keeps unnamed fields."""
+    ref = db.collection("twitch_tokens").document(user_id)
+    ref.delete()
+    ref.set(document)
 
 
 def malformed(variant: str, document: dict[str, Any], access: str, refresh: str) -> dict:

@@ -2,7 +2,7 @@
 what the after-stream tuning changed, so it can be shown and reverted.
 
 The timeline is compact on purpose: one document per channel and hour holds that hour's
-10 s buckets (at most 360) as a map `b: {"<second of the hour>": [chatters, surge, reactions,
+10 s buckets (at most 360) as a map `b: {"s<second of the hour>": [chatters, surge, reactions,
 repetition, clip_calls]}`, written by merge so the bot can add buckets as they finish. Each
 document carries `expire_at` for Firestore's TTL policy (`ttl` after its hour ends), so the
 collection stays bounded without a sweeper. Reading a stream is one direct get per hour: no
@@ -51,7 +51,7 @@ class ChatTimelineStore:
             hour = _hour_start(bucket.ts)
             values = [float(bucket.chatters), *(float(z) for z in bucket.z)]
             if all(math.isfinite(v) for v in values):
-                by_hour[hour][str(int(bucket.ts - hour))] = values
+                by_hour[hour][f"s{int(bucket.ts - hour)}"] = values
         if not by_hour:
             return 0
         batch = self._db.batch()
@@ -93,12 +93,15 @@ class ChatTimelineStore:
 
 def _bucket(hour: float, offset: str, values: Any) -> TimelineBucket | None:
     """One stored bucket, or None when it is not what the bot writes (skipped, not fatal)."""
-    if not offset.isdigit() or not isinstance(values, list) or len(values) != 5:
+    # Keys are "s<seconds into the hour>": a field name that is not all digits, because the npm
+    # emulator drops merged map fields whose names need quoting.
+    seconds = offset.removeprefix("s")
+    if not seconds.isdigit() or not isinstance(values, list) or len(values) != 5:
         return None
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return None
     z = (float(values[1]), float(values[2]), float(values[3]), float(values[4]))
-    return TimelineBucket(hour + int(offset), float(values[0]), z)
+    return TimelineBucket(hour + int(seconds), float(values[0]), z)
 
 
 @dataclass(frozen=True)

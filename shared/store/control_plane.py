@@ -180,7 +180,10 @@ class ControlPlaneStore:
         updated = apply_changes(current, changes, by=by, now=now)
         after = {name: setting_value(updated, name) for name in changes}
         before = {name: setting_value(current, name) for name in changes}
-        fields = after | {"updated_by": by, "updated_at": now}
+        fields = _repairing(after, self._ref.get().to_dict() or {}) | {
+            "updated_by": by,
+            "updated_at": now,
+        }
         batch = self._db.batch()
         batch.set(self._ref, _nested(fields), merge=list(fields))
         batch.create(
@@ -200,3 +203,16 @@ class ControlPlaneStore:
             .limit(limit)
         )
         return [s.to_dict() or {} for s in query.stream()]
+
+
+def _repairing(after: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """Changes to a section (`chat.x`) whose stored value is not a map write the section whole:
+    merging a field path into a non-map keeps the broken value on some emulators."""
+    fields: dict[str, Any] = {}
+    for name, value in after.items():
+        section, _, key = name.partition(".")
+        if key and section in stored and not isinstance(stored[section], Mapping):
+            fields.setdefault(section, {})[key] = value
+        else:
+            fields[name] = value
+    return fields
