@@ -45,6 +45,7 @@ from shared.store.exclusive import commit_led_by_create
 from shared.store.live_query import LiveQuery
 
 COLLECTION = "action_queue"
+EXPIRED_KEPT = timedelta(days=7)
 DECISION_COLLECTION = "decision"
 DECISION_DOC = "final"
 MERGE_SCORE_BONUS = 0.1
@@ -392,10 +393,14 @@ class ActionQueue:
 def _decision_fields(
     status: ActionStatus, *, by: str, now: datetime, reason: str | None
 ) -> dict[str, Any]:
-    return {
+    fields: dict[str, Any] = {
         "status": status.value,
         "decided_at": now,
         "decided_by": by,
         "decision_reason": reason,
         "updated_at": now,
     }
+    if status is ActionStatus.EXPIRED:
+        # Nobody decided it: Firestore's TTL policy deletes it after a week (deploy.sh).
+        fields |= {"expires_at": now + EXPIRED_KEPT}
+    return fields
