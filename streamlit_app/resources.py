@@ -174,9 +174,9 @@ def _pending_items() -> LiveQuery[ActionItem]:
 @st.cache_resource(show_spinner=False, on_release=_stop, validate=_alive)
 def _job_lists() -> JobLists:
     jobs = _stores().jobs
-    lists = {status: jobs.watch_status(status, JOBS_PER_STATUS) for status in JobStatus}
+    lists = {status: jobs.watch_status(status, JOBS_PER_STATUS).listen() for status in JobStatus}
     for live in lists.values():
-        live.start(FIRST_SNAPSHOT_SECONDS)
+        live.wait_synced(FIRST_SNAPSHOT_SECONDS)
     return JobLists(lists)
 
 

@@ -94,7 +94,14 @@ class LiveQuery(Generic[T]):
     def start(self, timeout: float = 10.0) -> LiveQuery[T]:
         """Listen, and wait up to `timeout` for the first snapshot (the page then starts on
         the real result; a slower start shows as not `synced`)."""
+        return self.listen().wait_synced(timeout)
+
+    def listen(self) -> LiveQuery[T]:
+        """Open the listener without waiting (several can then load side by side)."""
         self._watch = self._query.on_snapshot(self._deliver)
+        return self
+
+    def wait_synced(self, timeout: float) -> LiveQuery[T]:
         self._first.wait(timeout)
         return self
 
