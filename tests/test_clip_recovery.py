@@ -41,7 +41,7 @@ from shared.domain.clip_job import (
     new_job,
 )
 from shared.domain.errors import ClipUnknown, ErrorCode, TransitionRefused
-from shared.domain.twitch_models import Clip, ClipPage, CreatedClip, Stream, TokenSource
+from shared.domain.twitch_models import Clip, CreatedClip, Stream, TokenSource
 from shared.pipeline.approve import approve
 from shared.pipeline.confirm import ClipConfirmer, VisibilityDelays
 from shared.pipeline.create import CRASH_ENV, ClipWorker
@@ -109,9 +109,11 @@ class ScriptedTwitch:
         self.calls.append(("clips", list(ids)))
         return [self.visible[i] for i in ids if i in self.visible]
 
-    def get_clips_by_broadcaster(self, tokens: TokenSource, broadcaster_id: str, **args: Any):
-        self.calls.append(("search", args))
-        return ClipPage(list(self.visible.values()), None)
+    def clips_in_window(
+        self, tokens: TokenSource, broadcaster_id: str, started_at: Any, ended_at: Any, **args: Any
+    ) -> list[Clip]:
+        self.calls.append(("search", {"started_at": started_at, "ended_at": ended_at, **args}))
+        return list(self.visible.values())
 
     def creates(self) -> int:
         return sum(1 for name, _ in self.calls if name == "create")

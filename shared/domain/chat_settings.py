@@ -21,7 +21,7 @@ from shared.domain.chat_tuning import DEFAULT_WEIGHTS, SIGNALS
 from shared.domain.clip_candidate import check_duration
 from shared.domain.errors import FieldProblem
 from shared.domain.language import N_
-from shared.domain.validation import field_problems
+from shared.domain.validation import field_problems, load_section
 
 CommandRole = Literal["everyone", "broadcaster", "moderator", "vip", "subscriber"]
 COMMAND_ROLES: tuple[str, ...] = get_args(CommandRole)
@@ -268,21 +268,4 @@ def chat_problems(error: ValidationError) -> list[FieldProblem]:
 
 def load_chat_settings(raw: Any) -> tuple[ChatSettings, list[FieldProblem]]:
     """The `chat` map with defaults; bad fields fall back to defaults and are reported."""
-    if raw is None:
-        return DEFAULTS, []
-    if not isinstance(raw, Mapping):
-        return DEFAULTS, [FieldProblem(SECTION, "must be a map of settings; defaults apply")]
-    data = dict(raw)
-    problems: list[FieldProblem] = []
-    for _ in range(len(data) + 1):
-        try:
-            return ChatSettings.model_validate(data), problems
-        except ValidationError as error:
-            found = chat_problems(error)
-            problems += [FieldProblem(p.field, f"{p.message}; the default applies") for p in found]
-            bad = {p.field.removeprefix(f"{SECTION}.").split(".")[0] for p in found}
-            if not bad.intersection(data):
-                break
-            for name in bad:
-                data.pop(name, None)
-    return DEFAULTS, problems
+    return load_section(raw, DEFAULTS, SECTION, chat_problems)

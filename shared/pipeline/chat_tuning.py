@@ -34,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 TUNER = "chat tuning"
 MIN_MOMENTS = 3
-PAGE_SIZE = 100
 MAX_PAGES = 20
 TUNED_SETTINGS = ("chat.signal_weights", "chat.score_threshold")
 # Why a run changed nothing: catalog messages, filled in with the record's fields where shown.
@@ -74,22 +73,9 @@ class ChatTuner:
     def viewer_clips(
         self, tokens: TokenSource, broadcaster_id: str, started_at: datetime, ended_at: datetime
     ) -> list[Clip]:
-        clips: list[Clip] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = self._twitch.get_clips_by_broadcaster(
-                tokens,
-                broadcaster_id,
-                first=PAGE_SIZE,
-                after=cursor,
-                started_at=started_at,
-                ended_at=ended_at,
-            )
-            clips.extend(page.clips)
-            cursor = page.cursor
-            if not cursor:
-                break
-        return clips
+        return self._twitch.clips_in_window(
+            tokens, broadcaster_id, started_at, ended_at, max_pages=MAX_PAGES
+        )
 
     def tune(
         self,

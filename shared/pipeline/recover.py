@@ -32,7 +32,6 @@ AFTER_SEND = timedelta(minutes=2)
 # An untitled live clip gets the stream's title, so only the time can single it out.
 UNTITLED_AFTER_SEND = timedelta(seconds=70)
 MAX_PAGES = 10
-PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -112,20 +111,7 @@ class LostClipFinder:
     ) -> dict[str, Clip]:
         """Search the channel's clips once over all of `lost`'s windows (paged) and match."""
         started_at, ended_at = search_window(lost)
-        clips: list[Clip] = []
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            page = self._twitch.get_clips_by_broadcaster(
-                tokens,
-                broadcaster_id,
-                first=PAGE_SIZE,
-                after=cursor,
-                started_at=started_at,
-                ended_at=ended_at,
-                deadline=deadline,
-            )
-            clips.extend(page.clips)
-            cursor = page.cursor
-            if not cursor:
-                break
+        clips = self._twitch.clips_in_window(
+            tokens, broadcaster_id, started_at, ended_at, max_pages=MAX_PAGES, deadline=deadline
+        )
         return match_lost_clips(clips, lost, creator_id=creator_id, held=self._held)

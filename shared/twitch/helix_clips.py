@@ -442,6 +442,36 @@ class HelixClips:
         parsed = self._parse(_Clips, body, target)
         return ClipPage(parsed.data, parsed.pagination.cursor or None)
 
+    def clips_in_window(
+        self,
+        tokens: TokenSource,
+        broadcaster_id: str,
+        started_at: datetime,
+        ended_at: datetime,
+        *,
+        max_pages: int,
+        deadline: float | None = None,
+    ) -> list[Clip]:
+        """Every clip of a channel created in [started_at, ended_at], page after page (100 a
+        page), at most `max_pages` pages: Twitch serves about 1,000 in all."""
+        clips: list[Clip] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = self.get_clips_by_broadcaster(
+                tokens,
+                broadcaster_id,
+                first=MAX_CLIP_IDS_PER_CALL,
+                after=cursor,
+                started_at=started_at,
+                ended_at=ended_at,
+                deadline=deadline,
+            )
+            clips.extend(page.clips)
+            cursor = page.cursor
+            if not cursor:
+                break
+        return clips
+
     def get_clip_downloads(
         self,
         tokens: TokenSource,
