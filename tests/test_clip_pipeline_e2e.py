@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
 from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     Functions,
     approve_moment,
     connect_channel,
     function_env,
-    running_functions,
     wait_for_job,
 )
 from local.eventarc_encoder import encode_document_written
-from local.firestore_emulator import FirestoreEmulator
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
@@ -46,24 +41,9 @@ def new_channel_id() -> str:
 
 
 @pytest.fixture(scope="module")
-def sim() -> Iterator[HelixSimulator]:
-    with HelixSimulator() as simulator:
-        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
-        simulator.clip_visible_after = 0.6
-        yield simulator
-
-
-@pytest.fixture(scope="module")
-def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
-    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
-    with running_functions(env) as running:
-        yield running
-
-
-@pytest.fixture
-def relay(db, functions):
-    with TriggerRelay(db, functions.worker.url, skip_existing=True) as running:
-        yield running
+def clip_visible_after() -> float:
+    """`sim`, `functions`, `relay` come from tests/conftest.py; here clips show after 0.6 s."""
+    return 0.6
 
 
 def creates_for(sim: HelixSimulator, broadcaster_id: str, path: str = "/helix/clips") -> int:
