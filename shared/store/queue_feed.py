@@ -9,6 +9,7 @@ creates the announcement marker `action_queue/{id}/chat_announcements/ candidate
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,8 @@ from google.cloud.firestore_v1.watch import ChangeType, Watch
 from shared.domain.errors import StoredDocumentUnreadable
 from shared.store.action_queue import COLLECTION, ActionItem, ActionStatus, read_item
 from shared.store.exclusive import commit_led_by_create
+
+logger = logging.getLogger(__name__)
 
 ANNOUNCEMENTS = "chat_announcements"
 ANNOUNCEMENT_DOC = "candidate"
@@ -48,11 +51,15 @@ class QueueFeed:
     ) -> Watch:
         """Every pending item and, apart, those that just became pending (every snapshot:
         `on_items(pending, added)`). Runs on Firestore's listener thread; `unsubscribe()`
-        on the result stops it."""
+        on the result stops it. A callback that raises is logged and the listener goes on:
+        an exception escaping into that thread would end the watch without a word."""
 
         def deliver(docs: list[Any], changes: list[Any], read_time: Any) -> None:
             added = [c.document for c in changes if c.type == ChangeType.ADDED]
-            on_items(_items(docs), _items(added))
+            try:
+                on_items(_items(docs), _items(added))
+            except Exception:
+                logger.exception("a pending-queue listener failed on one snapshot; still listening")
 
         query = self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))
         return query.on_snapshot(deliver)
