@@ -11,9 +11,10 @@ history.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from chatbot.control import ConfigSource
 from chatbot.detection import CHAT_SOURCES
@@ -48,67 +49,71 @@ def announcement(
     return job.job_id, ready_reply(job.requested_title, job.clip_url, language)
 
 
-class ReadyClipAnnouncer:
-    def __init__(
-        self,
-        jobs: ClipJobStore,
-        *,
-        broadcaster_id: str,
-        post: Callable[[str], None],
-        config: ConfigSource,
-        instance: str,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._jobs = jobs
-        self._broadcaster_id = broadcaster_id
-        self._post = post
-        self._config = config
-        self._instance = instance
-        self._clock = clock
-        self._listener = SnapshotListener(workers=2, thread_name_prefix="chat-announce")
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-        self.announced = 0
-        self.lost = 0
+@dataclass(eq=False)
+class ChannelAnnouncer:
+    """What both chat announcers share: the channel they watch, how they post (through the
+    outbox), the live config, the instance that claims, and a snapshot listener whose slow
+    work goes to a small pool of `WORKERS` threads."""
+
+    WORKERS: ClassVar[int] = 1
+    THREADS: ClassVar[str] = "chat-announce"
+
+    _: KW_ONLY
+    broadcaster_id: str
+    post: Callable[[str], None]
+    config: ConfigSource
+    instance: str
+    clock: Clock = utc_now
+    announced: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        self._listener = SnapshotListener(workers=self.WORKERS, thread_name_prefix=self.THREADS)
 
     @property
     def listening(self) -> bool:
         return self._listener.listening
 
+    def stop(self, timeout: float = 5.0) -> None:
+        self._listener.stop()
+
+
+@dataclass(eq=False)
+class ReadyClipAnnouncer(ChannelAnnouncer):
+    """Listens to ready jobs and posts each of this channel's chat-born clips once."""
+
+    WORKERS = 2
+
+    jobs: ClipJobStore
+    lost: int = field(default=0, init=False)
+
     def start(self, timeout: float = 15.0) -> ReadyClipAnnouncer:
         """Listen to jobs that became ready within the announce window."""
-        max_age = self._config.current().chat.announce_max_age_seconds
-        since = self._clock() - timedelta(seconds=max_age)
-        watch = self._jobs.watch_unannounced_ready(since, self._on_jobs)
+        max_age = self.config.current().chat.announce_max_age_seconds
+        since = self.clock() - timedelta(seconds=max_age)
+        watch = self.jobs.watch_unannounced_ready(since, self._on_jobs)
         if not self._listener.start(watch, timeout):
             logger.warning("clip announcer: no snapshot yet from clip_jobs")
         return self
 
-    def stop(self, timeout: float = 5.0) -> None:
-        self._listener.stop()
-
     def _on_jobs(self, jobs: list[ClipJob]) -> None:
         try:
-            live = self._config.current()
+            live = self.config.current()
             chat = live.chat
             if not chat.announce_ready_clips:
                 return
-            now = self._clock()
+            now = self.clock()
             for job in jobs:
                 found = announcement(
                     job,
-                    broadcaster_id=self._broadcaster_id,
+                    broadcaster_id=self.broadcaster_id,
                     now=now,
                     max_age_seconds=chat.announce_max_age_seconds,
                     language=live.clips.language,
                 )
                 if found is None:
                     continue
-                with self._lock:
-                    if found[0] in self._seen:
-                        continue
-                    self._seen.add(found[0])
-                self._listener.pool.submit(self._claim_and_post, *found)
+                if self._listener.first_time(found[0]):
+                    self._listener.pool.submit(self._claim_and_post, *found)
         except Exception:
             logger.exception("clip announcer: could not read a clip_jobs snapshot")
         finally:
@@ -116,7 +121,7 @@ class ReadyClipAnnouncer:
 
     def _claim_and_post(self, job_id: str, text: str) -> None:
         try:
-            won = self._jobs.claim_chat_announcement(job_id, by=self._instance, now=self._clock())
+            won = self.jobs.claim_chat_announcement(job_id, by=self.instance, now=self.clock())
         except Exception:
             logger.exception(
                 "clip announcer: could not claim the announcement", extra={"job_id": job_id}
@@ -128,4 +133,4 @@ class ReadyClipAnnouncer:
             return
         self.announced += 1
         logger.info("clip ready: announcing in chat", extra={"job_id": job_id})
-        self._post(text)
+        self.post(text)

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from chatbot.sink import Enqueued
 from chatbot.vod import StreamArchive
 from shared.domain.approval_policy import PolicyFacts
 from shared.domain.clip_candidate import parse_timestamp
-from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.moment_plan import Archive, StreamState
 from shared.pipeline.auto_approve import AutoApprover
 
@@ -53,14 +53,7 @@ class ChatPolicy:
     def __init__(self, approver: AutoApprover) -> None:
         self.approver = approver
 
-    def enqueued(
-        self,
-        action_id: str,
-        fields: Mapping[str, Any],
-        *,
-        requester_roles: frozenset[str],
-        config: ControlPlaneConfig,
-        archive: StreamArchive | None,
-    ) -> None:
-        facts = facts_from_fields(action_id, fields, requester_roles)
-        self.approver.consider(facts, config, stream=stream_from_archive(archive))
+    def enqueued(self, candidate: Enqueued) -> None:
+        facts = facts_from_fields(candidate.action_id, candidate.fields, candidate.requester_roles)
+        stream = stream_from_archive(candidate.archive)
+        self.approver.consider(facts, candidate.config, stream=stream)

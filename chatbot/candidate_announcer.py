@@ -11,18 +11,17 @@ claims the announcement (`QueueFeed.claim_announcement`), so of two bot instance
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
+from chatbot.announcer import ChannelAnnouncer
 from chatbot.approval_commands import announcement
-from chatbot.control import ConfigSource
 from shared.domain.approval_codes import shown_codes
 from shared.domain.approval_policy import PolicyFacts, plan_now
-from shared.domain.clock import Clock, utc_now
 from shared.domain.moment_plan import PlanMode
 from shared.domain.sliding_window import SlidingWindow
-from shared.pipeline.snapshot_listener import SnapshotListener
 from shared.store.action_queue import ActionItem
 from shared.store.queue_feed import QueueFeed
 
@@ -31,43 +30,21 @@ logger = logging.getLogger(__name__)
 MINUTE = 60.0
 
 
-class CandidateAnnouncer:
-    def __init__(
-        self,
-        feed: QueueFeed,
-        *,
-        broadcaster_id: str,
-        post: Callable[[str], None],
-        config: ConfigSource,
-        instance: str,
-        clock: Clock = utc_now,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._feed = feed
-        self._broadcaster_id = broadcaster_id
-        self._post = post
-        self._config = config
-        self._instance = instance
-        self._clock = clock
-        self._monotonic = monotonic
-        self._window = SlidingWindow(1, MINUTE)
-        self._listener = SnapshotListener(workers=1, thread_name_prefix="chat-candidates")
-        self._seen: set[str] = set()
-        self._lock = threading.Lock()
-        self.announced = 0
-        self.skipped = 0
+@dataclass(eq=False)
+class CandidateAnnouncer(ChannelAnnouncer):
+    """Listens to the pending queue and announces each new candidate of its channel once."""
 
-    @property
-    def listening(self) -> bool:
-        return self._listener.listening
+    THREADS = "chat-candidates"
+
+    feed: QueueFeed
+    monotonic: Callable[[], float] = field(default=time.monotonic, kw_only=True)
+    skipped: int = field(default=0, init=False)
+    _window: SlidingWindow = field(init=False, default_factory=partial(SlidingWindow, 1, MINUTE))
 
     def start(self, timeout: float = 15.0) -> CandidateAnnouncer:
-        if not self._listener.start(self._feed.watch_pending(self._on_items), timeout):
+        if not self._listener.start(self.feed.watch_pending(self._on_items), timeout):
             logger.warning("candidate announcer: no snapshot yet from action_queue")
         return self
-
-    def stop(self) -> None:
-        self._listener.stop()
 
     def _on_items(self, pending: list[ActionItem], added: list[ActionItem]) -> None:
         try:
@@ -78,23 +55,21 @@ class CandidateAnnouncer:
             self._listener.first.set()
 
     def _announce_new(self, pending: list[ActionItem], added: list[ActionItem]) -> None:
-        config = self._config.current().clips
+        config = self.config.current().clips
         settings = config.approval
-        ours = [item for item in pending if item.payload.broadcaster_id == self._broadcaster_id]
+        ours = [item for item in pending if item.payload.broadcaster_id == self.broadcaster_id]
         if not settings.announce_sources or not added:
-            with self._lock:
-                self._seen.update(item.action_id for item in added)
+            for item in added:
+                self._listener.first_time(item.action_id)
             return
         codes = shown_codes(item.action_id for item in ours)
-        now = self._clock()
+        now = self.clock()
         self._window.limit = settings.announce_max_per_minute
         for item in added:
             payload = item.payload
-            with self._lock:
-                if item.action_id in self._seen:
-                    continue
-                self._seen.add(item.action_id)
-            if payload.broadcaster_id != self._broadcaster_id:
+            if not self._listener.first_time(item.action_id):
+                continue
+            if payload.broadcaster_id != self.broadcaster_id:
                 continue
             if payload.source not in settings.announce_sources:
                 continue
@@ -111,14 +86,14 @@ class CandidateAnnouncer:
                     extra={"action_id": item.action_id, "plan": plan.label},
                 )
                 continue
-            if self._window.wait(self._monotonic()) > 0:
+            if self._window.wait(self.monotonic()) > 0:
                 self.skipped += 1
                 logger.info(
                     "candidate not announced: announcement limit per minute reached",
                     extra={"action_id": item.action_id},
                 )
                 continue
-            self._window.record(self._monotonic())
+            self._window.record(self.monotonic())
             text = announcement(
                 codes.get(item.action_id, "?"),
                 payload.suggested_title,
@@ -130,7 +105,7 @@ class CandidateAnnouncer:
 
     def _claim_and_post(self, action_id: str, text: str) -> None:
         try:
-            won = self._feed.claim_announcement(action_id, by=self._instance, now=self._clock())
+            won = self.feed.claim_announcement(action_id, by=self.instance, now=self.clock())
         except Exception:
             logger.exception("candidate announcer: could not claim", extra={"action_id": action_id})
             return
@@ -138,4 +113,4 @@ class CandidateAnnouncer:
             return
         self.announced += 1
         logger.info("candidate announced in chat", extra={"action_id": action_id})
-        self._post(text)
+        self.post(text)

@@ -16,8 +16,9 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from chatbot.approval_commands import (
     DecisionRequest,
@@ -70,28 +71,24 @@ def coded(item: ActionItem) -> Coded:
     )
 
 
+@dataclass(eq=False)
 class ChatDecisions(Draining):
-    def __init__(
-        self,
-        queue: ActionQueue,
-        jobs: ClipJobStore,
-        feed: QueueFeed,
-        outbox: Outbox,
-        *,
-        settle: Callable[[float], bool] | None = None,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._queue = queue
-        self._jobs = jobs
-        self._feed = feed
-        self._outbox = outbox
-        self._settle = settle
-        self._clock = clock
+    queue: ActionQueue
+    jobs: ClipJobStore
+    feed: QueueFeed
+    outbox: Outbox
+    _: KW_ONLY
+    settle: Callable[[float], bool] | None = None
+    clock: Clock = utc_now
+    stats: Counter[str] = field(default_factory=Counter, init=False)
+    results: deque[DecisionResult] = field(
+        default_factory=partial(deque, maxlen=KEEP_RESULTS), init=False
+    )
+
+    def __post_init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-decide")
         self._lock = threading.Condition()
         self._pending = 0
-        self.stats: Counter[str] = Counter()
-        self.results: deque[DecisionResult] = deque(maxlen=KEEP_RESULTS)
 
     def submit(self, request: DecisionRequest) -> bool:
         """Queue one decision; never blocks. False when too many wait or it is closed."""
@@ -119,7 +116,7 @@ class ChatDecisions(Draining):
         try:
             self.stats[result.outcome] += 1
             self.results.append(result)
-            self._outbox.post(result.reply)
+            self.outbox.post(result.reply)
         finally:
             with self._lock:
                 self._pending -= 1
@@ -129,19 +126,19 @@ class ChatDecisions(Draining):
         channel = request.broadcaster_id
         pending = [
             coded(item)
-            for item in self._queue.list_pending()
+            for item in self.queue.list_pending()
             if item.payload.broadcaster_id == channel
         ]
         recent = [
             coded(item)
-            for item in self._feed.decided_since(self._clock() - RECENT)
+            for item in self.feed.decided_since(self.clock() - RECENT)
             if item.payload.broadcaster_id == channel
         ]
         return resolve(request.code, pending, recent)
 
     def _decide(self, request: DecisionRequest) -> DecisionResult:
-        if self._settle is not None:
-            self._settle(SETTLE_SECONDS)
+        if self.settle is not None:
+            self.settle(SETTLE_SECONDS)
         found = self._resolve(request)
         user, language = request.user, request.language
         if found.outcome == "none_pending":
@@ -171,17 +168,17 @@ class ChatDecisions(Draining):
             return DecisionResult(request, "refused", reply, action_id)
 
     def _act(self, request: DecisionRequest, action_id: str, code: str) -> DecisionResult:
-        now = self._clock()
+        now = self.clock()
         who = request.login
         context = {"action_id": action_id, "by": who, "via": VIA}
         if request.verb == "reject":
-            item = self._queue.reject(action_id, by=who, reason=request.text, now=now, via=VIA)
+            item = self.queue.reject(action_id, by=who, reason=request.text, now=now, via=VIA)
             logger.info("candidate rejected in chat", extra=context)
             title = item.payload.suggested_title
             reply = decided_reply(request.user, "reject", code, title, request.language)
             return DecisionResult(request, "rejected", reply, action_id)
         edits = ApprovalEdits(title=request.text) if request.text else None
-        job = approve(self._queue, self._jobs, action_id, by=who, edits=edits, now=now, via=VIA)
+        job = approve(self.queue, self.jobs, action_id, by=who, edits=edits, now=now, via=VIA)
         logger.info("candidate approved in chat", extra=context | {"job_id": job.job_id})
         reply = decided_reply(request.user, "approve", code, job.requested_title, request.language)
         return DecisionResult(request, "approved", reply, action_id, job.job_id)

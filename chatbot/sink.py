@@ -90,18 +90,22 @@ class ArchiveSource(Protocol):
     def current(self) -> StreamArchive | None: ...
 
 
+@dataclass(frozen=True)
+class Enqueued:
+    """A candidate the sink just wrote, with what only the bot knows of it: the roles of who
+    asked for it, the config it was written under and the broadcast's archive."""
+
+    action_id: str
+    fields: Mapping[str, Any]
+    requester_roles: frozenset[str]
+    config: ControlPlaneConfig
+    archive: StreamArchive | None
+
+
 class AfterEnqueue(Protocol):
     """Called on the sink's worker for every candidate it newly wrote."""
 
-    def enqueued(
-        self,
-        action_id: str,
-        fields: Mapping[str, Any],
-        *,
-        requester_roles: frozenset[str],
-        config: ControlPlaneConfig,
-        archive: StreamArchive | None,
-    ) -> None: ...
+    def enqueued(self, candidate: Enqueued) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -270,11 +274,7 @@ class CandidateSink(Draining):
         if status == "enqueued" and self._after_enqueue is not None:
             try:
                 self._after_enqueue.enqueued(
-                    result.action_id,
-                    fields,
-                    requester_roles=requester_roles,
-                    config=config.clips,
-                    archive=archive,
+                    Enqueued(result.action_id, fields, requester_roles, config.clips, archive)
                 )
             except Exception:
                 logger.exception(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from shared.domain.clips_auth import ClipsAuthHealth
 
 MOMENT = "2026-11-24T20:00:01.250Z"
 
@@ -24,3 +27,18 @@ def live_fields(**changes: Any) -> dict[str, Any]:
 
 def vod_fields(**changes: Any) -> dict[str, Any]:
     return live_fields(**({"mode": "vod", "vod_id": "900001", "vod_offset": 120.0} | changes))
+
+
+def clips_auth(**changes: Any) -> ClipsAuthHealth:
+    """A token check that found the channel's token able to clip."""
+    fields: dict[str, Any] = {
+        "clips_token_valid": True,
+        "clips_scope_ok": True,
+        "clips_pipeline_enabled": True,
+        "scopes": ["clips:edit"],
+        "expires_in": 7200,
+        "login": "bytestreamer",
+        "user_id": "12345",
+        "last_validated_at": datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
+    }
+    return ClipsAuthHealth.model_validate(fields | changes)

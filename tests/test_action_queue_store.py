@@ -9,6 +9,7 @@ import pytest
 from shared.domain.clip_candidate import new_candidate
 from shared.domain.errors import ActionAlreadyDecided, CandidateInvalid, NotFound
 from shared.store.action_queue import COLLECTION, ActionQueue, ActionStatus
+from tests import spec_documents as spec
 from tests.factories import live_fields
 
 T0 = datetime(2026, 11, 24, 20, 0, 5, tzinfo=UTC)
@@ -105,3 +106,22 @@ def test_expire_only_items_older_than_ttl(db):
     assert queue.require(old).decided_by == "sweeper"
     assert queue.require(fresh).status is ActionStatus.PENDING
     assert queue.expire_older_than(timedelta(minutes=30), now=T0 + timedelta(minutes=45)) == []
+
+
+@pytest.mark.parametrize("created_at", [None, "yesterday"], ids=["missing", "not-a-time"])
+def test_expiry_ages_an_item_without_a_readable_created_at_from_its_write(db, created_at):
+    now = datetime.now(UTC)
+    undated = spec.minimal_item(now)
+    if created_at is not None:
+        undated["created_at"] = created_at
+    db.collection(COLLECTION).document(spec.MINIMAL_ITEM).set(undated)
+    queue = ActionQueue(db)
+    dated = queue.submit(live_fields(), now=now + timedelta(minutes=50)).action_id
+
+    assert queue.expire_older_than(timedelta(minutes=30), now=now + timedelta(minutes=10)) == []
+    later = now + timedelta(minutes=60)
+    assert queue.expire_older_than(timedelta(minutes=30), now=later) == [spec.MINIMAL_ITEM]
+    stored = db.collection(COLLECTION).document(spec.MINIMAL_ITEM).get().to_dict()
+    assert (stored["status"], stored["decided_by"]) == ("expired", "sweeper")
+    assert "no readable created_at" in stored["decision_reason"]
+    assert queue.require(dated).status is ActionStatus.PENDING

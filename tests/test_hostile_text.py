@@ -17,7 +17,6 @@ import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +52,7 @@ from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
 from streamlit_app import auth
+from tests.app_pages import APP, TEXT_ELEMENTS, fresh_app, log_in
 from tests.factories import live_fields
 from tests.fixtures_chat.synth import line
 
@@ -327,7 +327,6 @@ def test_operator_names_lose_invisible_characters_but_keep_their_text():
 
 # ------------------------------------------------------------------------ every page
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
 PASSWORD = "hostile text password"
 PAGES = [
     "views/queue.py",
@@ -337,18 +336,7 @@ PAGES = [
     "views/health.py",
     "views/connect_twitch.py",
 ]
-MARKDOWN_ELEMENTS = (
-    "title",
-    "header",
-    "subheader",
-    "markdown",
-    "caption",
-    "error",
-    "warning",
-    "info",
-    "success",
-    "toast",
-)
+MARKDOWN_ELEMENTS = (*TEXT_ELEMENTS, "toast")
 LABELLED = (
     "button",
     "checkbox",
@@ -401,16 +389,9 @@ def assert_shown_as_text(at: AppTest, page: str) -> list[str]:
 def hostile_app(db: firestore.Client, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
     """Hostile text wherever outside text lands, and an operator logged in under a hostile
     name, on a fresh app."""
-    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
-    for name in ("TWITCH_CLIENT_ID", "TWITCH_CLIENT_SECRET", "TWITCH_BROADCASTER_ID"):
-        monkeypatch.delenv(name, raising=False)
-    st.cache_resource.clear()
+    fresh_app(monkeypatch, PASSWORD)
     plant(db)
-    at = AppTest.from_file(APP, default_timeout=30).run()
-    at.text_input(key="login_name").input(HOSTILE_OPERATOR)
-    at.text_input(key="login_password").input(PASSWORD)
-    at.button[0].click().run()
-    yield at
+    yield log_in(AppTest.from_file(APP, default_timeout=30).run(), HOSTILE_OPERATOR, PASSWORD)
     st.cache_resource.clear()
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from shared.domain.approval_settings import ApprovalSettings, PolicyRule
 from shared.domain.clip_candidate import ClipCandidate
+from shared.domain.language import N_, Phrase
 from shared.domain.moment_plan import (
     DEFAULT_POST_ROLL,
     DEFAULT_PRE_ROLL,
@@ -92,7 +93,8 @@ def plan_now(
     moment is held whenever it is approved."""
     if facts.mode == "vod":
         age = (now - facts.moment).total_seconds()
-        return MomentPlan(PlanMode.VOD, "VOD as queued", "The candidate names its VOD clip.", age)
+        named = (Phrase(N_("The candidate names its VOD clip.")),)
+        return MomentPlan(PlanMode.VOD, Phrase(N_("VOD as queued")), named, age)
     return plan_moment(
         facts.moment,
         now=now,

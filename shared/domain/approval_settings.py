@@ -76,21 +76,6 @@ class PolicyRule(BaseModel):
             raise ValueError("vision_events: only a `vision` rule looks at the event")
         return self
 
-    def describe(self) -> str:
-        """One line an operator reads: `vip-clips: command from vip, moderator, ...`."""
-        parts: list[str] = [self.source]
-        if self.roles:
-            parts.append("from " + ", ".join(self.roles))
-        if self.vision_events:
-            parts.append("on " + ", ".join(self.vision_events))
-        if self.min_score > 0:
-            parts.append(f"score ≥ {self.min_score:g}")
-        parts.append(f"at most {self.max_per_hour} per hour")
-        if self.max_per_stream is not None:
-            parts.append(f"{self.max_per_stream} per stream")
-        state = "" if self.enabled else " (off)"
-        return f"{self.name}{state}: " + ", ".join(parts)
-
 
 class ApprovalSettings(BaseModel):
     """Chat decisions, chat announcements, the auto-approval policy and Discord posts."""

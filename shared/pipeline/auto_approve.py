@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from functools import partial
 
 from shared.domain.approval_policy import (
     PolicyFacts,
@@ -51,21 +52,20 @@ class AutoOutcome:
     job_id: str | None = None
 
 
+@dataclass(eq=False)
 class AutoApprover:
-    def __init__(
-        self,
-        queue: ActionQueue,
-        jobs: ClipJobStore,
-        uses: PolicyUses,
-        *,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._queue = queue
-        self._jobs = jobs
-        self._uses = uses
-        self._clock = clock
-        self.stats: Counter[str] = Counter()
-        self.outcomes: deque[AutoOutcome] = deque(maxlen=KEEP_OUTCOMES)
+    """The policy over the one approval; counts and recent outcomes for the health report."""
+
+    queue: ActionQueue
+    jobs: ClipJobStore
+    uses: PolicyUses
+    """Each rule's uses, shared by every process, so that its caps hold across them."""
+    _: KW_ONLY
+    clock: Clock = utc_now
+    stats: Counter[str] = field(default_factory=Counter, init=False)
+    outcomes: deque[AutoOutcome] = field(
+        default_factory=partial(deque, maxlen=KEEP_OUTCOMES), init=False
+    )
 
     def consider(
         self,
@@ -75,7 +75,7 @@ class AutoApprover:
         stream: StreamState | None = None,
     ) -> AutoOutcome:
         """Approve this new candidate if a policy rule takes it now, within its caps."""
-        now = self._clock()
+        now = self.clock()
         settings = config.approval
         plan = plan_now(
             facts,
@@ -103,39 +103,35 @@ class AutoApprover:
         self, rule: PolicyRule, facts: PolicyFacts, stream: StreamState | None, now: datetime
     ) -> str | None:
         """Take one use of each of the rule's caps; why not, when one is full."""
-        per_stream = stream_key(stream, now)
-        if rule.max_per_stream is not None and self._uses.reached(
-            rule.name, window=per_stream, limit=rule.max_per_stream, hourly=False, now=now
-        ):
-            return f"{rule.name} reached its cap of {rule.max_per_stream} per stream"
-        hour = self._uses.take(
-            rule.name,
-            window=HOUR_WINDOW,
-            limit=rule.max_per_hour,
-            hourly=True,
-            action_id=facts.action_id,
-            now=now,
-        )
-        if hour is None:
-            return f"{rule.name} reached its cap of {rule.max_per_hour} per hour"
-        if rule.max_per_stream is not None and (
-            self._uses.take(
+        per_stream, stream_cap = stream_key(stream, now), rule.max_per_stream
+        stream_full = f"{rule.name} reached its cap of {stream_cap} per stream"
+
+        def take(window: str, limit: int, *, hourly: bool) -> bool:
+            used = self.uses.take(
                 rule.name,
-                window=per_stream,
-                limit=rule.max_per_stream,
-                hourly=False,
+                window=window,
+                limit=limit,
+                hourly=hourly,
                 action_id=facts.action_id,
                 now=now,
             )
-            is None
+            return used is not None
+
+        # A full stream cap is seen before an hourly use is spent on a rule that cannot apply.
+        if stream_cap is not None and self.uses.reached(
+            rule.name, window=per_stream, limit=stream_cap, hourly=False, now=now
         ):
-            return f"{rule.name} reached its cap of {rule.max_per_stream} per stream"
+            return stream_full
+        if not take(HOUR_WINDOW, rule.max_per_hour, hourly=True):
+            return f"{rule.name} reached its cap of {rule.max_per_hour} per hour"
+        if stream_cap is not None and not take(per_stream, stream_cap, hourly=False):
+            return stream_full
         return None
 
     def _approve(self, rule: PolicyRule, facts: PolicyFacts, now: datetime) -> AutoOutcome:
         who = approved_by(rule)
         try:
-            job = approve(self._queue, self._jobs, facts.action_id, by=who, via=VIA, now=now)
+            job = approve(self.queue, self.jobs, facts.action_id, by=who, via=VIA, now=now)
         except ActionAlreadyDecided as error:
             by = f" by {error.by}" if error.by else ""
             why = f"already {error.status}{by}"

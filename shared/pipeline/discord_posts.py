@@ -18,9 +18,10 @@ out Discord's rate limits (`shared.discord.webhook`), and records the outcome on
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from shared.discord.embed import clip_message
 from shared.discord.webhook import DiscordWebhook, WebhookSender
@@ -78,41 +79,34 @@ def status_to_post(
     return status
 
 
+@dataclass(eq=False)
 class DiscordPoster:
     """Claims and posts one job's status; the claim makes it once across processes."""
 
-    def __init__(
-        self,
-        store: DiscordPostStore,
-        sender: WebhookSender,
-        *,
-        instance: str,
-        channel_name: Callable[[str], str | None] = lambda broadcaster_id: None,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._store = store
-        self._sender = sender
-        self._instance = instance
-        self._channel_name = channel_name
-        self._clock = clock
+    store: DiscordPostStore
+    sender: WebhookSender
+    _: KW_ONLY
+    instance: str
+    channel_name: Callable[[str], str | None] = lambda broadcaster_id: None
+    clock: Clock = utc_now
 
     def post(self, job: ClipJob, status: str, language: str = DEFAULT_LANGUAGE) -> bool | None:
         """True once posted (in `language`), False when Discord refused or never answered,
         None when another process holds the post."""
-        if not self._store.claim(job.job_id, status, by=self._instance, now=self._clock()):
+        if not self.store.claim(job.job_id, status, by=self.instance, now=self.clock()):
             logger.info("discord post already claimed elsewhere", extra={"job_id": job.job_id})
             return None
         try:
-            channel = self._channel_name(job.broadcaster_id)
+            channel = self.channel_name(job.broadcaster_id)
         except Exception:
             channel = None
         message = clip_message(job, channel=channel, t=translator(language))
-        result = self._sender.send(message)
-        self._store.record(
+        result = self.sender.send(message)
+        self.store.record(
             job.job_id,
             status,
             posted=result.ok,
-            now=self._clock(),
+            now=self.clock(),
             detail=result.detail,
             message_id=result.message_id,
             attempts=result.attempts,
@@ -132,37 +126,31 @@ class DiscordPoster:
         return result.ok
 
 
+@dataclass(eq=False)
 class DiscordRelay:
     """Listens to clip jobs and hands each post to one worker (posts go out in order, and
     Discord's bucket state is shared between them)."""
 
-    def __init__(
-        self,
-        store: DiscordPostStore,
-        poster: DiscordPoster,
-        *,
-        config: Callable[[], ControlPlaneConfig],
-        broadcaster_id: str | None,
-        clock: Clock = utc_now,
-    ) -> None:
-        self._store = store
-        self._poster = poster
-        self._config = config
-        self._broadcaster_id = broadcaster_id
-        self._clock = clock
-        self._listener = SnapshotListener(workers=1, thread_name_prefix="discord-post")
-        self._seen: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
-        self.posted = 0
-        self.failed = 0
-        self.lost = 0
+    store: DiscordPostStore
+    poster: DiscordPoster
+    _: KW_ONLY
+    config: Callable[[], ControlPlaneConfig]
+    broadcaster_id: str | None
+    clock: Clock = utc_now
+    posted: int = field(default=0, init=False)
+    failed: int = field(default=0, init=False)
+    lost: int = field(default=0, init=False)
+    _listener: SnapshotListener = field(
+        init=False,
+        default_factory=partial(SnapshotListener, workers=1, thread_name_prefix="discord-post"),
+    )
 
     @property
     def listening(self) -> bool:
         return self._listener.listening
 
     def start(self, timeout: float = 15.0) -> DiscordRelay:
-        watch = self._store.watch_finished(self._clock() - MAX_AGE, self._on_jobs)
+        watch = self.store.watch_finished(self.clock() - MAX_AGE, self._on_jobs)
         if not self._listener.start(watch, timeout):
             logger.warning("discord relay: no snapshot yet from clip_jobs")
         return self
@@ -172,21 +160,17 @@ class DiscordRelay:
 
     def _on_jobs(self, jobs: list[FinishedJob]) -> None:
         try:
-            config = self._config()
+            config = self.config()
             settings = config.approval
-            now = self._clock()
+            now = self.clock()
             for found in jobs:
                 status = status_to_post(
-                    found, settings, broadcaster_id=self._broadcaster_id, now=now
+                    found, settings, broadcaster_id=self.broadcaster_id, now=now
                 )
                 if status is None:
                     continue
-                key = (found.job.job_id, status)
-                with self._lock:
-                    if key in self._seen:
-                        continue
-                    self._seen.add(key)
-                self._listener.pool.submit(self._post, found.job, status, config.language)
+                if self._listener.first_time((found.job.job_id, status)):
+                    self._listener.pool.submit(self._post, found.job, status, config.language)
         except Exception:
             logger.exception("discord relay: could not read a clip_jobs snapshot")
         finally:
@@ -194,7 +178,7 @@ class DiscordRelay:
 
     def _post(self, job: ClipJob, status: str, language: str = DEFAULT_LANGUAGE) -> None:
         try:
-            outcome = self._poster.post(job, status, language)
+            outcome = self.poster.post(job, status, language)
         except Exception:
             logger.exception("discord relay: the post failed", extra={"job_id": job.job_id})
             return

@@ -2,13 +2,15 @@
 
 The chat bot's two announcers and the Discord relay each listen to a feed, hand the slow work
 (a chat post, a webhook call) to a small pool, count as started once the first snapshot was
-handled, and on stop let go of the listener before finishing what the pool holds. This is
-that lifecycle, once.
+handled, hand each thing a snapshot holds to the pool once (the next snapshot holds it again),
+and on stop let go of the listener before finishing what the pool holds. This is that
+lifecycle, once.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -29,10 +31,20 @@ class SnapshotListener:
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=thread_name_prefix)
         self.first = threading.Event()
         self._watch: Subscription | None = None
+        self._seen: set[Hashable] = set()
+        self._seen_lock = threading.Lock()
 
     @property
     def listening(self) -> bool:
         return self._watch is not None and bool(self._watch.is_active)
+
+    def first_time(self, key: Hashable) -> bool:
+        """True only the first time this listener meets `key`."""
+        with self._seen_lock:
+            if key in self._seen:
+                return False
+            self._seen.add(key)
+            return True
 
     def start(self, watch: Subscription, timeout: float) -> bool:
         """Keep `watch`; whether its first snapshot was handled within `timeout` seconds."""

@@ -15,14 +15,16 @@ documented ones are ignored. One that still does not parse (a wrong type, anothe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
+from google.cloud.firestore_v1.aggregation import AggregationQuery
+from google.cloud.firestore_v1.base_aggregation import AggregationResult
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -52,6 +54,8 @@ MERGE_SCORE_BONUS = 0.1
 MAX_REQUESTERS = 20
 KIND = "clip_candidate"
 UNREADABLE_FIX = "reject it on the Queue page to archive it (nothing is clipped), or fix it"
+UNDATED_REASON = "(it has no readable created_at: aged from when the document was written)"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # How many pending items one listener keeps: far beyond a stream's worth of candidates.
 PENDING_LIMIT = 500
 _PAYLOAD_FIELDS = frozenset(
@@ -136,6 +140,37 @@ def _report_once(error: StoredDocumentUnreadable) -> None:
 
 def _newest_first(item: ActionItem) -> datetime:
     return item.created_at or item.payload.source_ts
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on a queue item: what the item records and what its decision marker says."""
+
+    status: ActionStatus
+    by: str
+    """An operator, a chatter's login, `policy <rule>` or `sweeper`."""
+    at: datetime
+    reason: str | None = None
+    via: str | None = None
+    """Which path decided: `app`, `chat` or `policy` (the sweeper's expiry names none)."""
+
+    def item_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "status": self.status.value,
+            "decided_at": self.at,
+            "decided_by": self.by,
+            "decision_reason": self.reason,
+            "updated_at": self.at,
+        }
+        if self.via is not None:
+            fields["decided_via"] = self.via
+        if self.status is ActionStatus.EXPIRED:
+            # Nobody decided it: Firestore's TTL policy deletes it after a week (deploy.sh).
+            fields["expires_at"] = self.at + EXPIRED_KEPT
+        return fields
+
+    def marker(self) -> dict[str, Any]:
+        return {"status": self.status.value, "by": self.by, "at": self.at, "via": self.via}
 
 
 @dataclass(frozen=True)
@@ -237,29 +272,20 @@ class ActionQueue:
         transaction: no locks, so racers never abort each other, and the create() gives the same
         exclusivity on every emulator and in production (docs/architecture.md §5).
         """
+        decision = Decision(status, by=by, at=now, reason=reason, via=via)
         item = self.require(action_id)
         if item.status is not ActionStatus.PENDING:
             raise ActionAlreadyDecided(action_id, item.status.value, item.decided_by)
-        update = _decision_fields(status, by=by, now=now, reason=reason)
-        if via is not None:
-            update["decided_via"] = via
+        update = decision.item_fields()
 
         def writes(batch: firestore.WriteBatch) -> None:
             update["job_id"] = also(batch, item) if also else None
             batch.update(self.ref(action_id), update)
 
-        self._commit_decision(action_id, status, by=by, now=now, writes=writes, via=via)
+        self._commit_decision(action_id, decision, writes)
         return item.model_copy(update=update | {"status": status})
 
-    def decide_unreadable(
-        self,
-        action_id: str,
-        status: ActionStatus,
-        *,
-        by: str,
-        now: datetime,
-        reason: str | None = None,
-    ) -> None:
+    def decide_unreadable(self, action_id: str, decision: Decision) -> None:
         """Reject or expire an item without parsing it (it may not parse): only its `status`
         is read, and the same decision record makes it race-safe against any other decider."""
         snap = self.ref(action_id).get()
@@ -268,35 +294,27 @@ class ActionQueue:
         stored = (snap.to_dict() or {}).get("status")
         if stored != ActionStatus.PENDING.value:
             raise ActionAlreadyDecided(action_id, str(stored)[:40])
-        update = _decision_fields(status, by=by, now=now, reason=reason)
+        update = decision.item_fields()
         self._commit_decision(
-            action_id,
-            status,
-            by=by,
-            now=now,
-            writes=lambda batch: batch.update(self.ref(action_id), update),
+            action_id, decision, lambda batch: batch.update(self.ref(action_id), update)
         )
 
     def reject_unreadable(
         self, action_id: str, *, by: str, reason: str | None = None, now: datetime | None = None
     ) -> None:
         """The operator's archive for an item the app cannot read: `rejected`, nothing clipped."""
-        self.decide_unreadable(
-            action_id, ActionStatus.REJECTED, by=by, now=now or utc_now(), reason=reason
-        )
+        decision = Decision(ActionStatus.REJECTED, by=by, at=now or utc_now(), reason=reason)
+        self.decide_unreadable(action_id, decision)
 
     def _commit_decision(
         self,
         action_id: str,
-        status: ActionStatus,
-        *,
-        by: str,
-        now: datetime,
+        decision: Decision,
         writes: Callable[[firestore.WriteBatch], None],
-        via: str | None = None,
     ) -> None:
-        marker = {"status": status.value, "by": by, "at": now, "via": via}
-        if not commit_led_by_create(self._db, self.decision_ref(action_id), marker, writes):
+        if not commit_led_by_create(
+            self._db, self.decision_ref(action_id), decision.marker(), writes
+        ):
             snap = self.decision_ref(action_id).get()
             record = (snap.to_dict() or {}) if snap.exists else {}
             winner = record.get("status", "decided")
@@ -321,32 +339,54 @@ class ActionQueue:
     def expire_older_than(
         self, ttl: timedelta, *, now: datetime | None = None, limit: int = 200
     ) -> list[str]:
-        """Expire pending items enqueued more than `ttl` ago; bounded per call."""
+        """Expire pending items enqueued more than `ttl` ago; bounded per call.
+
+        An item without a readable `created_at` (another tool's, docs/architecture.md §3.1) is
+        aged from the document's own create time, and its reason says so."""
         now = now or utc_now()
         cutoff = now - ttl
-        query = (
-            self._col.where(filter=FieldFilter("status", "==", ActionStatus.PENDING.value))
-            .where(filter=FieldFilter("created_at", "<", cutoff))
-            .limit(limit)
+        decision = Decision(
+            ActionStatus.EXPIRED, by="sweeper", at=now, reason=f"not decided within {ttl}"
         )
-        expired = []
-        for snap in query.stream():
-            reason = f"not decided within {ttl}"
-            try:
-                self.decide(snap.id, ActionStatus.EXPIRED, by="sweeper", now=now, reason=reason)
-            except ActionAlreadyDecided:
-                continue
-            except StoredDocumentUnreadable as error:
-                # Expiry needs no payload: an unreadable item ages out like any other.
-                _report_once(error)
-                try:
-                    self.decide_unreadable(
-                        snap.id, ActionStatus.EXPIRED, by="sweeper", now=now, reason=reason
-                    )
-                except ActionAlreadyDecided:
-                    continue
-            expired.append(snap.id)
+        dated = self._pending_query().where(filter=FieldFilter("created_at", "<", cutoff))
+        expired = [
+            snap.id for snap in dated.limit(limit).stream() if self._expire(snap.id, decision)
+        ]
+        undated = replace(decision, reason=f"{decision.reason} {UNDATED_REASON}")
+        for snap in self._undated_pending():
+            if len(expired) >= limit:
+                break
+            created = snap.create_time
+            if created is not None and created < cutoff and self._expire(snap.id, undated):
+                expired.append(snap.id)
         return expired
+
+    def _expire(self, action_id: str, decision: Decision) -> bool:
+        """Whether this sweep expired the item; an unreadable one ages out like any other."""
+        try:
+            self.decide(
+                action_id, decision.status, by=decision.by, now=decision.at, reason=decision.reason
+            )
+        except ActionAlreadyDecided:
+            return False
+        except StoredDocumentUnreadable as error:
+            _report_once(error)
+            try:
+                self.decide_unreadable(action_id, decision)
+            except ActionAlreadyDecided:
+                return False
+        return True
+
+    def _undated_pending(self) -> Iterator[Any]:
+        """Pending items whose `created_at` is missing or not a time: a range query never
+        sees them. Two counts first, so a sweep where every item is dated reads no document."""
+        pending = self._pending_query()
+        dated = pending.where(filter=FieldFilter("created_at", ">=", EPOCH))
+        if _count(pending) == _count(dated):
+            return
+        for snap in pending.select(["created_at"]).limit(PENDING_LIMIT).stream():
+            if not isinstance((snap.to_dict() or {}).get("created_at"), datetime):
+                yield snap
 
     def merge_request(
         self,
@@ -390,17 +430,8 @@ class ActionQueue:
         return run(self._db.transaction())
 
 
-def _decision_fields(
-    status: ActionStatus, *, by: str, now: datetime, reason: str | None
-) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "status": status.value,
-        "decided_at": now,
-        "decided_by": by,
-        "decision_reason": reason,
-        "updated_at": now,
-    }
-    if status is ActionStatus.EXPIRED:
-        # Nobody decided it: Firestore's TTL policy deletes it after a week (deploy.sh).
-        fields |= {"expires_at": now + EXPIRED_KEPT}
-    return fields
+def _count(query: firestore.Query) -> int:
+    # google-cloud-firestore types `count()` as returning the class, not an instance.
+    aggregation = cast(AggregationQuery, query.count())
+    result = cast("list[list[AggregationResult]]", aggregation.get())
+    return int(result[0][0].value) if result else 0

@@ -30,6 +30,7 @@ from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from tests.browser import demo_data
 from tests.browser.streamlit_browser import (
     ROOT,
+    app_env,
     browser_missing,
     choose_option,
     chromium,
@@ -100,14 +101,13 @@ def capture(out: Path, language: str = "en") -> list[Path]:
         demo_data.seed(make_client(LOCAL_PROJECT), thumbs)
         if language != "en":
             ControlPlaneStore(make_client(LOCAL_PROJECT)).write({"language": language}, by="Ana")
-        env = {
-            "FIRESTORE_EMULATOR_HOST": emulator.host,
-            "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-            "DASHBOARD_PASSWORD": PASSWORD,
-            "TWITCH_CLIENT_ID": "byteclips-demo",
-            "TWITCH_CLIENT_SECRET": "demo-client-secret",
-            "TWITCH_BROADCASTER_ID": demo_data.CHANNEL,
-        }
+        env = app_env(
+            emulator.host,
+            PASSWORD,
+            TWITCH_CLIENT_ID="byteclips-demo",
+            TWITCH_CLIENT_SECRET="demo-client-secret",
+            TWITCH_BROADCASTER_ID=demo_data.CHANNEL,
+        )
         with streamlit_server(env, Path(tmp) / "streamlit.log") as base, chromium() as driver:
 
             def shot(name: str, settle: float = 1.5, max_height: int = 2400) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from local.app_host import StreamlitServer
+from shared.store.firestore_client import LOCAL_PROJECT
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -30,6 +31,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
+PASSWORD = "browser-test-password"
 T = TypeVar("T")
 
 
@@ -44,6 +46,16 @@ def browser_missing() -> str | None:
     if importlib.util.find_spec("selenium") is None:
         return "the selenium package is not installed (pip install selenium)"
     return None
+
+
+def app_env(emulator_host: str, password: str = PASSWORD, **extra: str) -> dict[str, str]:
+    """What `streamlit run` needs to reach the emulator and let an operator log in."""
+    return {
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "DASHBOARD_PASSWORD": password,
+        **extra,
+    }
 
 
 @contextmanager

@@ -10,32 +10,25 @@ another kind is archived from its flagged row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from google.cloud import firestore
 
-from local.firestore_emulator import FirestoreEmulator, free_port
 from shared.store.action_queue import ActionQueue, ActionStatus
-from shared.store.firestore_client import LOCAL_PROJECT
 from tests import spec_documents as spec
 from tests.browser.streamlit_browser import (
+    PASSWORD,
     browser_missing,
-    chromium,
     click_button,
     login,
     open_page,
     page_text,
-    streamlit_server,
     wait_for_text,
     wait_until,
 )
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 
-PASSWORD = "foreign-documents-password"
 PAGES = ("Queue", "Jobs", "Manual clip", "Control plane", "Health", "Connect Twitch")
 INTERNALS = ("Traceback", "ValidationError", "site-packages", "Ask Google", "Ask ChatGPT")
 FLAGS = {
@@ -50,26 +43,6 @@ FLAGS = {
     "Health": ["observability/clips_auth is unreadable: last_validated_at"],
     "Connect Twitch": [f"user {spec.WRONG_TOKEN_USER} is unreadable: scopes", "specstreamer"],
 }
-
-
-@pytest.fixture
-def app_url(
-    db: firestore.Client, firestore_emulator: FirestoreEmulator, tmp_path: Path
-) -> Iterator[str]:
-    env = {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "DASHBOARD_PASSWORD": PASSWORD,
-    }
-    with streamlit_server(env, tmp_path / "streamlit.log", port=free_port()) as base:
-        yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-        browser.save_screenshot(str(tmp_path / "last-screen.png"))
 
 
 def exception_boxes(driver: Any) -> int:

@@ -16,13 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 from google.cloud import firestore
 
-from local.firestore_emulator import FirestoreEmulator
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CONNECT_SCOPES
@@ -31,22 +29,19 @@ from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
 from tests.browser.streamlit_browser import (
+    PASSWORD,
     browser_missing,
-    chromium,
     login,
     open_page,
     page_text,
-    streamlit_server,
     wait_for_text,
 )
 from tests.factories import live_fields
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 
-PASSWORD = "hostile-text-password"
 SETTLE_SECONDS = 1.5  # long enough for an <img> to be fetched, were one rendered
 PAGES = ("Queue", "Jobs", "Manual clip", "Control plane", "Health", "Connect Twitch")
 
@@ -97,26 +92,6 @@ def trap() -> Iterator[Trap]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture
-def app_url(
-    db: firestore.Client, firestore_emulator: FirestoreEmulator, tmp_path: Path
-) -> Iterator[str]:
-    env = {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "DASHBOARD_PASSWORD": PASSWORD,
-    }
-    with streamlit_server(env, tmp_path / "streamlit.log") as base:
-        yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-        browser.save_screenshot(str(tmp_path / "last-screen.png"))
 
 
 @dataclass(frozen=True)

@@ -11,28 +11,23 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from google.cloud import firestore
 
-from local.firestore_emulator import FirestoreEmulator, free_port
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.firestore_client import LOCAL_PROJECT
 from streamlit_app.formatting import percentile
 from tests.browser.streamlit_browser import (
+    PASSWORD,
     appeared_after,
     browser_missing,
-    chromium,
     login,
     open_page,
     page_text,
-    streamlit_server,
     type_into,
     wait_for_text,
     wait_until,
@@ -42,30 +37,9 @@ from tests.factories import live_fields
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 
-PASSWORD = "live-pages-password"
 SAMPLES = 10
 QUEUE_P95_LIMIT = 1.5  # the target is 1 s at 20 pending; slack for a shared CI machine
 JOBS_LIMIT = 2.0
-
-
-@pytest.fixture
-def app_url(
-    db: firestore.Client, firestore_emulator: FirestoreEmulator, tmp_path: Path
-) -> Iterator[str]:
-    env = {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "DASHBOARD_PASSWORD": PASSWORD,
-    }
-    with streamlit_server(env, tmp_path / "streamlit.log", port=free_port()) as base:
-        yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
-        browser.save_screenshot(str(tmp_path / "last-screen.png"))
 
 
 def submit(db: firestore.Client, title: str, age: float = 3.0) -> str:

@@ -21,13 +21,13 @@ from local.helix_simulator import HelixSimulator
 from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
 from streamlit_app.formatting import percentile
 from tests.browser.streamlit_browser import (
+    PASSWORD,
+    app_env,
     browser_missing,
     by_css,
-    chromium,
     click_button,
     fill_login,
     login,
@@ -41,7 +41,6 @@ from tests.factories import live_fields
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 
-PASSWORD = "browser-test-password"
 CLIENT_ID, CLIENT_SECRET = "cid-browser", "browser-client-secret-123"
 LATENCY_SAMPLES = 10
 LATENCY_P95_LIMIT = 2.0
@@ -61,27 +60,18 @@ def app_url(
     db: firestore.Client, firestore_emulator: FirestoreEmulator, sim: HelixSimulator, tmp_path: Path
 ) -> Iterator[str]:
     port = free_port()
-    env = {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "DASHBOARD_PASSWORD": PASSWORD,
-        "TWITCH_CLIENT_ID": CLIENT_ID,
-        "TWITCH_CLIENT_SECRET": CLIENT_SECRET,
-        "TWITCH_AUTH_BASE": sim.auth_base,
-        "TWITCH_API_BASE": sim.api_base,
-        "TWITCH_BROADCASTER_ID": "777",
-        "TWITCH_REDIRECT_URI": f"http://127.0.0.1:{port}/",
-    }
+    env = app_env(
+        firestore_emulator.host,
+        PASSWORD,
+        TWITCH_CLIENT_ID=CLIENT_ID,
+        TWITCH_CLIENT_SECRET=CLIENT_SECRET,
+        TWITCH_AUTH_BASE=sim.auth_base,
+        TWITCH_API_BASE=sim.api_base,
+        TWITCH_BROADCASTER_ID="777",
+        TWITCH_REDIRECT_URI=f"http://127.0.0.1:{port}/",
+    )
     with streamlit_server(env, tmp_path / "streamlit.log", port=port) as base:
         yield base
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[Any]:
-    """Chromium; the last screen is kept in the test's tmp_path to look at after a failure."""
-    with chromium() as browser:
-        yield browser
-        browser.save_screenshot(str(tmp_path / "last-screen.png"))
 
 
 def submit_now(db: firestore.Client, title: str) -> str:
