@@ -23,6 +23,7 @@ from shared.domain.errors import (
     TransitionRefused,
 )
 from shared.domain.language import N_
+from shared.domain.validation import problem_text
 from shared.i18n import Translator
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
@@ -107,7 +108,7 @@ def approve_candidate(
     except InvalidInput as error:
         errors: dict[str, list[str]] = {}
         for problem in error.problems:
-            errors.setdefault(problem.field, []).append(problem.message)
+            errors.setdefault(problem.field, []).append(problem_text(problem, t))
         return Outcome("error", t("Not approved: fix the fields marked below."), errors)
     except ActionAlreadyDecided:
         return Outcome("warning", _decided_message(queue, action_id, now, t))

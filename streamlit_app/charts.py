@@ -2,7 +2,9 @@
 
 Two questions an operator asks: "how many clips worked this past day?" (jobs per hour by
 outcome) and "are we fast enough for the moment to be in the clip?" (moment -> approval ->
-ready). The frames are built here and tested directly; the page only draws them.
+ready). The frames are built here and tested directly; the page only draws them, in the
+operator's language: axis, legend and tooltip titles and the outcome and stage names are
+catalog messages, and numbers follow the language's separators (Vega-Lite's `locale`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import pandas as pd
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.language import N_
 from shared.domain.moment_plan import live_reach
-from streamlit_app.formatting import as_utc, percentile
+from shared.i18n import Translator
+from streamlit_app.formatting import EN, as_utc, percentile
 
-OUTCOMES: tuple[str, ...] = ("ready", "failed", "in progress")
+# Catalog messages: a chart says `t(outcome)`.
+OUTCOMES: tuple[str, ...] = (N_("ready"), N_("failed"), N_("in progress"))
 OUTCOME_COLORS: tuple[str, ...] = ("#21a366", "#e0453a", "#9aa0a6")
 # Catalog messages too: the Health page says `t(stage)`.
 STAGES: tuple[str, ...] = (N_("moment → approval"), N_("approval → ready"))
@@ -108,55 +112,73 @@ def timing_summary(frame: pd.DataFrame) -> list[StageSummary]:
     return summaries
 
 
-def jobs_per_hour_chart(frame: pd.DataFrame) -> alt.Chart:
+def number_locale(t: Translator = EN) -> alt.NumberLocale:
+    """Vega-Lite's number format in the language: `2.5` / `2,5`, `1,000` / `1.000`."""
+    symbols = t.locale.number_symbols["latn"]
+    return alt.NumberLocale(
+        decimal=symbols["decimal"], thousands=symbols["group"], grouping=[3], currency=["", ""]
+    )
+
+
+def _said(frame: pd.DataFrame, column: str, t: Translator) -> pd.DataFrame:
+    """The frame with `column`'s catalog messages said in `t` (the frame itself keeps them)."""
+    return frame.assign(**{column: frame[column].map(lambda message: t(str(message)))})
+
+
+def jobs_per_hour_chart(frame: pd.DataFrame, t: Translator = EN) -> alt.Chart:
     return (
-        alt.Chart(frame)
+        alt.Chart(_said(frame, "outcome", t))
         .mark_bar()
         .encode(
             x=alt.X(
                 "label:O",
                 sort=list(dict.fromkeys(frame["label"])),
-                title="hour approved (UTC)",
+                title=t("hour approved (UTC)"),
                 axis=alt.Axis(labelAngle=0),
             ),
-            y=alt.Y("sum(jobs):Q", title="jobs", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("sum(jobs):Q", title=t("jobs"), axis=alt.Axis(tickMinStep=1)),
             color=alt.Color(
                 "outcome:N",
-                scale=alt.Scale(domain=list(OUTCOMES), range=list(OUTCOME_COLORS)),
-                title="outcome",
+                scale=alt.Scale(domain=[t(o) for o in OUTCOMES], range=list(OUTCOME_COLORS)),
+                title=t("outcome"),
             ),
             order=alt.Order("outcome:N"),
             tooltip=[
-                alt.Tooltip("hour:T", format="%Y-%m-%d %H:00", title="hour (UTC)"),
-                "outcome:N",
-                "jobs:Q",
+                alt.Tooltip("hour:T", format="%Y-%m-%d %H:00", title=t("hour (UTC)")),
+                alt.Tooltip("outcome:N", title=t("outcome")),
+                alt.Tooltip("jobs:Q", title=t("jobs")),
             ],
         )
+        .configure(locale=alt.Locale(number=number_locale(t)))
     )
 
 
-def timing_chart(frame: pd.DataFrame) -> alt.LayerChart:
+def timing_chart(frame: pd.DataFrame, t: Translator = EN) -> alt.LayerChart:
     """One bar per ready job: moment -> approval then approval -> ready, with the live limit."""
     bars = (
-        alt.Chart(frame)
+        alt.Chart(_said(frame, "stage", t))
         .mark_bar()
         .encode(
             y=alt.Y("job:N", sort=None, title=None, axis=alt.Axis(labelLimit=260)),
-            x=alt.X("start:Q", title="seconds since the moment"),
+            x=alt.X("start:Q", title=t("seconds since the moment")),
             x2="end:Q",
             color=alt.Color(
                 "stage:N",
-                scale=alt.Scale(domain=list(STAGES), range=list(STAGE_COLORS)),
-                title="stage",
+                scale=alt.Scale(domain=[t(s) for s in STAGES], range=list(STAGE_COLORS)),
+                title=t("stage"),
             ),
-            tooltip=["job_id:N", "stage:N", alt.Tooltip("seconds:Q", format=".1f")],
+            tooltip=[
+                alt.Tooltip("job_id:N", title=t("job id")),
+                alt.Tooltip("stage:N", title=t("stage")),
+                alt.Tooltip("seconds:Q", format=".1f", title=t("seconds")),
+            ],
         )
         .transform_calculate(end="datum.start + datum.seconds")
     )
     limit = (
         alt.Chart(pd.DataFrame({"x": [live_reach()]}))
         .mark_rule(strokeDash=[4, 4], color="#e0453a")
-        .encode(x="x:Q", tooltip=[alt.Tooltip("x:Q", title="live clip reach (s)")])
+        .encode(x="x:Q", tooltip=[alt.Tooltip("x:Q", title=t("live clip reach (s)"))])
     )
     # LayerChart itself, not alt.layer(): nothing here is faceted, so no FacetChart comes back.
-    return alt.LayerChart(layer=[bars, limit])
+    return alt.LayerChart(layer=[bars, limit]).configure(locale=alt.Locale(number=number_locale(t)))

@@ -13,7 +13,8 @@ from datetime import UTC, datetime, tzinfo
 
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.errors import ErrorCode, operator_message
-from shared.domain.language import N_
+from shared.domain.language import N_, say_all
+from shared.domain.moment_plan import words_from_document
 from shared.i18n import Translator, translator
 from shared.store.action_queue import ActionItem
 
@@ -222,6 +223,17 @@ def failure_view(job: ClipJob, t: Translator = EN) -> FailureView | None:
     code = job.error_code or ErrorCode.UNKNOWN
     detail = job.error_detail or t("No detail was recorded.")
     return FailureView(code.value, detail, operator_message(code, t))
+
+
+def plan_text(job: ClipJob, t: Translator = EN) -> tuple[str | None, str | None]:
+    """The plan the worker applied, label and reason, in the page's language: said from the
+    job's `plan_words`, or its stored English `plan_label` / `plan_reason` when a job written
+    before them has none."""
+    words = words_from_document(job.plan_words)
+    if words is None:
+        return job.plan_label, job.plan_reason
+    label, reason = words
+    return label.say(t), say_all(reason, t)
 
 
 def job_heading(job: ClipJob, t: Translator = EN) -> str:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shared.domain.errors import FieldProblem
-from shared.domain.language import N_
+from shared.domain.language import ENGLISH, N_, Phrase, Translate
+from shared.domain.validation import Refusal, problem_text
 
 MANUAL_SCORE = 1.0
 MomentChoice = Literal["now", "seconds_ago", "at"]
@@ -52,26 +53,31 @@ def parse_position(text: str) -> float:
     """A VOD position as people write it: '3723', '1:02:03', '62:03' or '1h2m3s'."""
     raw = text.strip().lower().replace(" ", "")
     if not raw:
-        raise ValueError("is required for a VOD clip: where in the VOD the clip ends")
+        raise Refusal(Phrase(N_("is required for a VOD clip: where in the VOD the clip ends")))
     try:
         value = float(raw)
     except ValueError:
         pass
     else:
         if value < 0:
-            raise ValueError("must not be negative")
+            raise Refusal(Phrase(N_("must not be negative")))
         return value
     match = _HMS.match(raw)
     if match:
         hours, minutes, seconds = match.groups()
         if int(minutes) >= 60 and hours is not None:
-            raise ValueError(f"has {minutes} minutes; write it as h:mm:ss")
+            raise Refusal(Phrase(N_("has {minutes} minutes; write it as h:mm:ss"), minutes=minutes))
         return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
     match = _UNITS.match(raw)
     if match and any(match.groups()):
         hours, minutes, seconds = match.groups()
         return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds or 0)
-    raise ValueError(f"must be a position like 1:02:03, 1h2m3s or seconds, not {text[:20]!r}")
+    raise Refusal(
+        Phrase(
+            N_("must be a position like 1:02:03, 1h2m3s or seconds, not {text}"),
+            text=repr(text[:20]),
+        )
+    )
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -103,15 +109,15 @@ class ManualInput:
 def moment_ts(form: ManualInput, now: datetime) -> datetime:
     if form.moment == "seconds_ago":
         if form.seconds_ago is None or form.seconds_ago < 0:
-            raise ValueError("must be a number of seconds ago, 0 or more")
+            raise Refusal(Phrase(N_("must be a number of seconds ago, 0 or more")))
         return now - timedelta(seconds=form.seconds_ago)
     if form.moment == "at":
         if form.at_date is None or form.at_time is None:
-            raise ValueError("needs both a date and a time")
+            raise Refusal(Phrase(N_("needs both a date and a time")))
         local = datetime.combine(form.at_date, form.at_time, tzinfo=zone(form.time_zone))
         when = local.astimezone(UTC)
         if when > now + timedelta(seconds=5):
-            raise ValueError("is in the future; pick when the moment happened")
+            raise Refusal(Phrase(N_("is in the future; pick when the moment happened")))
         return when
     return now
 
@@ -131,21 +137,30 @@ def candidate_fields(form: ManualInput, now: datetime) -> tuple[dict[str, Any], 
     try:
         fields["source_ts"] = moment_ts(form, now).isoformat()
     except ValueError as error:
-        problems.append(FieldProblem("source_ts", str(error)))
+        problems.append(_refused("source_ts", error))
     if form.mode == "vod":
         fields["vod_id"] = form.vod_id.strip() or None
         try:
             fields["vod_offset"] = parse_position(form.vod_offset)
         except ValueError as error:
-            problems.append(FieldProblem("vod_offset", str(error)))
+            problems.append(_refused("vod_offset", error))
     return fields, problems
 
 
-def errors_by_widget(problems: Iterable[FieldProblem]) -> dict[str, list[str]]:
-    """Each refusal under the widget it is about; the rest go to the top of the form."""
+def _refused(field: str, error: ValueError) -> FieldProblem:
+    return FieldProblem(field, str(error), error.phrase if isinstance(error, Refusal) else None)
+
+
+def errors_by_widget(
+    problems: Iterable[FieldProblem], t: Translate = ENGLISH
+) -> dict[str, list[str]]:
+    """Each refusal under the widget it is about, in the language of `t`; the rest go to the
+    top of the form, named by their field."""
     errors: dict[str, list[str]] = {}
     for problem in problems:
         widget = FORM_FIELD.get(problem.field, GENERAL)
-        message = problem.message if widget != GENERAL else str(problem)
+        message = problem_text(problem, t)
+        if widget == GENERAL:
+            message = f"{problem.field}: {message}"
         errors.setdefault(widget, []).append(message)
     return errors

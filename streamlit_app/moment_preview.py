@@ -89,7 +89,7 @@ def plan_preview(
         level = "impossible"
     elif plan.mode is PlanMode.LIVE and plan.duration == duration:
         level = "ok"
-    return PlanPreview(age, plan.label, plan.reason, level)
+    return PlanPreview(age, plan.label_in(t), plan.reason_in(t), level)
 
 
 class _StoredAccessToken:

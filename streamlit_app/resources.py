@@ -29,6 +29,7 @@ from shared.domain.errors import (
     StoredTokenUnusable,
 )
 from shared.domain.text import markdown_literal
+from shared.domain.validation import problems_text
 from shared.logs import configure_logging
 from shared.store.action_queue import ActionItem, ActionQueue
 from shared.store.clip_jobs import ClipJobStore
@@ -223,7 +224,7 @@ def firestore_guard(what: str) -> Iterator[None]:
             icon=":material/cloud_off:",
         )
     except ConfigInvalid as error:
-        problems = markdown_literal("; ".join(str(p) for p in error.problems))
+        problems = markdown_literal(problems_text(error.problems, t))
         st.error(
             t(
                 "Cannot {what}: the stored control plane (control_plane/config) is invalid: "

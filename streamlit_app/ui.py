@@ -23,6 +23,7 @@ from streamlit.delta_generator import DeltaGenerator
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.language import N_
 from shared.domain.text import markdown_literal
+from shared.domain.validation import problems_text
 from streamlit_app.actions import Level, Outcome
 from streamlit_app.auth import session_operator
 from streamlit_app.data import FirestoreUnavailable
@@ -110,8 +111,8 @@ def switch_banners(config: ControlPlaneConfig) -> None:
 def config_problems(in_force: ConfigInForce) -> None:
     """Flag refused control-plane settings: the page runs on, with their last good values."""
     if in_force.problems:
-        refused = "; ".join(str(problem) for problem in in_force.problems)
         t = words()
+        refused = problems_text(in_force.problems, t)
         st.error(
             t(
                 "The stored control plane (control_plane/config) has settings this app cannot "

@@ -4,6 +4,7 @@ Portuguese one."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from shared.domain.clip_job import JobStatus
 from shared.domain.clips_auth import ClipsAuthHealth
-from shared.domain.language import Language
+from shared.domain.language import ENGLISH, N_, Language, Phrase
+from shared.domain.moment_plan import Archive, StreamState, plan_moment
 from shared.i18n import po_path
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
@@ -67,8 +69,20 @@ TEXTS = (
 )
 
 
+def chart_titles(spec: object) -> list[str]:
+    """The titles a Vega-Lite chart draws (axes, legends, tooltips), and its data's words."""
+    if isinstance(spec, dict):
+        found = [v for k, v in spec.items() if k == "title" and isinstance(v, str)]
+        found += [v for v in spec.get("domain", []) or [] if isinstance(v, str)]
+        return found + [t for k, v in spec.items() if k != "datasets" for t in chart_titles(v)]
+    if isinstance(spec, list):
+        return [t for item in spec for t in chart_titles(item)]
+    return []
+
+
 def shown(at: AppTest) -> list[str]:
-    """Every text a person reads on the page: texts, labels, helps, metrics, expanders."""
+    """Every text a person reads on the page: texts, labels, helps, metrics, expanders, and
+    the charts' titles."""
     found: list[str] = []
     for kind in TEXTS:
         found += [str(element.value) for element in at.get(kind)]
@@ -80,6 +94,8 @@ def shown(at: AppTest) -> list[str]:
         found += [metric.label, str(metric.value), str(metric.help or "")]
     found += [str(expander.label) for expander in at.expander]
     found += [str(tab.label) for tab in at.tabs]
+    for chart in at.get("vega_lite_chart"):
+        found += chart_titles(json.loads(chart.proto.spec))
     return [_MARKUP.sub("", text) for text in found if text]
 
 
@@ -123,11 +139,32 @@ def leftovers(texts: list[str], messages: list[str]) -> list[str]:
 
 @pytest.fixture
 def seeded(db: firestore.Client) -> Iterator[firestore.Client]:
-    """Something on every page: a pending candidate, jobs in each status, a token check."""
+    """Something on every page: a pending candidate, jobs in each status (one with the plan its
+    worker applied, one timed for the Health charts), a token check with a problem."""
     now = datetime.now(UTC)
     enqueue(db, suggested_title="Virada no último segundo")
     make_job(db, JobStatus.QUEUED)
     make_job(db, JobStatus.READY, clip_url="https://clips.twitch.tv/A")
+    plan = plan_moment(
+        now - timedelta(seconds=90),
+        now=now,
+        requested_duration=30.0,
+        stream=StreamState(
+            True, "1", now - timedelta(hours=1), (Archive("9", now - timedelta(hours=1), "1"),)
+        ),
+    )
+    make_job(
+        db,
+        JobStatus.READY,
+        source_ts=now - timedelta(minutes=5),
+        approved_at=now - timedelta(minutes=5) + timedelta(seconds=12),
+        ready_at=now - timedelta(minutes=4),
+        plan_mode=plan.mode.value,
+        plan_label=plan.label,
+        plan_reason=plan.reason,
+        plan_words=plan.words_document(),
+    )
+    scopes = Phrase(N_("missing scopes: {scopes}"), scopes="editor:manage:clips")
     make_job(db, JobStatus.FAILED, error_code="clip_forbidden", error_detail="403")
     ClipsAuthStore(db).write_clips_auth(
         ClipsAuthHealth(
@@ -139,6 +176,8 @@ def seeded(db: firestore.Client) -> Iterator[firestore.Client]:
             login="bytestreamer",
             user_id="12345",
             last_validated_at=now - timedelta(minutes=3),
+            last_error=scopes.say(ENGLISH),
+            last_error_words=scopes.to_document(),
         )
     )
     language.forget()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,3 +21,5 @@ class ClipsAuthHealth(BaseModel):
     user_id: str | None = None
     last_validated_at: datetime
     last_error: str | None = None
+    # `last_error` as a phrase (`Phrase.to_document`), said in the language in force.
+    last_error_words: dict[str, Any] | None = None

@@ -9,10 +9,11 @@ shows the same words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from enum import StrEnum
 
-from shared.domain.language import ENGLISH, N_, Translate
+from shared.domain.language import ENGLISH, N_, Phrase, Translate
 
 
 class ErrorCode(StrEnum):
@@ -77,6 +78,9 @@ class FieldProblem:
 
     field: str
     message: str
+    # The message as a phrase, when known (shared.domain.validation), said in the operator's
+    # language by the app; `message` stays the English.
+    said: Phrase | None = dataclass_field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"

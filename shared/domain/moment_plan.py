@@ -8,7 +8,8 @@ publishes [moment - pre_roll, moment + post_roll].
 
 The moment is `source_ts`, which the detectors already moved back by chat's reaction lag, so
 it is used as it is. Pure: the caller (worker, app, benchmark) brings the clock and the
-stream's state from Get Streams and Get Videos.
+stream's state from Get Streams and Get Videos. What the plan says is `Phrase`s, said by each
+edge in the channel's language (shared.domain.language); `label` and `reason` are the English.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
+from shared.domain.language import ENGLISH, N_, Phrase, Translate, say_all
 from shared.domain.twitch_models import Stream, Video
 
 LIVE_MAX_DURATION = 60.0
@@ -87,24 +90,67 @@ class StreamState:
 
 @dataclass(frozen=True)
 class MomentPlan:
-    """The clip to create, or why none; `label` is short, `reason` says it to an operator.
+    """The clip to create, or why none: `label_phrase` is short ("live 30 s"),
+    `reason_phrases` are the sentences that say it to an operator.
 
     `not_before`: for a live clip, do not create before then (the post-roll has not aired
-    yet); for WAIT, when to look again. `vod_offset` is where a VOD clip ends (whole seconds).
+    yet); for WAIT, when to look again. `vod_offset` is where a VOD clip ends (whole seconds),
+    `moment_offset` where its moment is.
     """
 
     mode: PlanMode
-    label: str
-    reason: str
+    label_phrase: Phrase
+    reason_phrases: tuple[Phrase, ...]
     age_seconds: float
     duration: float | None = None
     vod_id: str | None = None
     vod_offset: float | None = None
     not_before: datetime | None = None
+    moment_offset: float | None = None
 
     @property
     def creates(self) -> bool:
         return self.mode in (PlanMode.LIVE, PlanMode.VOD)
+
+    @property
+    def label(self) -> str:
+        """The label in English (logs, and the job's `plan_label` kept for older readers)."""
+        return self.label_in(ENGLISH)
+
+    @property
+    def reason(self) -> str:
+        return self.reason_in(ENGLISH)
+
+    @property
+    def vod_position(self) -> str:
+        """Where the moment is in the VOD (`1:23:45`); empty for a plan that is no VOD clip."""
+        return "" if self.moment_offset is None else vod_clock(self.moment_offset)
+
+    def label_in(self, t: Translate) -> str:
+        return self.label_phrase.say(t)
+
+    def reason_in(self, t: Translate) -> str:
+        return say_all(self.reason_phrases, t)
+
+    def words_document(self) -> dict[str, Any]:
+        """The label and the reason as a job stores them (`plan_words`), so a page says them
+        in the language in force; `words_from_document` reads them back."""
+        return {
+            "label": self.label_phrase.to_document(),
+            "reason": [phrase.to_document() for phrase in self.reason_phrases],
+        }
+
+
+def words_from_document(data: object) -> tuple[Phrase, tuple[Phrase, ...]] | None:
+    """A job's `plan_words`: its label and reason phrases, or None when absent or not ours
+    (the caller falls back to the stored English `plan_label` / `plan_reason`)."""
+    if not isinstance(data, dict) or not isinstance(data.get("reason"), list):
+        return None
+    label = Phrase.from_document(data.get("label"))
+    reason = [Phrase.from_document(item) for item in data["reason"]]
+    if label is None or None in reason:
+        return None
+    return label, tuple(phrase for phrase in reason if phrase is not None)
 
 
 def plan_moment(
@@ -122,8 +168,13 @@ def plan_moment(
     if age < -FUTURE_TOLERANCE:
         return _impossible(
             age,
-            f"its time is {age_text(-age)} ahead of this clock; check the clock of the "
-            "machine that detected it",
+            Phrase(
+                N_(
+                    "its time is {ahead} ahead of this clock; check the clock of the machine "
+                    "that detected it"
+                ),
+                ahead=age_text(-age),
+            ),
         )
     rolls = _Rolls(pre_roll, post_roll)
     if not stream.live:
@@ -131,26 +182,41 @@ def plan_moment(
     if stream.started_at is not None and moment < stream.started_at:
         earlier = _archive_holding(moment, stream.archives, skip_stream=stream.stream_id)
         if earlier is not None:
-            return _vod(moment, age, requested_duration, earlier, rolls, "an earlier broadcast")
+            whose = Phrase(N_("an earlier broadcast"))
+            return _vod(moment, age, requested_duration, earlier, rolls, whose)
         return _impossible(
             age,
-            f"it ({moment:%H:%M:%S} UTC) is before this broadcast started "
-            f"({stream.started_at:%H:%M:%S} UTC) and no earlier archive holds it",
+            Phrase(
+                N_(
+                    "it ({moment} UTC) is before this broadcast started ({started} UTC) and no "
+                    "earlier archive holds it"
+                ),
+                moment=moment,
+                started=stream.started_at,
+            ),
         )
     live = _live(moment, age, now, requested_duration, stream.started_at, rolls, margin)
     if live is not None:
         return live
-    too_old = f"it is {age_text(age)} old, more than a {LIVE_MAX_DURATION:g} s live clip reaches"
+    too_old = Phrase(
+        N_("it is {age} old, more than a {limit} s live clip reaches"),
+        age=age_text(age),
+        limit=LIVE_MAX_DURATION,
+    )
     archive = stream.archive_in_progress()
     if archive is None:
         return _no_archive_yet(age, now, stream, too_old)
     if moment < archive.created_at:
         return _impossible(
             age,
-            f"{too_old}, and it is before this broadcast's archive begins "
-            f"({archive.created_at:%H:%M:%S} UTC)",
+            Phrase(
+                N_("{too_old}, and it is before this broadcast's archive begins ({begins} UTC)"),
+                too_old=too_old,
+                begins=archive.created_at,
+            ),
         )
-    return _vod(moment, age, requested_duration, archive, rolls, "this broadcast", growing=True)
+    whose = Phrase(N_("this broadcast"))
+    return _vod(moment, age, requested_duration, archive, rolls, whose, growing=True)
 
 
 def live_reach(pre_roll: float = DEFAULT_PRE_ROLL, margin: float = CREATE_MARGIN) -> float:
@@ -221,32 +287,51 @@ def _live(
     if needed > LIVE_MAX_DURATION:
         return None
     not_before = create_at if create_at > now else None
-    notes = []
+    notes: list[Phrase] = []
     if cut:
-        notes.append("The stream had just started, so the clip begins with it.")
+        notes.append(Phrase(N_("The stream had just started, so the clip begins with it.")))
     if not_before is not None:
         notes.append(
-            f"It is created at {not_before:%H:%M:%S} UTC, once the {rolls.post:g} s after "
-            "the moment have aired."
+            Phrase(
+                N_("It is created at {time} UTC, once the {post} s after the moment have aired."),
+                time=not_before,
+                post=rolls.post,
+            )
         )
-    tail = "".join(f" {note}" for note in notes)
     if requested >= needed:
+        held = Phrase(
+            N_(
+                "The moment is {age} old: a {duration} s live clip holds it with {pre} s before "
+                "and {post} s after."
+            ),
+            age=age_text(age),
+            duration=requested,
+            pre=rolls.pre,
+            post=rolls.post,
+        )
         return MomentPlan(
             PlanMode.LIVE,
-            f"live {requested:g} s",
-            f"The moment is {age_text(age)} old: a {requested:g} s live clip holds it with "
-            f"{rolls.pre:g} s before and {rolls.post:g} s after.{tail}",
+            Phrase(N_("live {duration} s"), duration=requested),
+            (held, *notes),
             age,
             duration=requested,
             not_before=not_before,
         )
     duration = min(float(math.ceil(needed)), LIVE_MAX_DURATION)
+    extended = Phrase(
+        N_(
+            "The moment is {age} old: a {requested} s live clip would begin after it, so the "
+            "clip is extended to {duration} s to reach {pre} s before it."
+        ),
+        age=age_text(age),
+        requested=requested,
+        duration=duration,
+        pre=rolls.pre,
+    )
     return MomentPlan(
         PlanMode.LIVE,
-        f"live extended to {duration:g} s",
-        f"The moment is {age_text(age)} old: a {requested:g} s live clip would begin after "
-        f"it, so the clip is extended to {duration:g} s to reach {rolls.pre:g} s before "
-        f"it.{tail}",
+        Phrase(N_("live extended to {duration} s"), duration=duration),
+        (extended, *notes),
         age,
         duration=duration,
         not_before=not_before,
@@ -259,7 +344,7 @@ def _vod(
     requested: float,
     archive: Archive,
     rolls: _Rolls,
-    whose: str,
+    whose: Phrase,
     *,
     growing: bool = False,
 ) -> MomentPlan:
@@ -276,17 +361,29 @@ def _vod(
     vod_offset = float(math.ceil(end))
     duration = min(max(requested, _ceil_tenth(vod_offset - start), MIN_DURATION), 60.0)
     vod_offset = max(vod_offset, float(math.ceil(duration)))
+    clipped = Phrase(
+        N_(
+            "The moment is {age} old, more than a {limit} s live clip reaches, so it is clipped "
+            "from the archive of {whose} (VOD {vod}): {duration} s ending at {end}, the moment "
+            "at {position}."
+        ),
+        age=age_text(age),
+        limit=LIVE_MAX_DURATION,
+        whose=whose,
+        vod=archive.vod_id,
+        duration=duration,
+        end=vod_clock(vod_offset),
+        position=vod_clock(position),
+    )
     return MomentPlan(
         PlanMode.VOD,
-        f"VOD at {vod_clock(position)}",
-        f"The moment is {age_text(age)} old, more than a {LIVE_MAX_DURATION:g} s live clip "
-        f"reaches, so it is clipped from the archive of {whose} (VOD {archive.vod_id}): "
-        f"{duration:g} s ending at {vod_clock(vod_offset)}, the moment at "
-        f"{vod_clock(position)}.",
+        Phrase(N_("VOD at {position}"), position=vod_clock(position)),
+        (clipped,),
         age,
         duration=duration,
         vod_id=archive.vod_id,
         vod_offset=vod_offset,
+        moment_offset=position,
     )
 
 
@@ -295,34 +392,53 @@ def _offline(
 ) -> MomentPlan:
     archive = _archive_holding(moment, stream.archives)
     if archive is not None:
-        return _vod(moment, age, requested, archive, rolls, "its broadcast")
+        return _vod(moment, age, requested, archive, rolls, Phrase(N_("its broadcast")))
     if not stream.archives:
         return _impossible(
             age,
-            "the channel is not live and has no archive (past broadcast) to clip from; "
-            "turn on Store past broadcasts in the channel's settings for future moments",
+            Phrase(
+                N_(
+                    "the channel is not live and has no archive (past broadcast) to clip from; "
+                    "turn on Store past broadcasts in the channel's settings for future moments"
+                )
+            ),
         )
-    return _impossible(age, "the channel is not live and none of its archives holds the moment")
+    return _impossible(
+        age, Phrase(N_("the channel is not live and none of its archives holds the moment"))
+    )
 
 
-def _no_archive_yet(age: float, now: datetime, stream: StreamState, too_old: str) -> MomentPlan:
+def _no_archive_yet(age: float, now: datetime, stream: StreamState, too_old: Phrase) -> MomentPlan:
     live_for = None if stream.started_at is None else now - stream.started_at
     if live_for is not None and live_for < ARCHIVE_GRACE:
         again = now + ARCHIVE_RECHECK
+        waiting = Phrase(
+            N_(
+                "The moment is {age} old, more than a {limit} s live clip reaches, and Twitch "
+                "has not listed this broadcast's archive yet (the stream started {live_for} "
+                "ago). Looking again at {time} UTC."
+            ),
+            age=age_text(age),
+            limit=LIVE_MAX_DURATION,
+            live_for=age_text(live_for.total_seconds()),
+            time=again,
+        )
         return MomentPlan(
             PlanMode.WAIT,
-            "waiting for the archive",
-            f"The moment is {age_text(age)} old, more than a {LIVE_MAX_DURATION:g} s live clip "
-            "reaches, and Twitch has not listed this broadcast's archive yet (the stream "
-            f"started {age_text(live_for.total_seconds())} ago). Looking again at "
-            f"{again:%H:%M:%S} UTC.",
+            Phrase(N_("waiting for the archive")),
+            (waiting,),
             age,
             not_before=again,
         )
     return _impossible(
         age,
-        f"{too_old}, and this broadcast has no archive: past broadcasts look switched off "
-        "for the channel (Store past broadcasts in its settings)",
+        Phrase(
+            N_(
+                "{too_old}, and this broadcast has no archive: past broadcasts look switched "
+                "off for the channel (Store past broadcasts in its settings)"
+            ),
+            too_old=too_old,
+        ),
     )
 
 
@@ -344,10 +460,10 @@ def _archive_holding(
     return max(holding, key=lambda a: a.created_at, default=None)
 
 
-def _impossible(age: float, why: str) -> MomentPlan:
+def _impossible(age: float, why: Phrase) -> MomentPlan:
     return MomentPlan(
         PlanMode.IMPOSSIBLE,
-        f"cannot contain the moment: {why}",
-        f"No clip can contain this moment: {why}.",
+        Phrase(N_("cannot contain the moment: {why}"), why=why),
+        (Phrase(N_("No clip can contain this moment: {why}."), why=why),),
         age,
     )

@@ -22,6 +22,9 @@ import re
 import unicodedata
 from typing import Any
 
+from shared.domain.language import N_, Phrase
+from shared.domain.validation import Refusal
+
 MAX_TITLE_CHARS = 100
 ELLIPSIS = "…"
 
@@ -140,12 +143,18 @@ def clean_title(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise Refusal(Phrase(N_("must be text")))
     title = clean_text(value)
     if not title:
         return None
     if len(title) > MAX_TITLE_CHARS:
-        raise ValueError(f"must be at most {MAX_TITLE_CHARS} characters, got {len(title)}")
+        raise Refusal(
+            Phrase(
+                N_("must be at most {limit} characters, got {count}"),
+                limit=MAX_TITLE_CHARS,
+                count=str(len(title)),
+            )
+        )
     return title
 
 

@@ -5,6 +5,9 @@ One refresher per token: a token is refreshed here only when its document names 
 process's role as its `refresh_owner` (`refreshes_for`); the others are validated only (the
 chat bot's twitchio renews the bot account's token). A stored token that cannot be read is
 reported in its check, never raised, so one bad document does not stop the others.
+
+A check's problem is a `Phrase`: `last_error` keeps it in English for logs and older readers,
+`last_error_words` keeps it whole, so the Health page says it in the channel's language.
 """
 
 from __future__ import annotations
@@ -15,9 +18,16 @@ from dataclasses import dataclass
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.clock import Clock, utc_now
-from shared.domain.errors import ClipError, StoredTokenUnusable
+from shared.domain.errors import (
+    OPERATOR_MESSAGES,
+    ClipError,
+    StoredTokenUnreadable,
+    StoredTokenUnusable,
+)
+from shared.domain.language import ENGLISH, N_, Phrase
 from shared.domain.twitch_models import TokenGrant, TokenInfo
 from shared.domain.twitch_scopes import scope_report
+from shared.domain.validation import problems_phrase
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
@@ -34,7 +44,32 @@ class TokenCheck:
     valid: bool
     refreshed: bool
     info: TokenInfo | None
-    error: str | None
+    problem: Phrase | None
+
+    @property
+    def error(self) -> str | None:
+        """The problem in English."""
+        return None if self.problem is None else self.problem.say(ENGLISH)
+
+
+def unreadable_token_phrase(error: StoredTokenUnreadable) -> Phrase:
+    """`StoredTokenUnreadable`'s sentence: the document, its refused fields and the fix."""
+    return Phrase(
+        N_("The stored Twitch token for user {user} is unreadable: {problems}; reconnect Twitch"),
+        user=error.user_id,
+        problems=problems_phrase(error.problems),
+    )
+
+
+def error_phrase(error: ClipError) -> Phrase:
+    """`unauthorized: <the operator's sentence>`; a stored token's own sentence, which names
+    the document and the fix."""
+    if isinstance(error, StoredTokenUnreadable):
+        return unreadable_token_phrase(error)
+    if isinstance(error, StoredTokenUnusable):
+        return Phrase(N_("{code}: {message}"), code=error.code, message=Phrase(error.detail or ""))
+    message = Phrase(OPERATOR_MESSAGES[error.error_code])
+    return Phrase(N_("{code}: {message}"), code=error.code, message=message)
 
 
 class TokenHealth:
@@ -75,9 +110,10 @@ class TokenHealth:
         try:
             token = self._tokens.get(user_id)
         except StoredTokenUnusable as error:
-            return TokenCheck(user_id, False, False, None, f"{error.code}: {error.detail}")
+            return TokenCheck(user_id, False, False, None, error_phrase(error))
         if token is None:
-            return TokenCheck(user_id, False, False, None, "no token stored: connect Twitch")
+            none = Phrase(N_("no token stored: connect Twitch"))
+            return TokenCheck(user_id, False, False, None, none)
         refreshed = False
         try:
             info: TokenInfo | None = self._twitch.validate_token(token.access_token)
@@ -87,7 +123,10 @@ class TokenHealth:
         if expiring and token.owner != self._refreshes_for:
             why = None
             if info is None:
-                why = f"invalid: its refresh owner ({token.owner}) renews it, or reconnect Twitch"
+                why = Phrase(
+                    N_("invalid: its refresh owner ({owner}) renews it, or reconnect Twitch"),
+                    owner=token.owner,
+                )
             return TokenCheck(user_id, info is not None, False, info, why)
         if expiring:
             try:
@@ -100,9 +139,7 @@ class TokenHealth:
                 refreshed = True
                 info = self._twitch.validate_token(token.access_token)
             except ClipError as error:
-                return TokenCheck(
-                    user_id, False, refreshed, info, f"{error.code}: {error.operator_message}"
-                )
+                return TokenCheck(user_id, False, refreshed, info, error_phrase(error))
         return TokenCheck(user_id, info is not None, refreshed, info, None)
 
     def clipping_user(self) -> str | None:
@@ -122,11 +159,14 @@ class TokenHealth:
         user = self.clipping_user()
         mine = next((c for c in checks if c.user_id == user), None)
         config = self._config.read()
+        problem: Phrase | None
         if mine is None:
-            error = (
-                "no clipping token: connect Twitch"
+            problem = (
+                Phrase(N_("no clipping token: connect Twitch"))
                 if user
-                else "several tokens and no clip_editor_user_id or TWITCH_BROADCASTER_ID"
+                else Phrase(
+                    N_("several tokens and no clip_editor_user_id or TWITCH_BROADCASTER_ID")
+                )
             )
             health = ClipsAuthHealth(
                 clips_token_valid=False,
@@ -134,11 +174,14 @@ class TokenHealth:
                 clips_pipeline_enabled=config.clip_pipeline_enabled,
                 user_id=user,
                 last_validated_at=now,
-                last_error=error,
             )
         else:
             scopes = list(mine.info.scopes) if mine.info else []
             report = scope_report(scopes)
+            problem = mine.problem
+            if problem is None and report.missing:
+                missing = ", ".join(report.missing)
+                problem = Phrase(N_("missing scopes: {scopes}"), scopes=missing)
             health = ClipsAuthHealth(
                 clips_token_valid=mine.valid,
                 clips_scope_ok=mine.valid and report.clipping_ok,
@@ -149,8 +192,13 @@ class TokenHealth:
                 login=mine.info.login if mine.info else None,
                 user_id=mine.user_id,
                 last_validated_at=now,
-                last_error=mine.error
-                or (f"missing scopes: {', '.join(report.missing)}" if report.missing else None),
+            )
+        if problem is not None:
+            health = health.model_copy(
+                update={
+                    "last_error": problem.say(ENGLISH),
+                    "last_error_words": problem.to_document(),
+                }
             )
         self._health.write_clips_auth(health)
         return health, checks

@@ -3,7 +3,8 @@
 An event or a stored document that can never be processed is acknowledged and reported once,
 not redelivered for a day; when it belongs to a job we still own, the job fails with the
 precise reason instead of waiting in `creating` for the sweeper to guess. Reasons are built
-from field names and rules only: nothing a document holds reaches a message.
+from field names and rules only: nothing a document holds reaches a message. A reason is a
+`Phrase`: logged in English, written on the job in the channel's language.
 """
 
 from __future__ import annotations
@@ -16,18 +17,23 @@ from pydantic import ValidationError
 
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import (
+    OPERATOR_MESSAGES,
     ClipError,
     ErrorCode,
     InvalidInput,
     LeaseLost,
     NotFound,
     StoredDocumentUnreadable,
+    StoredTokenUnreadable,
     StoredTokenUnusable,
     TransitionRefused,
-    problem_list,
 )
-from shared.domain.validation import field_problems
+from shared.domain.language import ENGLISH, N_, Phrase, Translate
+from shared.domain.validation import field_problems, problem_lines, problems_phrase
+from shared.i18n import translator
+from shared.pipeline.token_health import unreadable_token_phrase
 from shared.store.clip_jobs import ClipJobStore
+from shared.store.control_plane import ControlPlaneStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,15 +53,43 @@ def retry_cannot_fix(error: BaseException) -> bool:
     return isinstance(error, NOT_FIXED_BY_RETRY)
 
 
-def reason(error: BaseException) -> str:
+def reason_phrase(error: BaseException) -> Phrase:
     """The operator's sentence for an unfixable error; a bare pydantic error is summarised by
     model, fields and rules (its own text may carry the document's values)."""
     if isinstance(error, ValidationError):
-        problems = problem_list(field_problems(error, default_field="document"))
-        return f"A stored {error.title} is unreadable: {problems}"
+        problems = problems_phrase(field_problems(error, default_field="document"))
+        return Phrase(
+            N_("A stored {model} is unreadable: {problems}"), model=error.title, problems=problems
+        )
+    if isinstance(error, StoredTokenUnreadable):
+        return unreadable_token_phrase(error)
+    if isinstance(error, StoredTokenUnusable):
+        return Phrase(error.detail or "")
     if isinstance(error, ClipError):
-        return error.operator_message
-    return str(error)
+        return Phrase(OPERATOR_MESSAGES[error.error_code])
+    if isinstance(error, InvalidInput):
+        return Phrase(
+            N_("invalid {what}: {problems}"),
+            what=error.what,
+            problems=problem_lines(error.problems),
+        )
+    return Phrase(str(error))
+
+
+def reason(error: BaseException) -> str:
+    """`reason_phrase` in English, for logs and HTTP answers."""
+    return reason_phrase(error).say(ENGLISH)
+
+
+def _words(config: ControlPlaneStore | None) -> Translate:
+    """The channel's language for the job's sentence; English when it cannot be read (the
+    error being given up may be Firestore's own)."""
+    if config is None:
+        return ENGLISH
+    try:
+        return translator(config.read().language)
+    except Exception:
+        return ENGLISH
 
 
 def _code(error: BaseException) -> ErrorCode:
@@ -76,15 +110,24 @@ class GivenUp:
 
 
 def give_up(
-    jobs: ClipJobStore, job_id: str, error: BaseException, *, worker: str, now: datetime
+    jobs: ClipJobStore,
+    job_id: str,
+    error: BaseException,
+    *,
+    worker: str,
+    now: datetime,
+    config: ControlPlaneStore | None = None,
 ) -> GivenUp:
     """Report an unfixable error once and fail the job if it is still ours to fail: `queued`,
     or `creating` under our lease (no clip id yet). A job someone else moved on, or one that
-    does not parse, is left as it is; the ERROR line says why."""
-    why = reason(error)
+    does not parse, is left as it is; the ERROR line says why. The job's sentence is in the
+    language `config` names (English without it)."""
+    said = reason_phrase(error)
+    why = said.say(ENGLISH)
     failed = False
     if not isinstance(error, TransitionRefused | LeaseLost | StoredDocumentUnreadable):
-        failed = _fail(jobs, job_id, error, why, worker=worker, now=now)
+        detail = said.say(_words(config))
+        failed = _fail(jobs, job_id, error, detail, worker=worker, now=now)
     logger.error(
         "clip job %s given up: %s",
         job_id,

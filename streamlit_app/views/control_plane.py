@@ -18,6 +18,7 @@ from shared.domain.clock import utc_now
 from shared.domain.control_plane import ControlPlaneConfig, setting_value
 from shared.domain.errors import ConfigInvalid, FieldProblem, NotFound
 from shared.domain.language import N_
+from shared.domain.validation import problem_text
 from shared.i18n import Translator
 from shared.pipeline.chat_tuning import MIN_MOMENTS, revert_tuning
 from shared.store.chat_timeline import ChatTuningLog
@@ -80,8 +81,8 @@ def _save(shown: ControlPlaneConfig, version: str, refused: tuple[str, ...] = ()
         try:
             stores().control_in_force.write(changes, by=ui.operator())
         except ConfigInvalid as error:
-            st.session_state[ERRORS] = {p.field: p.message for p in error.problems}
             t = words()
+            st.session_state[ERRORS] = {p.field: problem_text(p, t) for p in error.problems}
             return Outcome("error", t("Not saved: fix the fields marked below."))
         forget()
         t = words()
@@ -159,7 +160,8 @@ def _form(config: ControlPlaneConfig, problems: tuple[FieldProblem, ...] = ()) -
     t = words()
     stored = {
         p.field: t(
-            "{problem} (stored value refused; saving writes the one shown)", problem=p.message
+            "{problem} (stored value refused; saving writes the one shown)",
+            problem=problem_text(p, t),
         )
         for p in problems
     }

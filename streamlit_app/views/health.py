@@ -14,7 +14,7 @@ from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.decision_speed import PathSpeed
 from shared.domain.errors import StoredDocumentUnreadable
-from shared.domain.language import N_
+from shared.domain.language import N_, Phrase
 from shared.domain.vision import VisionStats, hour_window
 from shared.store.discord_posts import DiscordPostStore
 from shared.store.queue_feed import QueueFeed
@@ -89,8 +89,10 @@ def _auth(health: ClipsAuthHealth | None, now: datetime) -> None:
             ),
             icon=":material/key:",
         )
-    if health.last_error:
-        st.warning(t("Last error: {error}", error=ui.literal(health.last_error)))
+    problem = Phrase.from_document(health.last_error_words)
+    last_error = problem.say(t) if problem is not None else health.last_error
+    if last_error:
+        st.warning(t("Last error: {error}", error=ui.literal(last_error)))
     if now - as_utc(health.last_validated_at) > STALE_VALIDATION:
         st.warning(
             t(
@@ -126,7 +128,7 @@ def _charts(store: Stores, now: datetime) -> None:
     jobs = store.jobs.created_since(now - timedelta(hours=CHART_HOURS))
     st.subheader(t("Jobs per hour, last {hours} h", hours=CHART_HOURS))
     if jobs:
-        st.altair_chart(charts.jobs_per_hour_chart(charts.jobs_per_hour(jobs, now)))
+        st.altair_chart(charts.jobs_per_hour_chart(charts.jobs_per_hour(jobs, now), t))
     else:
         st.caption(t("No jobs approved in this time."))
     st.subheader(t("Moment → approval → ready"))
@@ -139,13 +141,14 @@ def _charts(store: Stores, now: datetime) -> None:
         col.metric(
             t("{stage}, median", stage=t(summary.stage)),
             f"{t.fixed(summary.median)} s",
-            help=t(
+            help=t.plural(
+                "p95 {p95} s over {count} clip",
                 "p95 {p95} s over {count} clips",
+                summary.samples,
                 p95=t.fixed(summary.p95),
-                count=summary.samples,
             ),
         )
-    st.altair_chart(charts.timing_chart(frame))
+    st.altair_chart(charts.timing_chart(frame, t))
     st.caption(
         t(
             "Dashed line: how far back a live clip reaches (about 85 s). A moment → approval "

@@ -25,6 +25,7 @@ from streamlit_app.formatting import (
     failure_view,
     job_heading,
     next_attempt_text,
+    plan_text,
     retry_state,
     source_label,
     still_checking_text,
@@ -144,8 +145,9 @@ def _card(job: ClipJob, limit: int, now: datetime) -> None:
                         offset=t.number(job.vod_offset or 0.0),
                     )
                 )
-            if job.plan_label:
-                lines.append(t("Plan used: **{plan}**", plan=ui.literal(job.plan_label)))
+            plan_label, plan_reason = plan_text(job, t)
+            if plan_label:
+                lines.append(t("Plan used: **{plan}**", plan=ui.literal(plan_label)))
             lines.append(
                 t(
                     "Attempts: {attempts} · manual retries: {retries}",
@@ -154,8 +156,8 @@ def _card(job: ClipJob, limit: int, now: datetime) -> None:
                 )
             )
             st.caption("  \n".join(lines))
-            if job.plan_reason and job.plan_reason not in (job.error_detail or ""):
-                st.caption(ui.literal(job.plan_reason))
+            if plan_reason and plan_reason not in (job.error_detail or ""):
+                st.caption(ui.literal(plan_reason))
             attempt = next_attempt_text(job, now, t, zone)
             if attempt:
                 st.caption(attempt)

@@ -95,7 +95,7 @@ def _submit() -> None:
                     "success",
                     t("Queued as {id}. Approve it on the Queue page.", id=result.action_id),
                 )
-        st.session_state[ERRORS] = errors_by_widget(problems)
+        st.session_state[ERRORS] = errors_by_widget(problems, t)
         return Outcome("error", t("Not queued: fix the fields marked below. Nothing was saved."))
 
     ui.act("manual", run)
