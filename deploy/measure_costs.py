@@ -25,12 +25,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from local.chat_host import replay_chat_log
 from local.clip_harness import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -42,6 +43,7 @@ from local.firestore_emulator import FirestoreEmulator
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
+from local.worker_proxy import WorkerProxy
 from shared.domain.vision import CAPTURE_HEADER
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from shared.vision_model.fake import labelled_png
@@ -75,41 +77,6 @@ def minus(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after.get(k, 0) - before.get(k, 0) for k in after}
 
 
-class TimingProxy(ThreadingHTTPServer):
-    """Between the relay and the worker: how many invocations, and how long each took."""
-
-    daemon_threads = True
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.durations: list[float] = []
-        self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: TimingProxy
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        started = time.monotonic()
-        answer = requests.post(
-            self.server.target, data=body, headers=dict(self.headers), timeout=90
-        )
-        with self.server.lock:
-            self.server.durations.append(time.monotonic() - started)
-        self.send_response(answer.status_code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
 @contextmanager
 def served(server: ThreadingHTTPServer) -> Iterator[None]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -141,7 +108,7 @@ def measure_clips(emulator: FirestoreEmulator, meters: Path, jobs: int) -> dict[
         for server in servers.values():
             server.start()
         try:
-            proxy = TimingProxy(servers["on_clip_job_written"].url)
+            proxy = WorkerProxy(servers["on_clip_job_written"].url)
             with served(proxy), TriggerRelay(db, proxy.url, skip_existing=True, lanes=8):
                 approve_env = {
                     **os.environ,
@@ -228,24 +195,10 @@ def measure_chatbot(emulator: FirestoreEmulator, meters: Path) -> dict[str, Any]
     lines = [json.loads(line) for line in CHAT_LOG.read_text().splitlines() if line.strip()]
     first, last = (datetime.fromisoformat(lines[i]["ts"].replace("Z", "+00:00")) for i in (0, -1))
     chat_hours = (last - first).total_seconds() / 3600
-    env = {
-        **os.environ,
-        "FIRESTORE_EMULATOR_HOST": emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_BROADCASTER_ID": "12345",
-        "BYTECLIPS_COST_METER": str(meters / "chatbot.json"),
-    }
-    env.pop("GEMINI_API_KEY", None)
+    meter = {"BYTECLIPS_COST_METER": str(meters / "chatbot.json")}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
-    subprocess.run(
-        [sys.executable, "-m", "chatbot", "--replay", str(CHAT_LOG), "--speed", "0"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-        timeout=600,
-    )
+    replay_chat_log(CHAT_LOG, emulator.host, speed=0, timeout=600, env=meter).check_returncode()
     wall = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -10,6 +10,9 @@ and is printed for the operator.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +29,10 @@ from local.firestore_emulator import free_port
 from local.helix_simulator import HelixSimulator
 from local.helix_simulator.chat import CONTROL_CHAT_PATH, DEMO_BOT_ID, DEMO_BOT_LOGIN, SentChat
 from local.lifecycle import Lifecycle
-from local.processes import HostedProcess
+from local.processes import ROOT, HostedProcess
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CHAT_BOT
+from shared.store.firestore_client import LOCAL_PROJECT
 from shared.store.twitch_tokens import TwitchTokenStore
 
 CHECK_MODERATOR = ("4145994", "Viewer32")
@@ -64,6 +68,30 @@ def say(
     response = requests.post(url, json=body, timeout=10)
     response.raise_for_status()
     return str(response.json()["data"][0]["message_id"])
+
+
+def replay_chat_log(
+    log: Path,
+    emulator_host: str,
+    *,
+    speed: float,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m chatbot --replay` into the emulator for channel 12345, on the heuristic
+    detectors alone (no Gemini key), until the log ends; `env` adds to ours."""
+    replay_env = {
+        **os.environ,
+        "FIRESTORE_EMULATOR_HOST": emulator_host,
+        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
+        "TWITCH_BROADCASTER_ID": "12345",
+        **(env or {}),
+    }
+    replay_env.pop("GEMINI_API_KEY", None)
+    argv = [sys.executable, "-m", "chatbot", "--replay", str(log), "--speed", f"{speed:g}"]
+    return subprocess.run(
+        argv, cwd=ROOT, env=replay_env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @dataclass

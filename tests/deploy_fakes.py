@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +104,34 @@ def gcloud_main() -> None:
     sys.exit(answer.code)
 
 
+def _describe_listed(
+    world: dict[str, Any], kind: str, name: str, answer: str | None = None
+) -> NoReturn:
+    """`describe` of something the world lists by name: `answer` (its name), or not found."""
+    if name not in world.get(kind, []):
+        raise _missing(name)
+    raise _Answer(name if answer is None else answer)
+
+
+def _run_service(name: str, one: dict[str, str], flags: dict[str, list[str]]) -> dict[str, Any]:
+    """A deployed function or Cloud Run service: both are Cloud Run services behind a URL."""
+    return {
+        "labels": {"deploy_spec": one["update-labels"].split("=", 1)[1]},
+        "url": f"https://{name}-{PROJECT_NUMBER}.{one['region']}.run.app",
+        "flags": flags,
+    }
+
+
+def _describe_run_service(deployed: dict[str, Any], name: str, *, url_asked: bool) -> NoReturn:
+    """Its URL when the format asks for it, else the label that names the deployed spec."""
+    service = deployed.get(name)
+    if service is None:
+        raise _missing(name)
+    if url_asked:
+        raise _Answer(service["url"])
+    raise _Answer(service["labels"].get("deploy_spec", ""))
+
+
 def _answer(
     world: dict[str, Any],
     words: list[str],
@@ -160,9 +188,7 @@ def _answer(
         )
         return
     if key == ("iam", "service-accounts", "describe"):
-        if words[3] not in world.get("accounts", []):
-            raise _missing(words[3])
-        raise _Answer(words[3])
+        _describe_listed(world, "accounts", words[3])
     if key == ("iam", "service-accounts", "create"):
         project = one["project"]
         world.setdefault("accounts", []).append(f"{words[3]}@{project}.iam.gserviceaccount.com")
@@ -200,20 +226,10 @@ def _answer(
         return
     functions = world.setdefault("functions", {})
     if words[:2] == ["functions", "describe"]:
-        function = functions.get(words[2])
-        if function is None:
-            raise _missing(words[2])
-        if "serviceConfig.uri" in fmt:
-            raise _Answer(function["uri"])
-        raise _Answer(function["labels"].get("deploy_spec", ""))
+        _describe_run_service(functions, words[2], url_asked="serviceConfig.uri" in fmt)
     if words[:2] == ["functions", "deploy"]:
-        label = one["update-labels"].split("=", 1)[1]
         record["source_files"] = _files(one["source"])
-        functions[words[2]] = {
-            "labels": {"deploy_spec": label},
-            "uri": f"https://{words[2]}-{PROJECT_NUMBER}.{one['region']}.run.app",
-            "flags": flags,
-        }
+        functions[words[2]] = _run_service(words[2], one, flags)
         return
     services = world.setdefault("services", {})
     if key == ("run", "services", "get-iam-policy"):
@@ -222,31 +238,17 @@ def _answer(
         _policy_add(policies, f"run/{words[3]}", one["role"], one["member"])
         return
     if key == ("run", "services", "describe"):
-        service = services.get(words[3])
-        if service is None:
-            raise _missing(words[3])
-        if "status.url" in fmt:
-            raise _Answer(service["url"])
-        raise _Answer(service["labels"].get("deploy_spec", ""))
+        _describe_run_service(services, words[3], url_asked="status.url" in fmt)
     if words[:2] == ["run", "deploy"]:
-        label = one["update-labels"].split("=", 1)[1]
-        services[words[2]] = {
-            "labels": {"deploy_spec": label},
-            "url": f"https://{words[2]}-{PROJECT_NUMBER}.{one['region']}.run.app",
-            "flags": flags,
-        }
+        services[words[2]] = _run_service(words[2], one, flags)
         return
     if key == ("artifacts", "repositories", "describe"):
-        if words[3] not in world.get("repositories", []):
-            raise _missing(words[3])
-        raise _Answer(words[3])
+        _describe_listed(world, "repositories", words[3])
     if key == ("artifacts", "repositories", "create"):
         world.setdefault("repositories", []).append(words[3])
         return
     if words[:4] == ["artifacts", "docker", "images", "describe"]:
-        if words[4] not in world.get("images", []):
-            raise _missing(words[4])
-        raise _Answer("sha256:feed")
+        _describe_listed(world, "images", words[4], answer="sha256:feed")
     if words[:2] == ["builds", "submit"]:
         record["source_files"] = _files(words[2])
         world.setdefault("images", []).append(one["tag"])
@@ -451,8 +453,12 @@ class FakeRules(_JsonServer):
         return str(self.rulesets[release["rulesetName"]]["source"]["files"][0]["content"])
 
 
+Served = TypeVar("Served", bound=ThreadingHTTPServer)
+
+
 @contextmanager
-def serving(server: _JsonServer) -> Iterator[_JsonServer]:
+def serving(server: Served) -> Iterator[Served]:
+    """Serves on a daemon thread for the block, then frees the port."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from chatbot.detection import Detection
 from shared.domain.clips_auth import ClipsAuthHealth
+from shared.domain.vision import FrameRequest
+from tests.fixtures_chat.synth import T0
 
 MOMENT = "2026-11-24T20:00:01.250Z"
 
@@ -42,3 +46,31 @@ def clips_auth(**changes: Any) -> ClipsAuthHealth:
         "last_validated_at": datetime(2026, 11, 24, 20, 0, tzinfo=UTC),
     }
     return ClipsAuthHealth.model_validate(fields | changes)
+
+
+CHAT_SPIKE = Detection(
+    source="chat_spike",
+    broadcaster_id="12345",
+    moment_ts=T0 + 61.25,
+    detected_ts=T0 + 70,
+    score=0.61234,
+    title="Chat erupts",
+    excerpt="a: POG | b: no way",
+)
+
+
+def chat_detection(**changes: Any) -> Detection:
+    """A moment the chat bot noticed in channel 12345; tests change what their case is about."""
+    return replace(CHAT_SPIKE, **changes)
+
+
+def obs_frame(body: bytes, *, token: str, channel: str, captured: str | None) -> FrameRequest:
+    """A frame as OBS's frame sender posts it and the entry point decodes it."""
+    return FrameRequest(
+        body=body,
+        declared_length=len(body),
+        content_type="image/png",
+        authorization=f"Bearer {token}",
+        query={"broadcaster_id": [channel]},
+        capture_time=captured,
+    )

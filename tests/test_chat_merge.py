@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -15,39 +17,25 @@ from chatbot.replay_log import LogLineInvalid, parse_lines
 from chatbot.sink import CandidateSink
 from shared.domain.errors import NotFound
 from shared.store.action_queue import ActionQueue, ActionStatus, EnqueueResult, MergeResult
+from tests.factories import chat_detection
+from tests.fixtures_chat.synth import T0
 
-T0 = 1_795_550_400.0
+MOMENT = "12345:1795550500.000"
 NOW = datetime(2026, 11, 24, 20, 5, tzinfo=UTC)
 
 
-def reaction(**changes) -> Detection:
-    base = dict(
-        source="keyword",
-        broadcaster_id="12345",
-        moment_ts=T0 + 100,
-        detected_ts=T0 + 108,
-        score=0.6,
-        title="KEKW moment",
-        excerpt="a: KEKW | b: LUL",
-        moment_key="12345:1795550500.000",
+def reaction(**changes: Any) -> Detection:
+    """The keyword reaction that makes the moment at T0 + 100 a candidate."""
+    keyword = chat_detection(
+        source="keyword", moment_ts=T0 + 100, title="KEKW moment", score=0.6, moment_key=MOMENT
     )
-    return Detection(**(base | changes))
+    return replace(keyword, **changes)
 
 
-def request(**changes) -> Detection:
-    base = dict(
-        source="command",
-        broadcaster_id="12345",
-        moment_ts=T0 + 108,
-        detected_ts=T0 + 115,
-        score=0.9,
-        title="what a fail",
-        excerpt="mod: !clip what a fail",
-        requested_by="modname",
-        moment_key="12345:1795550500.000",
-        merge_into="12345:1795550500.000",
-    )
-    return Detection(**(base | changes))
+def request(**changes: Any) -> Detection:
+    """A moderator's `!clip` inside that moment."""
+    command = replace(reaction(), source="command", score=0.9, merge_into=MOMENT)
+    return replace(command, **({"title": "what a fail", "requested_by": "modname"} | changes))
 
 
 class FakeQueue:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 
 from chatbot.candidates import candidate_fields, iso
-from chatbot.detection import Detection
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.rate_limit import ChatRateLimiter
 from chatbot.vod import StreamArchive, vod_offset
 from shared.domain.chat_settings import DEFAULTS, load_chat_settings
 from shared.domain.clip_candidate import new_candidate
 from shared.domain.control_plane import ControlPlaneConfig
+from tests.factories import chat_detection
 from tests.fixtures_chat.synth import T0
 
 
@@ -112,21 +112,8 @@ def test_vod_offset_is_where_the_clip_ends():
     assert vod_offset(T0 - 5, archive, 30.0) is None
 
 
-def detection(**changes):
-    base = dict(
-        source="chat_spike",
-        broadcaster_id="12345",
-        moment_ts=T0 + 61.25,
-        detected_ts=T0 + 70,
-        score=0.61234,
-        title="Chat erupts",
-        excerpt="a: POG | b: no way",
-    )
-    return Detection(**(base | changes))
-
-
 def test_fields_pass_the_shared_validation():
-    built = candidate_fields(detection(), ControlPlaneConfig(), DEFAULTS)
+    built = candidate_fields(chat_detection(), ControlPlaneConfig(), DEFAULTS)
     candidate = new_candidate(built.fields)
     assert candidate.source == "chat_spike" and candidate.mode == "live"
     assert candidate.source_ts == datetime(2026, 11, 24, 20, 1, 1, 250000, tzinfo=UTC)
@@ -136,15 +123,17 @@ def test_fields_pass_the_shared_validation():
 
 def test_vod_mode_uses_the_archive_or_says_it_fell_back_to_live():
     vod = ControlPlaneConfig(clip_mode_default="vod")
-    built = candidate_fields(detection(), vod, DEFAULTS, StreamArchive("900001", T0))
+    built = candidate_fields(chat_detection(), vod, DEFAULTS, StreamArchive("900001", T0))
     candidate = new_candidate(built.fields)
     assert (candidate.mode, candidate.vod_id, candidate.vod_offset) == ("vod", "900001", 68.8)
-    fallback = candidate_fields(detection(), vod, DEFAULTS, None)
+    fallback = candidate_fields(chat_detection(), vod, DEFAULTS, None)
     assert fallback.fields["mode"] == "live" and fallback.note
     assert new_candidate(fallback.fields).context_excerpt.startswith("[VOD mode")
 
 
 def test_chat_duration_overrides_the_control_plane_default():
     settings, _ = load_chat_settings({"clip_duration_seconds": 20})
-    built = candidate_fields(detection(), ControlPlaneConfig(clip_default_duration=45.0), settings)
+    built = candidate_fields(
+        chat_detection(), ControlPlaneConfig(clip_default_duration=45.0), settings
+    )
     assert built.fields["suggested_duration"] == 20.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from types import SimpleNamespace
+from typing import Any
 
 from chatbot.control import LiveConfig, StaticConfig
 from chatbot.detection import Detection
@@ -20,23 +21,17 @@ from chatbot.sink import CandidateSink
 from shared.domain.chat_settings import DEFAULTS
 from shared.domain.clip_candidate import new_candidate
 from shared.store.action_queue import EnqueueResult
-from tests.fixtures_chat.synth import T0, line
+from tests.factories import chat_detection
+from tests.fixtures_chat.synth import line
 
 WINDOW = tuple(line(i, 100 + i, text) for i, text in enumerate(["POG", "NO WAY", "what a save"]))
 
 
-def spike(**changes) -> Detection:
-    base = dict(
-        source="chat_spike",
-        broadcaster_id="12345",
-        moment_ts=T0 + 90,
-        detected_ts=T0 + 99,
-        score=0.6,
-        title="Chat erupts: POG",
-        excerpt="viewer100: POG | viewer101: NO WAY",
-        window=WINDOW,
+def spike(**changes: Any) -> Detection:
+    """A chat spike that carries its window of chat, as the LLM goal receives it."""
+    return chat_detection(
+        **({"score": 0.6, "title": "Chat erupts: POG", "window": WINDOW} | changes)
     )
-    return Detection(**(base | changes))
 
 
 class FakeWriter:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +10,7 @@ import pytest
 from chatbot import demo_log
 from chatbot.replay import feed, replay_file, shifted
 from chatbot.replay_log import LogLineInvalid, parse_lines, read_log
-from shared.store.firestore_client import LOCAL_PROJECT
+from local.chat_host import replay_chat_log
 from tests.fixtures_chat.synth import line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,20 +84,7 @@ def test_replay_cli_exits_when_the_log_ends(firestore_emulator, db, tmp_path):
         )
         + "\n"
     )
-    env = os.environ | {
-        "FIRESTORE_EMULATOR_HOST": firestore_emulator.host,
-        "GOOGLE_CLOUD_PROJECT": LOCAL_PROJECT,
-        "TWITCH_BROADCASTER_ID": "12345",
-    }
-    env.pop("GEMINI_API_KEY", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "chatbot", "--replay", str(log), "--speed", "50"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = replay_chat_log(log, firestore_emulator.host, speed=50, timeout=60)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["candidates"] == {"enqueued": 1} and summary["replies"] == 3

@@ -3,7 +3,9 @@ the FAKE classifier's labels."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -31,6 +33,7 @@ from shared.domain.vision import (
     should_trigger,
 )
 from shared.vision_model.fake import FakeSceneClassifier, labelled_png, read_label
+from tests.factories import obs_frame
 
 TOKEN = "vision-token-for-tests-0123456789"
 NOW = datetime(2026, 11, 24, 20, 0, 30, tzinfo=UTC)
@@ -38,17 +41,9 @@ PNG = labelled_png(None)
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
-def request(**changes: object) -> FrameRequest:
-    fields: dict[str, object] = {
-        "body": PNG,
-        "declared_length": len(PNG),
-        "content_type": "image/png",
-        "authorization": f"Bearer {TOKEN}",
-        "query": {"broadcaster_id": ["12345"]},
-        "capture_time": "2026-11-24T20:00:28.500Z",
-    }
-    fields.update(changes)
-    return FrameRequest(**fields)  # type: ignore[arg-type]
+def request(**changes: Any) -> FrameRequest:
+    frame = obs_frame(PNG, token=TOKEN, channel="12345", captured="2026-11-24T20:00:28.500Z")
+    return replace(frame, **changes)
 
 
 def refusal(req: FrameRequest, token: str | None = TOKEN) -> FrameRefused:

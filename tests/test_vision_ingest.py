@@ -4,6 +4,7 @@ makes one candidate per moment, the limits hold under racing instances."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ from shared.store.scene_context import SceneContextStore
 from shared.store.vision_limits import VisionLimits
 from shared.store.vision_stats import VisionStatsStore
 from shared.vision_model.fake import FakeSceneClassifier, labelled_png
+from tests.factories import obs_frame
 from tests.racing import race
 
 TOKEN = "vision-ingest-test-token-abcdef"
@@ -39,20 +41,13 @@ def frame_request(
     *,
     body: bytes | None = None,
     channel: str = CHANNEL,
-    authorization: str = f"Bearer {TOKEN}",
-    query: dict[str, list[str]] | None = None,
     captured: datetime | None = NOW - timedelta(seconds=2),
-    content_type: str = "image/png",
+    **changes: Any,
 ) -> FrameRequest:
+    """A frame of the FAKE classifier's `label`; `changes` set the other request fields."""
     data = labelled_png(label) if body is None else body
-    return FrameRequest(
-        body=data,
-        declared_length=len(data),
-        content_type=content_type,
-        authorization=authorization,
-        query=query if query is not None else {"broadcaster_id": [channel]},
-        capture_time=captured.isoformat() if captured else None,
-    )
+    capture_time = captured.isoformat() if captured else None
+    return replace(obs_frame(data, token=TOKEN, channel=channel, captured=capture_time), **changes)
 
 
 def make_ingest(

@@ -4,19 +4,20 @@ secrets may come from."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from local.lifecycle import JsonHandler
 from obs.frame_sender import FrameSender, ObsScreens, SenderSettings, parse_args
 from shared.vision_model.fake import labelled_png
+from tests.deploy_fakes import serving
 from tests.fake_obs_websocket import FakeObs
 
 TOKEN = "obs-script-token-0123456789abcdef"
@@ -40,44 +41,29 @@ class FakeVision(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/vision_ingest"
 
 
-class _VisionHandler(BaseHTTPRequestHandler):
+class _VisionHandler(JsonHandler):
     server: FakeVision
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         url = urlsplit(self.path)
         self.server.posts.append(
             {
                 "path": url.path,
                 "query": parse_qs(url.query),
                 "headers": dict(self.headers),
-                "body": body,
+                "body": self.read_body(),
             }
         )
         status, headers, answer = (
             self.server.script.pop(0) if self.server.script else (200, {}, {"ok": True})
         )
-        payload = json.dumps(answer).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        return
+        self.send_json(status, answer, headers)
 
 
 @pytest.fixture
 def vision() -> Iterator[FakeVision]:
-    server = FakeVision()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(FakeVision()) as server:
+        yield server
 
 
 @pytest.fixture

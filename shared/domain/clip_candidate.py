@@ -13,9 +13,17 @@ import unicodedata
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from shared.domain.errors import CandidateInvalid, FieldProblem
@@ -92,6 +100,10 @@ def parse_timestamp(value: Any) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _broadcaster_id(value: Any) -> str:
+    return check_numeric_id(value, "broadcaster (user)")
+
+
 class ClipCandidate(BaseModel):
     """`payload` of an `action_queue` item of kind `clip_candidate` (docs/architecture.md §3.1)."""
 
@@ -100,42 +112,22 @@ class ClipCandidate(BaseModel):
     schema_: Literal["clip_candidate.v1"] = Field(default=SCHEMA, alias="schema")
     candidate_id: str
     dedupe_key: str
-    broadcaster_id: str
+    broadcaster_id: Annotated[str, BeforeValidator(_broadcaster_id)]
     mode: Mode
-    suggested_duration: float
-    suggested_title: str | None = None
+    suggested_duration: Annotated[float, BeforeValidator(check_duration)]
+    # Every way in (chat, the LLM, vision, the manual form) gets the same cleaning.
+    suggested_title: Annotated[str | None, BeforeValidator(clean_title)] = None
     source: Source
-    source_ts: datetime
+    source_ts: Annotated[datetime, BeforeValidator(parse_timestamp)]
     context_excerpt: str = ""
     score: float
     vod_id: str | None = None
     vod_offset: float | None = None
 
-    @field_validator("broadcaster_id", mode="before")
-    @classmethod
-    def _broadcaster_id(cls, value: Any) -> str:
-        return check_numeric_id(value, "broadcaster (user)")
-
     @field_validator("vod_id", mode="before")
     @classmethod
     def _vod_id(cls, value: Any) -> str | None:
         return None if value is None else check_numeric_id(value, "video (VOD)")
-
-    @field_validator("suggested_duration", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> float:
-        return check_duration(value)
-
-    @field_validator("suggested_title", mode="before")
-    @classmethod
-    def _title(cls, value: Any) -> str | None:
-        """Every way in (chat, the LLM, vision, the manual form) gets the same cleaning."""
-        return clean_title(value)
-
-    @field_validator("source_ts", mode="before")
-    @classmethod
-    def _source_ts(cls, value: Any) -> datetime:
-        return parse_timestamp(value)
 
     @field_validator("context_excerpt", mode="before")
     @classmethod

@@ -10,7 +10,6 @@ is on screen as written.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from tests.browser.streamlit_browser import (
     page_text,
     wait_for_text,
 )
+from tests.deploy_fakes import serving
 from tests.factories import live_fields
 
 pytestmark = pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
@@ -83,15 +83,9 @@ def trap() -> Iterator[Trap]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    record.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        record.port = server.server_address[1]
         yield record
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass(frozen=True)
