@@ -98,7 +98,7 @@ def approve_candidate(
     try:
         item = queue.get(action_id)
     except StoredDocumentUnreadable as error:
-        return Outcome("error", t("Not approved: {error}.", error=error))
+        return Outcome("error", t("Not approved: {error}.", error=error.phrase.say(t)))
     if item is None:
         return Outcome("error", t(GONE, id=action_id))
     duration = round(float(duration), 1)

@@ -143,7 +143,7 @@ def _lookup(
     try:
         stored = stores().tokens.get(editor_id)
     except ClipUnauthorized as error:
-        return StreamLookup(None, f"{error.detail or t(error.operator_message)}")
+        return StreamLookup(None, error.operator_phrase.say(t))
     if stored is None:
         return StreamLookup(
             None,

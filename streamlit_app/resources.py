@@ -236,7 +236,11 @@ def firestore_guard(what: str) -> Iterator[None]:
         )
     except (StoredDocumentUnreadable, StoredTokenUnusable) as error:
         st.error(
-            t("Cannot {what}. {error}.", what=t(what), error=markdown_literal(str(error))),
+            t(
+                "Cannot {what}. {error}.",
+                what=t(what),
+                error=markdown_literal(error.phrase.say(t)),
+            ),
             icon=":material/report:",
         )
     except (GoogleAPIError, GoogleAuthError) as error:

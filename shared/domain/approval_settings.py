@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.domain.clip_candidate import Source
 from shared.domain.errors import FieldProblem
-from shared.domain.language import N_
-from shared.domain.validation import field_problems, load_section
+from shared.domain.language import ENGLISH, N_, Phrase
+from shared.domain.validation import Refusal, field_problems, load_section
 from shared.domain.vision import TriggerEvent
 
 SECTION = "approval"
@@ -29,6 +29,7 @@ ChatRole = Literal["moderator", "vip", "subscriber"]
 CHAT_ROLES: tuple[str, ...] = get_args(ChatRole)
 DiscordStatus = Literal["ready", "failed"]
 RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+LISTED_TWICE = Phrase(N_("lists an entry twice"))
 
 
 class PolicyRule(BaseModel):
@@ -65,15 +66,17 @@ class PolicyRule(BaseModel):
         if isinstance(value, str):
             value = [part for part in value.replace(",", " ").split() if part]
         if isinstance(value, list | tuple) and len(set(value)) != len(value):
-            raise ValueError("lists an entry twice")
+            raise Refusal(LISTED_TWICE)
         return value
 
     @model_validator(mode="after")
     def _fits_source(self) -> PolicyRule:
         if self.roles and self.source != "command":
-            raise ValueError("roles: only a `command` rule looks at who asked")
+            raise Refusal(Phrase(N_("only a `command` rule looks at who asked")), field="roles")
         if self.vision_events and self.source != "vision":
-            raise ValueError("vision_events: only a `vision` rule looks at the event")
+            raise Refusal(
+                Phrase(N_("only a `vision` rule looks at the event")), field="vision_events"
+            )
         return self
 
 
@@ -129,7 +132,7 @@ class ApprovalSettings(BaseModel):
         if isinstance(value, str):
             value = [value]
         if isinstance(value, list | tuple) and len(set(value)) != len(value):
-            raise ValueError("lists an entry twice")
+            raise Refusal(LISTED_TWICE)
         return value
 
     @field_validator("policy_rules", mode="after")
@@ -138,7 +141,9 @@ class ApprovalSettings(BaseModel):
         names = [rule.name for rule in rules]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:
-            raise ValueError(f"rule names must differ; {', '.join(twice)} is used twice")
+            raise Refusal(
+                Phrase(N_("rule names must differ; {names} is used twice"), names=", ".join(twice))
+            )
         return rules
 
     def may_decide(self, roles: frozenset[str]) -> bool:
@@ -159,9 +164,17 @@ def approval_problems(error: ValidationError) -> list[FieldProblem]:
             problems.append(problem)
             continue
         index, _, inner = rest.partition(".")
-        where = f"rule {int(index) + 1}" if index.isdigit() else "a rule"
-        what = f"{where}, {inner}" if inner else where
-        problems.append(FieldProblem(f"{SECTION}.policy_rules", f"{what}: {problem.message}"))
+        where = (
+            Phrase(N_("rule {number}"), number=str(int(index) + 1))
+            if index.isdigit()
+            else Phrase(N_("a rule"))
+        )
+        what = Phrase(N_("{rule}, {field}"), rule=where, field=inner) if inner else where
+        said = Phrase(
+            N_("{field}: {problem}"), field=what, problem=problem.said or Phrase(problem.message)
+        )
+        message = f"{what.say(ENGLISH)}: {problem.message}"
+        problems.append(FieldProblem(f"{SECTION}.policy_rules", message, said))
     return problems
 
 

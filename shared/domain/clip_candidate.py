@@ -27,9 +27,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from shared.domain.errors import CandidateInvalid, FieldProblem
+from shared.domain.language import N_, Phrase
 from shared.domain.text import MAX_TITLE_CHARS as MAX_TITLE_CHARS
 from shared.domain.text import clean_title as clean_title
-from shared.domain.validation import field_problems
+from shared.domain.validation import Refusal, field_problems
 
 SCHEMA: Final = "clip_candidate.v1"
 MIN_DURATION = 5.0
@@ -43,21 +44,34 @@ SOURCES: tuple[str, ...] = ("chat_spike", "keyword", "command", "autonomy_goal",
 MODES: tuple[str, ...] = ("live", "vod")
 
 _NUMERIC_ID = re.compile(r"^[0-9]{1,20}$")
+VOD_REQUIRED = Phrase(N_("is required when mode is 'vod'"))
 
 
 def check_numeric_id(value: Any, what: str) -> str:
-    """A Twitch user or video id: digits only, as a string. Login names are refused."""
+    """A Twitch user or video id: digits only, as a string. Login names are refused.
+    `what` (`N_("broadcaster (user)")`) is said in the refusal's language."""
+    kind = Phrase(what)
     if isinstance(value, bool):
-        raise ValueError(f"must be a numeric Twitch {what} id as a string, got a boolean")
+        raise Refusal(
+            Phrase(N_("must be a numeric Twitch {what} id as a string, got a boolean"), what=kind)
+        )
     if isinstance(value, int):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"is required: the numeric Twitch {what} id, e.g. '12345'")
+        raise Refusal(
+            Phrase(N_("is required: the numeric Twitch {what} id, e.g. '12345'"), what=kind)
+        )
     value = value.strip()
     if not _NUMERIC_ID.match(value):
-        raise ValueError(
-            f"must be the numeric Twitch {what} id (e.g. '12345'), not {value[:40]!r}; "
-            "a login name is not accepted"
+        raise Refusal(
+            Phrase(
+                N_(
+                    "must be the numeric Twitch {what} id (e.g. '12345'), not {value}; "
+                    "a login name is not accepted"
+                ),
+                what=kind,
+                value=repr(value[:40]),
+            )
         )
     return value
 
@@ -69,11 +83,18 @@ def _is_number(value: Any) -> bool:
 def check_duration(value: float) -> float:
     """5.0 to 60.0 seconds with at most one decimal, as Twitch's Create Clip accepts."""
     if not _is_number(value):
-        raise ValueError("must be a number of seconds between 5.0 and 60.0")
+        raise Refusal(Phrase(N_("must be a number of seconds between 5.0 and 60.0")))
     if not MIN_DURATION <= value <= MAX_DURATION:
-        raise ValueError(f"must be between 5.0 and 60.0 seconds, got {value:g}")
+        raise Refusal(
+            Phrase(N_("must be between 5.0 and 60.0 seconds, got {value}"), value=f"{value:g}")
+        )
     if abs(value * 10 - round(value * 10)) > 1e-6:
-        raise ValueError(f"must have at most one decimal (0.1 s precision), got {value:g}")
+        raise Refusal(
+            Phrase(
+                N_("must have at most one decimal (0.1 s precision), got {value}"),
+                value=f"{value:g}",
+            )
+        )
     return round(float(value), 1)
 
 
@@ -88,20 +109,23 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
-                f"must be an ISO 8601 time like 2026-11-24T20:00:01Z, got {value[:40]!r}"
+            raise Refusal(
+                Phrase(
+                    N_("must be an ISO 8601 time like 2026-11-24T20:00:01Z, got {value}"),
+                    value=repr(value[:40]),
+                )
             ) from None
     else:
-        raise ValueError(
-            "is required: when the moment happened, ISO 8601 like 2026-11-24T20:00:01Z"
+        raise Refusal(
+            Phrase(N_("is required: when the moment happened, ISO 8601 like 2026-11-24T20:00:01Z"))
         )
     if parsed.tzinfo is None:
-        raise ValueError("must include a timezone (e.g. a trailing Z for UTC)")
+        raise Refusal(Phrase(N_("must include a timezone (e.g. a trailing Z for UTC)")))
     return parsed.astimezone(UTC)
 
 
 def _broadcaster_id(value: Any) -> str:
-    return check_numeric_id(value, "broadcaster (user)")
+    return check_numeric_id(value, N_("broadcaster (user)"))
 
 
 class ClipCandidate(BaseModel):
@@ -127,7 +151,7 @@ class ClipCandidate(BaseModel):
     @field_validator("vod_id", mode="before")
     @classmethod
     def _vod_id(cls, value: Any) -> str | None:
-        return None if value is None else check_numeric_id(value, "video (VOD)")
+        return None if value is None else check_numeric_id(value, N_("video (VOD)"))
 
     @field_validator("context_excerpt", mode="before")
     @classmethod
@@ -135,18 +159,24 @@ class ClipCandidate(BaseModel):
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise ValueError("must be text")
+            raise Refusal(Phrase(N_("must be text")))
         if len(value) > MAX_EXCERPT_CHARS:
-            raise ValueError(f"must be at most {MAX_EXCERPT_CHARS} characters, got {len(value)}")
+            raise Refusal(
+                Phrase(
+                    N_("must be at most {limit} characters, got {count}"),
+                    limit=MAX_EXCERPT_CHARS,
+                    count=str(len(value)),
+                )
+            )
         return value.strip()
 
     @field_validator("score", mode="before")
     @classmethod
     def _score(cls, value: Any) -> float:
         if not _is_number(value):
-            raise ValueError("must be a number between 0 and 1")
+            raise Refusal(Phrase(N_("must be a number between 0 and 1")))
         if not 0.0 <= value <= 1.0:
-            raise ValueError(f"must be between 0 and 1, got {value:g}")
+            raise Refusal(Phrase(N_("must be between 0 and 1, got {value}"), value=f"{value:g}"))
         return float(value)
 
     @field_validator("vod_offset", mode="before")
@@ -155,25 +185,33 @@ class ClipCandidate(BaseModel):
         if value is None:
             return None
         if not _is_number(value):
-            raise ValueError("must be a number of seconds into the VOD")
+            raise Refusal(Phrase(N_("must be a number of seconds into the VOD")))
         if value < 0:
-            raise ValueError("must not be negative")
+            raise Refusal(Phrase(N_("must not be negative")))
         return float(value)
 
     @model_validator(mode="after")
     def _mode_rules(self) -> ClipCandidate:
         if self.mode == "vod":
             if self.vod_id is None:
-                raise ValueError("vod_id: is required when mode is 'vod'")
+                raise Refusal(VOD_REQUIRED, field="vod_id")
             if self.vod_offset is None:
-                raise ValueError("vod_offset: is required when mode is 'vod'")
+                raise Refusal(VOD_REQUIRED, field="vod_offset")
             if self.vod_offset < self.suggested_duration:
-                raise ValueError(
-                    f"vod_offset: must be at least the duration ({self.suggested_duration:g} s): "
-                    "it is where the clip ends, not where it starts"
+                raise Refusal(
+                    Phrase(
+                        N_(
+                            "must be at least the duration ({duration} s): it is where the clip "
+                            "ends, not where it starts"
+                        ),
+                        duration=f"{self.suggested_duration:g}",
+                    ),
+                    field="vod_offset",
                 )
         elif self.vod_id is not None or self.vod_offset is not None:
-            raise ValueError("vod_id: only a 'vod' mode candidate has vod_id / vod_offset")
+            raise Refusal(
+                Phrase(N_("only a 'vod' mode candidate has vod_id / vod_offset")), field="vod_id"
+            )
         return self
 
     def to_firestore(self) -> dict[str, Any]:
@@ -217,7 +255,7 @@ def _problems(error: ValidationError) -> list[FieldProblem]:
             allowed = MODES if loc == "mode" else SOURCES
             return f"must be one of {', '.join(allowed)}, got {item.get('input')!r}"
         if item["type"] == "extra_forbidden":
-            return "is not a field of clip_candidate.v1"
+            return N_("is not a field of clip_candidate.v1")
         return message
 
     return field_problems(error, default_field="candidate", rewrite=say, with_input=True)
@@ -233,11 +271,11 @@ def new_candidate(
     Raises CandidateInvalid naming every bad field; nothing is half-built.
     """
     if not isinstance(fields, Mapping):
-        raise CandidateInvalid([FieldProblem("candidate", "must be an object of fields")])
+        raise CandidateInvalid([FieldProblem("candidate", N_("must be an object of fields"))])
     given = [name for name in _GENERATED if name in fields]
     if given:
         raise CandidateInvalid(
-            [FieldProblem(name, "is computed by Byte Clips, do not send it") for name in given]
+            [FieldProblem(name, N_("is computed by Byte Clips, do not send it")) for name in given]
         )
     draft = dict(fields)
     draft.setdefault("candidate_id", "pending")

@@ -29,8 +29,8 @@ from shared.domain.clip_candidate import (
     check_numeric_id,
 )
 from shared.domain.errors import ConfigInvalid, FieldProblem
-from shared.domain.language import DEFAULT_LANGUAGE, N_, Language
-from shared.domain.validation import field_problems
+from shared.domain.language import DEFAULT_LANGUAGE, N_, Language, Phrase
+from shared.domain.validation import Refusal, field_problems
 from shared.domain.vision import VisionSettings
 
 AUDIT_FIELDS = ("updated_by", "updated_at")
@@ -40,7 +40,7 @@ Section = TypeVar("Section", ChatSettings, ApprovalSettings)
 # Settings a stored document may still hold that nothing reads any more, and why: ignored on
 # read (the model ignores unknown fields), named on the Control plane page.
 RETIRED_SETTINGS: dict[str, str] = {
-    "clip_has_delay": "Twitch removed has_delay from Create Clip",
+    "clip_has_delay": N_("Twitch removed has_delay from Create Clip"),
 }
 
 
@@ -93,7 +93,7 @@ class ControlPlaneConfig(BaseModel):
     def _editor(cls, value: Any) -> str | None:
         if value in (None, ""):
             return None
-        return check_numeric_id(value, "editor (user)")
+        return check_numeric_id(value, N_("editor (user)"))
 
     @field_validator("clip_default_duration", mode="before")
     @classmethod
@@ -104,7 +104,7 @@ class ControlPlaneConfig(BaseModel):
     @classmethod
     def _strict_bool(cls, value: Any) -> bool:
         if not isinstance(value, bool):
-            raise ValueError(f"must be true or false, got {value!r}")
+            raise Refusal(Phrase(N_("must be true or false, got {value}"), value=repr(value)))
         return value
 
 
@@ -162,18 +162,32 @@ def setting_value(config: ControlPlaneConfig, name: str) -> Any:
     return config.model_dump()[name]
 
 
+def _refused(name: str, message: str) -> FieldProblem:
+    """A problem found here, with its catalog message to say it in the operator's language."""
+    return FieldProblem(name, message, Phrase(message))
+
+
 def _unknown(name: str) -> FieldProblem:
     if name.startswith(CHAT_PREFIX):
-        return FieldProblem(name, "is not a chat setting")
+        return _refused(name, N_("is not a chat setting"))
     if name == CHAT:
-        return FieldProblem(name, "is not a control-plane setting; change chat.<setting> instead")
+        return _refused(name, N_("is not a control-plane setting; change chat.<setting> instead"))
     if name.startswith(APPROVAL_PREFIX):
-        return FieldProblem(name, "is not an approval setting")
+        return _refused(name, N_("is not an approval setting"))
     if name == APPROVAL:
-        return FieldProblem(
-            name, "is not a control-plane setting; change approval.<setting> instead"
+        return _refused(
+            name, N_("is not a control-plane setting; change approval.<setting> instead")
         )
-    return FieldProblem(name, "is not a control-plane setting")
+    return _refused(name, N_("is not a control-plane setting"))
+
+
+def retired_phrases(stored: Mapping[str, Any]) -> list[Phrase]:
+    """One sentence per retired setting the stored document still holds (it is ignored)."""
+    return [
+        Phrase(N_("{name} is stored but ignored: {why}"), name=name, why=Phrase(why))
+        for name, why in RETIRED_SETTINGS.items()
+        if name in stored
+    ]
 
 
 def _section_with(
@@ -208,7 +222,7 @@ def apply_changes(
     if unknown:
         raise ConfigInvalid(unknown)
     if not by.strip():
-        raise ConfigInvalid([FieldProblem("updated_by", "who made the change is required")])
+        raise ConfigInvalid([_refused("updated_by", N_("who made the change is required"))])
     chat, chat_refused = _section_with(current.chat, CHAT_PREFIX, changes, chat_problems)
     approval, approval_refused = _section_with(
         current.approval, APPROVAL_PREFIX, changes, approval_problems

@@ -217,6 +217,12 @@ class ClipError(ByteClipsError):
     def operator_message(self) -> str:
         return operator_message(self.error_code)
 
+    @property
+    def operator_phrase(self) -> Phrase:
+        """`operator_message` as a phrase, for a page or a job to say in the channel's
+        language."""
+        return Phrase(OPERATOR_MESSAGES[self.error_code])
+
 
 class ClipBadRequest(ClipError):
     error_code = ErrorCode.BAD_REQUEST
@@ -248,14 +254,27 @@ class ClipUnknown(ClipError):
 
 class StoredTokenUnusable(ClipUnauthorized):
     """A `twitch_tokens` document that cannot serve as it is. Its sentence names the document
-    and the fix, and is what the job and the operator see; no token value ever goes in it."""
+    and the fix, and is what the job and the operator see; no token value ever goes in it.
 
-    def __init__(self, sentence: str) -> None:
-        super().__init__(detail=sentence)
+    The sentence is a phrase, said in the channel's language where it is shown
+    (`operator_phrase`, `phrase`); `detail` and `str()` keep the English for logs."""
+
+    def __init__(self, sentence: Phrase) -> None:
+        self.sentence = sentence
+        super().__init__(detail=sentence.say(ENGLISH))
 
     @property
     def operator_message(self) -> str:
         return self.detail
+
+    @property
+    def operator_phrase(self) -> Phrase:
+        return self.sentence
+
+    @property
+    def phrase(self) -> Phrase:
+        """`str(error)` as a phrase: `clip_unauthorized: <the sentence>`."""
+        return Phrase(N_("{code}: {message}"), code=self.code, message=self.sentence)
 
 
 class StoredTokenUnreadable(StoredTokenUnusable):
@@ -265,41 +284,67 @@ class StoredTokenUnreadable(StoredTokenUnusable):
         self.user_id = user_id
         self.problems = problems
         super().__init__(
-            f"The stored Twitch token for user {user_id} is unreadable: "
-            f"{problem_list(problems)}; reconnect Twitch"
+            Phrase(
+                N_(
+                    "The stored Twitch token for user {user} is unreadable: {problems}; "
+                    "reconnect Twitch"
+                ),
+                user=user_id,
+                problems=_listed(problems),
+            )
         )
 
 
 class TokenNotRefreshable(StoredTokenUnusable):
-    """The stored token works for calls but has nothing to renew it with."""
+    """The stored token works for calls but has nothing to renew it with; `why` is a phrase
+    (`Phrase(N_("the document has no refresh_token"))`)."""
 
-    def __init__(self, user_id: str, why: str) -> None:
+    def __init__(self, user_id: str, why: Phrase) -> None:
         self.user_id = user_id
         super().__init__(
-            f"The stored Twitch token for user {user_id} cannot be renewed: {why}; reconnect Twitch"
+            Phrase(
+                N_(
+                    "The stored Twitch token for user {user} cannot be renewed: {why}; "
+                    "reconnect Twitch"
+                ),
+                user=user_id,
+                why=why,
+            )
         )
 
 
 class StoredDocumentUnreadable(ByteClipsError):
     """A stored document (not a token) that does not parse; the message names the document,
-    the refused fields and the fix, never the values."""
+    the refused fields and the fix, never the values.
+
+    `fix` is a catalog message (marked with `N_` where it is written), so `phrase` says the
+    whole sentence in the channel's language; `str()` is the English."""
 
     code = "stored_document_unreadable"
 
     def __init__(self, path: str, problems: list[FieldProblem], fix: str) -> None:
         self.path = path
         self.problems = problems
-        listed = problem_list(problems)
-        super().__init__(f"The stored document {path} is unreadable: {listed}; {fix}")
+        self.phrase = Phrase(
+            N_("The stored document {path} is unreadable: {problems}; {fix}"),
+            path=path,
+            problems=_listed(problems),
+            fix=Phrase(fix),
+        )
+        super().__init__(self.phrase.say(ENGLISH))
+
+
+def _listed(problems: list[FieldProblem]) -> Phrase:
+    """`shared.domain.validation.problems_phrase`; that module imports this one (for
+    `FieldProblem`), so it is imported when first needed."""
+    from shared.domain.validation import problems_phrase
+
+    return problems_phrase(problems)
 
 
 def problem_list(problems: list[FieldProblem]) -> str:
     """`access_token is required, scopes input should be a valid list`: fields and rules only."""
-    parts = []
-    for problem in problems:
-        message = problem.message
-        parts.append(f"{problem.field} {message[:1].lower()}{message[1:]}")
-    return ", ".join(parts) or "its fields do not parse"
+    return _listed(problems).say(ENGLISH)
 
 
 CLIP_ERRORS: dict[ErrorCode, type[ClipError]] = {

@@ -74,11 +74,17 @@ def lowered(message: str) -> str:
 
 class Refusal(ValueError):
     """A validator's refusal as a phrase. pydantic keeps the exception in its error, so
-    `field_problems` hands the phrase on; the exception's own text is the English."""
+    `field_problems` hands the phrase on; the exception's own text is the English.
 
-    def __init__(self, phrase: Phrase) -> None:
+    `field` names the field a model-level check refuses: the text reads `vod_id: <phrase>`,
+    which `field_problems` files under `vod_id` (and says as `vod_id: ...` when the model sits
+    inside another, where the name stays in the message)."""
+
+    def __init__(self, phrase: Phrase, *, field: str = "") -> None:
         self.phrase = phrase
-        super().__init__(phrase.say(ENGLISH))
+        self.field = field
+        said = phrase.say(ENGLISH)
+        super().__init__(f"{field}: {said}" if field else said)
 
 
 def problem_text(problem: FieldProblem, t: Translate) -> str:
@@ -129,6 +135,8 @@ def _phrase(item: ErrorDetails, message: str) -> Phrase | None:
     context = item.get("ctx") or {}
     cause = context.get("error")
     if isinstance(cause, Refusal):
+        if cause.field and message != cause.phrase.say(ENGLISH):
+            return Phrase(N_("{field}: {problem}"), field=cause.field, problem=cause.phrase)
         return cause.phrase
     template = PYDANTIC_MESSAGES.get(item["type"])
     if template is None:

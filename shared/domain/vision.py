@@ -29,7 +29,9 @@ from pydantic import (
 
 from shared.domain.clip_candidate import check_numeric_id, parse_timestamp
 from shared.domain.errors import ByteClipsError
+from shared.domain.language import N_, Phrase
 from shared.domain.text import fit_title, plain_excerpt
+from shared.domain.validation import Refusal
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 JPEG = "image/jpeg"
@@ -231,7 +233,7 @@ def check_broadcaster(query: Mapping[str, Sequence[str]]) -> str:
             Drop.BAD_REQUEST, "broadcaster_id: give exactly one ?broadcaster_id=<numeric id>"
         )
     try:
-        return check_numeric_id(values[0], "broadcaster (user)")
+        return check_numeric_id(values[0], N_("broadcaster (user)"))
     except ValueError as error:
         raise FrameRefused(Drop.BAD_REQUEST, f"broadcaster_id: {error}") from None
 
@@ -285,7 +287,7 @@ class SceneClassification(BaseModel):
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise ValueError("must be text")
+            raise Refusal(Phrase(N_("must be text")))
         limit = {"game": GAME_CHARS, "scene": SCENE_CHARS}.get(info.field_name or "", SUMMARY_CHARS)
         return plain_excerpt(value, limit)
 
@@ -354,7 +356,7 @@ class VisionSettings(BaseModel):
     @classmethod
     def _distinct(cls, value: Any) -> Any:
         if isinstance(value, str):
-            raise ValueError("must be a list of events")
+            raise Refusal(Phrase(N_("must be a list of events")))
         if isinstance(value, Sequence):
             return tuple(
                 dict.fromkeys(v.strip().lower() if isinstance(v, str) else v for v in value)

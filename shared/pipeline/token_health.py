@@ -67,7 +67,7 @@ def error_phrase(error: ClipError) -> Phrase:
     if isinstance(error, StoredTokenUnreadable):
         return unreadable_token_phrase(error)
     if isinstance(error, StoredTokenUnusable):
-        return Phrase(N_("{code}: {message}"), code=error.code, message=Phrase(error.detail or ""))
+        return error.phrase
     message = Phrase(OPERATOR_MESSAGES[error.error_code])
     return Phrase(N_("{code}: {message}"), code=error.code, message=message)
 

@@ -64,7 +64,7 @@ def reason_phrase(error: BaseException) -> Phrase:
     if isinstance(error, StoredTokenUnreadable):
         return unreadable_token_phrase(error)
     if isinstance(error, StoredTokenUnusable):
-        return Phrase(error.detail or "")
+        return error.sentence
     if isinstance(error, ClipError):
         return Phrase(OPERATOR_MESSAGES[error.error_code])
     if isinstance(error, InvalidInput):

@@ -41,6 +41,7 @@ from shared.domain.errors import (
     NotFound,
     StoredDocumentUnreadable,
 )
+from shared.domain.language import ENGLISH, N_, Phrase
 from shared.domain.text import shorten
 from shared.domain.validation import field_problems
 from shared.store.exclusive import commit_led_by_create
@@ -53,7 +54,7 @@ DECISION_DOC = "final"
 MERGE_SCORE_BONUS = 0.1
 MAX_REQUESTERS = 20
 KIND = "clip_candidate"
-UNREADABLE_FIX = "reject it on the Queue page to archive it (nothing is clipped), or fix it"
+UNREADABLE_FIX = N_("reject it on the Queue page to archive it (nothing is clipped), or fix it")
 UNDATED_REASON = "(it has no readable created_at: aged from when the document was written)"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # How many pending items one listener keeps: far beyond a stream's worth of candidates.
@@ -112,7 +113,10 @@ def read_item(snap: Any) -> ActionItem:
     kind = data.get("kind", KIND)
     if kind != KIND:
         shown = repr(kind[:40]) if isinstance(kind, str) else f"a {type(kind).__name__}"
-        problem = FieldProblem("kind", f"is {shown}, not {KIND}: this app only handles {KIND}")
+        said = Phrase(
+            N_("is {shown}, not {kind}: this app only handles {kind}"), shown=shown, kind=KIND
+        )
+        problem = FieldProblem("kind", said.say(ENGLISH), said)
         raise StoredDocumentUnreadable(path, [problem], UNREADABLE_FIX)
     fields = dict(data) | {"action_id": snap.id}
     payload = data.get("payload")

@@ -7,11 +7,12 @@ from pydantic import ValidationError
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.errors import StoredDocumentUnreadable
+from shared.domain.language import N_
 from shared.domain.validation import field_problems
 
 COLLECTION = "observability"
 CLIPS_AUTH = "clips_auth"
-UNREADABLE_FIX = "the next token check (validate_tokens, hourly) rewrites it, or delete it"
+UNREADABLE_FIX = N_("the next token check (validate_tokens, hourly) rewrites it, or delete it")
 
 
 class ClipsAuthStore:

@@ -19,15 +19,16 @@ from google.cloud.firestore_v1.watch import Watch
 
 from shared.domain.clock import utc_now
 from shared.domain.control_plane import (
-    RETIRED_SETTINGS,
     ControlPlaneConfig,
     LoadedConfig,
     apply_changes,
     load_config,
     read_config,
+    retired_phrases,
     setting_value,
 )
 from shared.domain.errors import ConfigInvalid
+from shared.domain.language import ENGLISH, Translate
 
 COLLECTION = "control_plane"
 DOC = "config"
@@ -111,15 +112,12 @@ class ControlPlaneStore:
             self._cached = (self._clock(), config)
         return config
 
-    def retired_notes(self) -> list[str]:
-        """One sentence per retired setting the stored document still holds (it is ignored)."""
+    def retired_notes(self, t: Translate = ENGLISH) -> list[str]:
+        """One sentence per retired setting the stored document still holds (it is ignored),
+        in the language of `t`."""
         snap = self._ref.get()
         stored = (snap.to_dict() or {}) if snap.exists else {}
-        return [
-            f"{name} is stored but ignored: {why}"
-            for name, why in RETIRED_SETTINGS.items()
-            if name in stored
-        ]
+        return [note.say(t) for note in retired_phrases(stored)]
 
     def _report(self, error: ConfigInvalid) -> None:
         """One ERROR line per distinct refusal: names the document and fields, never values."""

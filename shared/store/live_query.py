@@ -23,10 +23,12 @@ from google.cloud.firestore_v1.base_query import BaseQuery
 from google.cloud.firestore_v1.watch import ChangeType, Watch
 
 from shared.domain.errors import FieldProblem, StoredDocumentUnreadable
+from shared.domain.language import N_, Phrase
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 _EPOCH = datetime.fromtimestamp(0, UTC)
+_UNKNOWN = Phrase(N_("cannot be read by this version of the app"))
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ def _unreadable(snap: Any) -> StoredDocumentUnreadable:
     """A reader that failed in a way it did not foresee still names the document."""
     return StoredDocumentUnreadable(
         snap.reference.path,
-        [FieldProblem("document", "cannot be read by this version of the app")],
-        "fix or delete it in Firestore",
+        [FieldProblem("document", _UNKNOWN.message, _UNKNOWN)],
+        N_("fix or delete it in Firestore"),
     )
 
 

@@ -30,6 +30,7 @@ from shared.domain.errors import (
     StoredTokenUnreadable,
     TokenNotRefreshable,
 )
+from shared.domain.language import N_, Phrase
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.validation import field_problems
 from shared.store.exclusive import MARKER_TTL, commit_led_by_create
@@ -39,6 +40,7 @@ LEASES = "refresh_leases"
 # Who renews a token ahead of time; a document without `refresh_owner` is the functions'.
 FUNCTIONS = "functions"
 CHATBOT = "chatbot"
+NO_REFRESH_TOKEN = Phrase(N_("the document has no refresh_token"))
 
 
 class StoredToken(BaseModel):
@@ -195,7 +197,7 @@ class TwitchTokenStore:
             if rejected is not None and token.access_token != rejected:
                 return token
             if token.refresh_token is None:
-                raise TokenNotRefreshable(user_id, "the document has no refresh_token")
+                raise TokenNotRefreshable(user_id, NO_REFRESH_TOKEN)
             if spent_refresh is not None and token.refresh_token != spent_refresh:
                 return token
             now = self._clock()

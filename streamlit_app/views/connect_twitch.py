@@ -152,7 +152,7 @@ def _unreadable(user_id: str, error: StoredTokenUnusable) -> None:
     box = ui.unreadable(
         f"account_{user_id}",
         t("Unreadable Twitch connection (user id {id})", id=user_id),
-        str(error),
+        error.phrase.say(t),
         t(
             "reconnect: use Connect with Twitch below, signed in as that account (the new "
             "connection replaces this document), or disconnect it to delete it."

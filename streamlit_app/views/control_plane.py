@@ -301,7 +301,7 @@ def live_control_plane() -> None:
             st.caption(t("Never changed: every setting has its default."))
         ui.config_problems(in_force)
         ui.switch_banners(config)
-        for note in store.retired_notes():
+        for note in store.retired_notes(t):
             st.info(note, icon=":material/info:")
         _form(config, in_force.problems)
         st.subheader(t("Change history"))

@@ -282,7 +282,7 @@ def _stored_auth(store: Stores, now: datetime) -> None:
         ui.unreadable(
             "clips_auth_unreadable",
             t("Unreadable token check"),
-            str(error),
+            error.phrase.say(t),
             t(
                 "the next token check rewrites it; to have one now, reconnect on the Connect "
                 "Twitch page (the worker checks the token itself before every clip)."

@@ -190,7 +190,7 @@ def _flagged(row: Row[ClipJob]) -> None:
     ui.unreadable(
         f"job_{row.doc_id}",
         t("Unreadable clip job"),
-        str(row.problem),
+        row.problem.phrase.say(t) if row.problem else "",
         t(
             "the pipeline skips this document. Fix or delete it in Firestore; if its moment "
             "still matters, approve it again (a VOD clip from the Manual clip page for a past "

@@ -262,7 +262,7 @@ def _flagged(row: Row[ActionItem]) -> None:
     box = ui.unreadable(
         f"card_{row.doc_id}",
         t("Unreadable queue item"),
-        str(row.problem),
+        row.problem.phrase.say(t) if row.problem else "",
         t(
             "archive it with the button below: it is rejected as it is and nothing is clipped. "
             "If it should have been a candidate, fix the document (or whatever wrote it) "
