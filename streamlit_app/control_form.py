@@ -32,7 +32,7 @@ from shared.domain.control_plane import (
 )
 from shared.domain.language import N_
 from shared.i18n import Translator
-from streamlit_app.formatting import EN, ago, utc_text
+from streamlit_app.formatting import EN, SOURCE_LABELS, ago, utc_text
 
 Kind = Literal[
     "flag",
@@ -179,12 +179,7 @@ OPTION_LABELS: dict[str, str] = {
     "moderator": N_("moderators"),
     "vip": N_("VIPs"),
     "subscriber": N_("subscribers"),
-    "chat_spike": N_("Chat spike"),
-    "keyword": N_("Keyword"),
-    "command": N_("!clip command"),
-    "autonomy_goal": N_("Byte's own idea"),
-    "vision": N_("Vision (OBS frame)"),
-    "manual": N_("Manual (operator)"),
+    **SOURCE_LABELS,
     "ready": N_("Ready"),
     "failed": N_("Failed"),
 }

@@ -23,6 +23,7 @@ from shared.i18n import po_path
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from streamlit_app import language
+from tests.app_pages import TEXT_ELEMENTS
 from tests.test_streamlit_app import (
     APP,
     CONNECT,
@@ -55,18 +56,7 @@ WIDGETS = (
     "date_input",
     "time_input",
 )
-TEXTS = (
-    "title",
-    "header",
-    "subheader",
-    "markdown",
-    "caption",
-    "error",
-    "warning",
-    "info",
-    "success",
-    "exception",
-)
+TEXTS = (*TEXT_ELEMENTS, "exception")
 
 
 def chart_titles(spec: object) -> list[str]:

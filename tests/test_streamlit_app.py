@@ -36,21 +36,14 @@ from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TwitchTokenStore
 from streamlit_app import actions, auth, formatting
+from tests import app_pages
 from tests import spec_documents as spec
+from tests.app_pages import APP, TEXT_ELEMENTS, fresh_app
 from tests.factories import live_fields, vod_fields
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app" / "app.py")
 PASSWORD = "correct horse battery staple"
 OPERATOR = "Ann Operator"
 CLIENT_ID, CLIENT_SECRET = "cid-streamlit", "streamlit-client-secret-123"
-APP_ENV = (
-    "TWITCH_CLIENT_ID",
-    "TWITCH_CLIENT_SECRET",
-    "TWITCH_BROADCASTER_ID",
-    "TWITCH_REDIRECT_URI",
-    "TWITCH_AUTH_BASE",
-    "TWITCH_API_BASE",
-)
 
 QUEUE, JOBS, MANUAL = "views/queue.py", "views/jobs.py", "views/manual_clip.py"
 CONTROL, HEALTH, CONNECT = "views/control_plane.py", "views/health.py", "views/connect_twitch.py"
@@ -59,19 +52,7 @@ CONTROL, HEALTH, CONNECT = "views/control_plane.py", "views/health.py", "views/c
 def page_text(at: AppTest) -> str:
     """Everything a person could read on the page, as one string."""
     parts: list[str] = []
-    for kind in (
-        "title",
-        "header",
-        "subheader",
-        "markdown",
-        "caption",
-        "error",
-        "warning",
-        "info",
-        "success",
-        "code",
-        "exception",
-    ):
+    for kind in (*TEXT_ELEMENTS, "code", "exception"):
         parts += [str(element.value) for element in at.get(kind)]
     parts += [f"{metric.label}: {metric.value}" for metric in at.metric]
     parts += [button.label for button in at.button]
@@ -79,9 +60,7 @@ def page_text(at: AppTest) -> str:
 
 
 def log_in(at: AppTest, name: str = OPERATOR, password: str = PASSWORD) -> AppTest:
-    at.text_input(key="login_name").input(name)
-    at.text_input(key="login_password").input(password)
-    return at.button[0].click().run()
+    return app_pages.log_in(at, name, password)
 
 
 @pytest.fixture
@@ -89,11 +68,8 @@ def open_app(
     db: firestore.Client, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Callable[..., AppTest]]:
     """A logged-in AppTest on a page; `query` simulates the URL's query string."""
-    monkeypatch.setenv("DASHBOARD_PASSWORD", PASSWORD)
-    for name in APP_ENV:
-        monkeypatch.delenv(name, raising=False)
+    fresh_app(monkeypatch, PASSWORD)
     monkeypatch.setattr(auth, "WRONG_PASSWORD_DELAY_SECONDS", 0.0)
-    st.cache_resource.clear()
 
     def open_page(page: str | None = None, *, query: dict[str, str] | None = None) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
