@@ -1,14 +1,14 @@
 """Benchmark: approvals through the real local pipeline with faults drawn at random (issue 10).
 
     .venv/bin/python bench/clip_faults.py [--jobs 300] [--spacing 0.4] [--sweep-every 15]
-        [--lease 60] [--minutes 12] [--seed 10]
+        [--lease 60] [--minutes 12] [--seed 10] [--details jobs.jsonl]
 
 The pipeline is the local one (Firestore emulator, Helix simulator, the three clip functions
 as functions-framework processes, the trigger relay), with, drawn at random:
 
-- on every Helix call: 5xx answers, timeouts (an answer slower than the client's 10 s read
-  timeout; Twitch still does what was asked) and 429 with a `Ratelimit-Reset` a few seconds
-  ahead;
+- on every Helix call (VOD creates included: a job planned again late may become one): 5xx
+  answers, timeouts (an answer slower than the client's 10 s read timeout; Twitch still does
+  what was asked) and 429 with a `Ratelimit-Reset` a few seconds ahead;
 - the worker process killed at random points (`BYTECLIPS_BENCH_CRASH_POINTS`): before the
   create call, between Twitch's 202 and the save, after the save; every job in flight in that
   process dies with it, and the server starts a new process;
@@ -22,12 +22,15 @@ jobs terminal and how long the slowest took, duplicate creates, clips made but n
 (lost), failed jobs whose clip exists (false failures), Helix calls per clip and the approval
 -> ready overhead beyond visibility. Targets: 100 % terminal within 12 minutes; 0 duplicates,
 0 lost, 0 false failures; calls per clip p95 <= 3; overhead p95 <= 0.5 s. A measurement, not a
-test: it prints and exits 0. Try `--jobs 40` first.
+test: it prints and exits 0. Try `--jobs 40` first. `--details` writes one JSON line per job
+(times, claims, creates, every Get Clips look at it) and the worker's log next to it, to find
+which jobs make a tail.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -63,11 +66,14 @@ from shared.store.firestore_client import LOCAL_PROJECT, make_client
 CHANNEL = "41001"
 HELIX_PATHS = (
     "POST /helix/clips",
+    "POST /helix/videos/clips",
     "GET /helix/clips",
     "GET /helix/streams",
     "GET /helix/videos",
     "GET /helix/clips/downloads",
 )
+# A job planned again after a long wait may become a VOD clip: its create counts too.
+CREATE_PATHS = ("/helix/clips", "/helix/videos/clips")
 TIMEOUT_DELAY = 11.0  # over the client's 10 s read timeout
 CRASH_POINTS = "before_create=0.003,after_create=0.003,after_save=0.003"
 
@@ -190,6 +196,7 @@ def main() -> int:
     parser.add_argument("--p-late", type=float, default=0.05, help="per event")
     parser.add_argument("--crash-points", default=CRASH_POINTS)
     parser.add_argument("--seed", type=int, default=10)
+    parser.add_argument("--details", type=Path, help="write one JSON line per job here")
     args = parser.parse_args()
     # A killed worker makes the relay retry its deliveries: expected here, not news.
     logging.getLogger("local.trigger_relay").setLevel(logging.ERROR)
@@ -243,7 +250,10 @@ def main() -> int:
             stop.set()
             delivery.stopped.set()
             delivery.shutdown()
-            crashes = functions.worker.log_tail(10**9).count("bench crash point")
+            worker_log = functions.worker.log_tail(10**9)
+            crashes = worker_log.count("bench crash point")
+            if args.details:
+                args.details.with_suffix(".worker.log").write_text(worker_log)
         made = sim.clips_made()
         calls = sim.calls
         served = sim.random_faults_served
@@ -280,8 +290,12 @@ def report(
     creates: Counter[str] = Counter()
     shares: defaultdict[str, float] = defaultdict(float)
     helix = [c for c in calls if c.path.startswith("/helix/")]
+    looks: defaultdict[str, list[tuple[float, int]]] = defaultdict(list)
     for call in helix:
-        if (call.method, call.path) == ("POST", "/helix/clips"):
+        if (call.method, call.path) == ("GET", "/helix/clips") and call.query.get("id"):
+            for clip_id in call.query["id"]:
+                looks[clip_id].append((round(call.at, 2), len(call.query["id"])))
+        if call.method == "POST" and call.path in CREATE_PATHS:
             creates[(call.query.get("title") or [""])[0]] += 1
         elif (call.method, call.path) == ("GET", "/helix/clips") and call.query.get("id"):
             for clip_id in call.query["id"]:
@@ -351,6 +365,8 @@ def report(
         f"{percentile(to_create, 95):.2f} s; visible -> ready p50 "
         f"{percentile(after_visible, 50):.2f} s, p95 {percentile(after_visible, 95):.2f} s"
     )
+    if args.details:
+        write_details(args.details, jobs, approved, visible_at, creates, shares, looks)
     if lost:
         print("lost:", ", ".join(f"{c['title']} ({c['id']})" for c in lost[:10]))
     if false_failures:
@@ -358,6 +374,45 @@ def report(
     stuck = [job for job in jobs.values() if job.status not in TERMINAL]
     if stuck:
         print("not terminal:", ", ".join(f"{j.job_id} {j.status.value}" for j in stuck[:10]))
+
+
+def write_details(
+    path: Path,
+    jobs: dict[str, ClipJob],
+    approved: dict[str, float],
+    made: dict[str, dict],
+    creates: Counter[str],
+    shares: dict[str, float],
+    looks: dict[str, list[tuple[float, int]]],
+) -> None:
+    """Per job, what the table summarises: to find which jobs make a tail."""
+    with path.open("w") as out:
+        for job in jobs.values():
+            clip = made.get(job.twitch_clip_id or "") or {}
+            created, visible = clip.get("created_at"), clip.get("visible_at")
+            ready = job.ready_at.timestamp() if job.ready_at else None
+            overhead = None
+            if ready is not None and created is not None and visible is not None:
+                overhead = ready - approved[job.job_id] - (visible - created)
+            row = {
+                "job": job.job_id,
+                "title": job.requested_title,
+                "status": job.status.value,
+                "code": job.error_code.value if job.error_code else None,
+                "late": job.late_confirmed_at is not None,
+                "lease_seq": job.lease_seq,
+                "attempts": job.attempts,
+                "approved": approved[job.job_id],
+                "planned": job.planned_at.timestamp() if job.planned_at else None,
+                "created": created,
+                "visible": visible,
+                "ready": ready,
+                "overhead": overhead,
+                "creates": creates[job.requested_title or ""],
+                "shares": round(shares.get(job.twitch_clip_id or "", 0.0), 3),
+                "looks": looks.get(job.twitch_clip_id or "", []),
+            }
+            out.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,20 @@ class Functions:
         response = requests.post(self.sweeper.url, json={}, timeout=60)
         return response.json()
 
+    def sweep_until_finished(self, job_id: str, timeout: float = 25.0) -> list[str]:
+        """Sweep (as Cloud Scheduler would, faster) until a sweep finishes `job_id` (ready or
+        failed); what each sweep that touched it did."""
+        outcomes: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            outcome = self.sweep()["finished"].get(job_id)
+            if outcome:
+                outcomes.append(outcome)
+                if outcome.startswith(("ready", "failed")):
+                    return outcomes
+            time.sleep(0.5)
+        raise AssertionError(f"job {job_id} not finished by the sweeper: {outcomes}")
+
     def validate(self) -> dict[str, Any]:
         response = requests.post(self.tokens.url, json={}, timeout=60)
         response.raise_for_status()

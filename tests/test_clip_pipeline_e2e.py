@@ -15,7 +15,6 @@ import pytest
 import requests
 
 from local.clip_harness import (
-    Functions,
     approve_moment,
     connect_channel,
     function_env,
@@ -198,7 +197,7 @@ def test_worker_killed_after_create_is_finished_by_the_sweeper(
         doomed.kill()
     time.sleep(2.0)
     assert creates_for(sim, channel) == 1
-    outcomes = sweep_until_settled(functions, job.job_id)
+    outcomes = functions.sweep_until_finished(job.job_id, timeout=20.0)
     assert outcomes[-1] == "ready: found on the channel", outcomes
     ready = ClipJobStore(db).require(job.job_id)
     assert ready.status is JobStatus.READY
@@ -213,20 +212,6 @@ def test_worker_killed_after_create_is_finished_by_the_sweeper(
         for j in ClipJobStore(db).list_by_status(status)
     ]
     assert stuck == []
-
-
-def sweep_until_settled(functions: Functions, job_id: str, timeout: float = 20.0) -> list[str]:
-    """Call the sweeper until it finishes `job_id` (ready or failed); what each sweep did."""
-    outcomes: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        outcome = functions.sweep()["finished"].get(job_id)
-        if outcome:
-            outcomes.append(outcome)
-            if outcome.startswith(("ready", "failed")):
-                return outcomes
-        time.sleep(0.5)
-    raise AssertionError(f"not settled: {outcomes}")
 
 
 def test_429_is_retried_after_the_reset_not_before(db, sim, functions, relay):

@@ -8,8 +8,9 @@ processes against the Helix simulator, whose clock can jump ahead instead of wai
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,16 +20,12 @@ import requests
 from google.cloud import firestore
 
 from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
     Functions,
     approve_moment,
     connect_channel,
     function_env,
-    running_functions,
     wait_for_job,
 )
-from local.firestore_emulator import FirestoreEmulator
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
@@ -49,7 +46,7 @@ from shared.pipeline.links import ClipLinks
 from shared.pipeline.recover import LostCreate, match_lost_clips
 from shared.pipeline.sweep import ClipSweeper
 from shared.store.action_queue import ActionQueue
-from shared.store.clip_jobs import ClipJobStore
+from shared.store.clip_jobs import Claim, ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.twitch_tokens import TokenSources, TwitchTokenStore
@@ -208,22 +205,31 @@ def test_a_202_after_the_lease_was_lost_keeps_the_clip_id(core: Core) -> None:
     assert core.twitch.creates() == 1
 
 
+def claimed_by_a_dead_worker(
+    core: Core, job_id: str, *, at: datetime, lease_seconds: float, sent: bool = False
+) -> Claim:
+    """The claim a worker that then died made on a queued job, its create marked sent or not."""
+    claim = core.jobs.claim(
+        job_id,
+        worker="worker-dead",
+        lease_seconds=lease_seconds,
+        expect={JobStatus.QUEUED},
+        to=JobStatus.CREATING,
+        now=at,
+        current=core.jobs.require(job_id),
+        may_create=True,
+    )
+    assert claim is not None and claim.job.create_seq == claim.seq
+    if sent:
+        assert core.jobs.mark_create_sent(job_id, seq=claim.seq, worker="worker-dead", now=at)
+    return claim
+
+
 def test_a_worker_that_never_sent_its_create_is_queued_again(core: Core) -> None:
     """Its claim fenced off, the job goes back to `queued` and the dead worker could not
     send anything any more: no search, no failure."""
     job_id = approved(core)
-    job = core.jobs.require(job_id)
-    claim = core.jobs.claim(
-        job_id,
-        worker="worker-dead",
-        lease_seconds=60,
-        expect={JobStatus.QUEUED},
-        to=JobStatus.CREATING,
-        now=T0,
-        current=job,
-        may_create=True,
-    )
-    assert claim is not None and claim.job.create_seq == claim.seq
+    claim = claimed_by_a_dead_worker(core, job_id, at=T0, lease_seconds=60)
     core.clock.advance(61)
     report = core.sweeper.run()
     assert report.finished == {job_id: "queued again: no create was sent"}
@@ -236,20 +242,8 @@ def test_a_worker_that_never_sent_its_create_is_queued_again(core: Core) -> None
 def lost_create(core: Core, *, sent_ago: float, title: str = "What a save") -> str:
     """A job whose worker sent its create `sent_ago` seconds ago and died before the 202."""
     job_id = approved(core, suggested_title=title)
-    job = core.jobs.require(job_id)
     sent = core.clock() - timedelta(seconds=sent_ago)
-    claim = core.jobs.claim(
-        job_id,
-        worker="worker-dead",
-        lease_seconds=1,
-        expect={JobStatus.QUEUED},
-        to=JobStatus.CREATING,
-        now=sent,
-        current=job,
-        may_create=True,
-    )
-    assert claim is not None
-    assert core.jobs.mark_create_sent(job_id, seq=claim.seq, worker="worker-dead", now=sent)
+    claimed_by_a_dead_worker(core, job_id, at=sent, lease_seconds=1, sent=True)
     return job_id
 
 
@@ -369,6 +363,143 @@ def test_a_create_the_lease_cannot_hold_is_handed_back_unsent(core: Core) -> Non
     assert core.twitch.creates() == 0
 
 
+def saved_by_a_dead_worker(core: Core, clip_id: str, *, saved_ago: float) -> str:
+    """A job whose worker saved the 202 `saved_ago` seconds ago and died while confirming: it
+    is `polling` and its lease (the confirmation hold) has not run out."""
+    job_id = approved(core, suggested_title=f"moment {clip_id}")
+    saved = core.clock() - timedelta(seconds=saved_ago)
+    claim = claimed_by_a_dead_worker(core, job_id, at=saved, lease_seconds=60, sent=True)
+    assert core.jobs.record_created(
+        job_id,
+        seq=claim.seq,
+        clip_id=clip_id,
+        edit_url=f"https://clips.twitch.tv/{clip_id}/edit",
+        worker="worker-dead",
+        now=saved,
+        fields={"status": JobStatus.POLLING, "lease_until": saved + timedelta(seconds=20)},
+    )
+    return job_id
+
+
+def test_a_redelivered_event_confirms_a_dead_workers_clip_without_its_lease(core: Core) -> None:
+    """Confirming needs no exclusivity (§5.1): the event delivered again after the worker
+    died confirms at once, though the dead worker's lease still runs; no second create."""
+    job_id = saved_by_a_dead_worker(core, "SavedSlug", saved_ago=3)
+    core.twitch.visible["SavedSlug"] = clip("SavedSlug", at=T0)
+    assert core.jobs.require(job_id).lease_active(core.clock())
+    outcome = core.worker.run(job_id)
+    assert outcome.result == "ready"
+    ready = core.jobs.require(job_id)
+    assert ready.status is JobStatus.READY and ready.clip_url and ready.lease_holder is None
+    assert core.twitch.creates() == 0
+    assert core.worker.run(job_id).result == "not queued"  # a later redelivery: nothing to do
+
+
+def test_a_redelivery_past_the_15_s_looks_once_then_gives_the_verdict(core: Core) -> None:
+    job_id = saved_by_a_dead_worker(core, "UnseenSlug", saved_ago=16)
+    assert core.worker.run(job_id).result == "failed"
+    assert [ids for name, ids in core.twitch.calls if name == "clips"] == [["UnseenSlug"]]
+    failed = core.jobs.require(job_id)
+    assert failed.error_code is ErrorCode.CREATE_TIMEOUT and failed.late_check_until
+
+
+class Killed(Exception):
+    """The worker process ending at a named point."""
+
+
+def test_an_orphaned_poll_is_the_sweepers_once_its_confirmation_time_is_over(
+    core: Core,
+) -> None:
+    """Once the 202 is saved the lease covers the confirmation only (15 s and the margin), not
+    the rest of the claim's 60 s: the sweeper finishes a worker that died confirming soon."""
+
+    def die_after(point: str) -> None:
+        if point == "after_save":
+            raise Killed(point)
+
+    dying = ClipWorker(
+        jobs=core.jobs,
+        config=ControlPlaneStore(core.db),
+        clips_auth=ClipsAuthStore(core.db),
+        twitch=core.twitch,  # type: ignore[arg-type]
+        tokens=TokenSources(TwitchTokenStore(core.db), refresher=no_refresh, worker="t"),
+        confirmer=ClipConfirmer(core.twitch),  # type: ignore[arg-type]
+        worker_id="worker-dying",
+        clock=core.clock,
+        sleep=core.clock.advance,
+        checkpoint=die_after,
+    )
+    job_id = approved(core)
+    with pytest.raises(Killed):
+        dying.run(job_id)
+    saved = core.jobs.require(job_id)
+    assert saved.status is JobStatus.POLLING
+    assert saved.lease_until == core.clock() + timedelta(seconds=20)
+    core.twitch.visible["LostClipSlug-1"] = clip("LostClipSlug-1", at=T0)
+    core.clock.advance(21)
+    assert core.sweeper.run().finished == {job_id: "ready"}
+    assert core.twitch.creates() == 1
+
+
+def test_the_sweeper_confirms_lost_polls_and_late_clips_in_one_call(core: Core) -> None:
+    """No claim for a job whose clip id is saved; its look shares the late checks' call."""
+    lost = saved_by_a_dead_worker(core, "LostPoll", saved_ago=25)
+    late = timed_out(core, "LateOne")
+    core.twitch.visible = {c: clip(c, at=T0) for c in ("LostPoll", "LateOne")}
+    before = core.jobs.require(lost).lease_seq
+    report = core.sweeper.run()
+    assert report.finished == {lost: "ready"} and report.late_confirmed == [late]
+    [asked] = [ids for name, ids in core.twitch.calls if name == "clips"]
+    assert sorted(asked) == ["LateOne", "LostPoll"]
+    assert core.jobs.require(lost).lease_seq == before  # confirmed without claiming
+
+
+@dataclass
+class CountedLooks:
+    """Get Clips for the confirmer alone: records each call's ids; only "Shown" is visible."""
+
+    calls: list[list[str]] = field(default_factory=list)
+    pause: float = 0.0
+
+    def now(self) -> float:
+        return time.time()
+
+    def get_clips(self, tokens: Any, ids: list[str], **_: Any) -> list[Clip]:
+        self.calls.append(list(ids))
+        time.sleep(self.pause)
+        return [clip(i, at=T0) for i in ids if i == "Shown"]
+
+
+def test_one_wait_per_clip_and_a_look_even_past_the_deadline() -> None:
+    """Two waits for one clip (a redelivery in the same process) share one look; a wait whose
+    time is already up still looks once before the verdict."""
+    twitch = CountedLooks(pause=0.2)
+    confirmer = ClipConfirmer(twitch)  # type: ignore[arg-type]
+    found: list[Clip | None] = []
+
+    def wait() -> None:
+        found.append(confirmer.wait_visible(None, "Shown", group="g", timeout=5, elapsed=8))  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=wait) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert [c.id if c else None for c in found] == ["Shown", "Shown"]
+    assert twitch.calls == [["Shown"]]
+    assert confirmer.wait_visible(None, "Never", group="g", timeout=0, elapsed=20) is None  # type: ignore[arg-type]
+    assert twitch.calls[1:] == [["Never"]]
+
+
+def test_the_last_look_before_a_verdict_is_the_last_call() -> None:
+    """Past every delay seen, one look now and one just before the verdict; no burst of calls
+    while the verdict's last instants run out."""
+    twitch = CountedLooks()
+    confirmer = ClipConfirmer(twitch)  # type: ignore[arg-type]
+    assert confirmer.wait_visible(None, "Never", group="g", timeout=1.0, elapsed=14.0) is None  # type: ignore[arg-type]
+    assert twitch.calls == [["Never"], ["Never"]]
+
+
 def test_recovery_matches_title_and_creator_and_never_takes_a_held_clip() -> None:
     at = T0
     job = approve_free_job("Clutch")
@@ -473,18 +604,14 @@ def shifted() -> ShiftedClock:
 
 
 @pytest.fixture(scope="module")
-def sim(shifted: ShiftedClock) -> Iterator[HelixSimulator]:
-    with HelixSimulator(clock=shifted) as simulator:
-        simulator.add_app(CLIENT_ID, CLIENT_SECRET)
-        simulator.clip_visible_after = 0.5
-        yield simulator
+def sim_clock(shifted: ShiftedClock) -> ShiftedClock:
+    """`sim` and `functions` come from tests/conftest.py, on a clock a test moves ahead."""
+    return shifted
 
 
 @pytest.fixture(scope="module")
-def functions(sim: HelixSimulator, firestore_emulator: FirestoreEmulator) -> Iterator[Functions]:
-    env = function_env(sim, firestore_emulator.host, BYTECLIPS_MAX_INLINE_WAIT_SECONDS="5")
-    with running_functions(env) as running:
-        yield running
+def clip_visible_after() -> float:
+    return 0.5
 
 
 _ids = iter(range(91_000, 99_000))
@@ -508,20 +635,6 @@ def assert_no_token_logged(db: firestore.Client, channel: str, *servers: Functio
 
 def every(functions: Functions) -> tuple[FunctionServer, ...]:
     return (functions.worker, functions.sweeper, functions.tokens)
-
-
-def sweep_until(functions: Functions, job_id: str, timeout: float = 25.0) -> list[str]:
-    """Sweep (as Cloud Scheduler would, faster) until the job is finished; what each did."""
-    outcomes: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        outcome = functions.sweep()["finished"].get(job_id)
-        if outcome:
-            outcomes.append(outcome)
-            if outcome.startswith(("ready", "failed")):
-                return outcomes
-        time.sleep(0.5)
-    raise AssertionError(f"not finished: {outcomes}")
 
 
 def test_a_clip_visible_only_after_40_s_ends_ready_late(db, sim, shifted, functions):
@@ -571,13 +684,37 @@ def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
     assert crashed.status is JobStatus.CREATING and crashed.twitch_clip_id is None
     assert creates_for(sim, channel) == 1
     time.sleep(3.0)  # the dead worker's lease runs out
-    outcomes = sweep_until(functions, job.job_id)
+    outcomes = functions.sweep_until_finished(job.job_id)
     assert outcomes[-1] == "ready: found on the channel", outcomes
     ready = ClipJobStore(db).require(job.job_id)
     assert ready.status is JobStatus.READY and ready.twitch_clip_id and ready.edit_url
     assert sim.clip_timeline(ready.twitch_clip_id) is not None
     assert creates_for(sim, channel) == 1
     assert_no_token_logged(db, channel, *every(functions))
+
+
+def test_a_worker_killed_while_confirming_is_confirmed_by_the_redelivery(
+    db, sim, firestore_emulator
+):
+    """Killed right after saving the 202, holding a 60 s lease: the event Eventarc delivers
+    again confirms the clip in the next process at once (§5.1), with no sweep, no second
+    claim and one create."""
+    channel = str(next(_ids))
+    connect_channel(sim, db, channel)
+    env = function_env(sim, firestore_emulator.host, **{CRASH_ENV: "after_save=1"})
+    with (
+        FunctionServer("on_clip_job_written", env=env) as doomed,
+        TriggerRelay(db, doomed.url, skip_existing=True),
+    ):
+        job = approve_moment(db, channel)
+        ready = wait_for_job(db, job.job_id, timeout=30)
+        assert "crash point after_save" in doomed.log_tail()
+        assert_no_token_logged(db, channel, doomed)
+    assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url
+    assert ready.lease_seq == 1  # nobody took the job over
+    assert ready.ready_at and ready.clip_created_at
+    assert ready.ready_at - ready.clip_created_at < timedelta(seconds=25)  # not a lease's wait
+    assert creates_for(sim, channel) == 1
 
 
 def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
@@ -596,7 +733,7 @@ def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
         assert_no_token_logged(db, channel, slow)
     assert looking.status is JobStatus.CREATING and looking.twitch_clip_id is None
     assert "looked for on the channel until" in (looking.error_detail or "")
-    outcomes = sweep_until(functions, job.job_id)
+    outcomes = functions.sweep_until_finished(job.job_id)
     assert outcomes[-1] == "ready: found on the channel", outcomes
     ready = ClipJobStore(db).require(job.job_id)
     assert ready.status is JobStatus.READY and ready.clip_url and ready.edit_url

@@ -295,6 +295,19 @@ def test_has_delay_is_never_sent_nor_accepted(world: World) -> None:
     assert world.sim.calls == []
 
 
+def test_the_simulator_ignores_create_clip_params_twitch_does_not_document(world: World) -> None:
+    """As Twitch does: an unknown query parameter (has_delay is no longer in the Create Clip
+    reference) is ignored, whatever its value, and the clip is made."""
+    answer = requests.post(
+        f"{world.sim.api_base}/clips",
+        params={"broadcaster_id": BROADCASTER, "has_delay": "maybe", "unknown": "x"},
+        headers={"Authorization": f"Bearer {world.access}", "Client-Id": CLIENT_ID},
+        timeout=5,
+    )
+    assert answer.status_code == 202, answer.text
+    assert len(world.sim.clips_made()) == 1
+
+
 def test_created_clip_is_confirmed_by_get_clips_with_its_fields(world: World) -> None:
     tokens = world.tokens()
     created = world.client.create_clip(tokens, broadcaster_id=BROADCASTER, title="gg", duration=20)

@@ -893,9 +893,6 @@ class HelixState:
         broadcaster_id = _numeric_id(query, "broadcaster_id")
         if broadcaster_id is None:
             return _helix_error(400, "The broadcaster_id query parameter is required.")
-        has_delay = _first(query, "has_delay")
-        if has_delay is not None and has_delay.lower() not in ("true", "false"):
-            return _helix_error(400, "The has_delay query parameter must be true or false.")
         duration = _parse_duration(_first(query, "duration"))
         if isinstance(duration, str):
             return _helix_error(400, duration)

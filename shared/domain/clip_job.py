@@ -96,6 +96,8 @@ class ClipJob(BaseModel):
     plan_mode: PlanMode | None = None
     plan_label: str | None = None
     plan_reason: str | None = None
+    # The same two as phrases (`MomentPlan.words_document`), said in the language in force.
+    plan_words: dict[str, Any] | None = None
     planned_duration: float | None = None
     planned_at: datetime | None = None
     error_code: ErrorCode | None = None

@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 CONFIRM_DEADLINE_SECONDS = 15.0
 LOOK_SECONDS = 2.5
+# The last look before a verdict comes this long before it.
+LAST_LOOK_SECONDS = 0.05
 # Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
 PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 
@@ -145,28 +147,34 @@ class ClipConfirmer:
         timeout: float,
         elapsed: float = 0.0,
     ) -> Clip | None:
-        """Block until Get Clips shows `clip_id` (the Clip) or `timeout` passes (None).
+        """Block until Get Clips shows `clip_id` (the Clip) or `timeout` passes (None); the
+        clip is looked at at least once, even when `timeout` has already passed.
 
         `group` names whose token is used (waiters of one group share calls); `elapsed` is how
-        long ago the 202 came, so the looks follow the clip's age.
+        long ago the 202 came, so the looks follow the clip's age. A second caller for a clip
+        already waited on (a redelivered event) shares that wait instead of adding looks.
         """
         now = self._clock()
         created = now - max(elapsed, 0.0)
         deadline = now + max(timeout, 0.0)
         first = max(created + self.delays.next_look(None), now)
-        waiter = _Waiter(clip_id, tokens, group, created, deadline, min(first, deadline))
         with self._lock:
-            self._waiters.append(waiter)
+            waiter = next((w for w in self._waiters if w.clip_id == clip_id), None)
+            joined = waiter is not None
+            if waiter is None:
+                waiter = _Waiter(clip_id, tokens, group, created, deadline, min(first, deadline))
+                self._waiters.append(waiter)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="clip-confirmer", daemon=True
                 )
                 self._thread.start()
         self._wake.set()
-        waiter.done.wait(timeout + 10.0)
-        with self._lock:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+        waiter.done.wait(max(waiter.deadline - now, 0.0) + LOOK_SECONDS + 10.0)
+        if not joined:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
         return waiter.clip
 
     def _run(self) -> None:
@@ -177,11 +185,13 @@ class ClipConfirmer:
                     return
                 waiters = list(self._waiters)
             now = self._clock()
+            live = []
             for waiter in waiters:
-                if now >= waiter.deadline:
+                if now >= waiter.deadline and waiter.last_age is not None:
                     self.delays.observe(waiter.deadline - waiter.created)
                     self._finish(waiter, None)
-            live = [w for w in waiters if now < w.deadline]
+                else:
+                    live.append(waiter)
             groups: dict[str, list[_Waiter]] = {}
             for waiter in live:
                 groups.setdefault(waiter.group, []).append(waiter)
@@ -199,12 +209,13 @@ class ClipConfirmer:
     def _call_at(self, group: str, members: list[_Waiter]) -> float:
         """When the group's next call goes: its first due look, but calls at least `min_gap`
         apart (a clip just arriving waits for the next call instead of making its own), unless
-        a clip's verdict would otherwise come first."""
+        a clip's verdict would otherwise come before its last look (a clip that had its last
+        look waits for its verdict, `next_at` = `deadline`, and hurries nobody)."""
         if not members:
             return self._clock() + 0.5
         due = min(w.next_at for w in members)
         floor = self._last_call.get(group, -1.0) + self.delays.min_gap
-        if any(w.next_at <= floor and w.deadline <= floor for w in members):
+        if any(w.next_at < w.deadline <= floor for w in members):
             return due
         return max(due, floor)
 
@@ -228,8 +239,10 @@ class ClipConfirmer:
                 continue
             waiter.last_age = age
             following = waiter.created + self.delays.next_look(age, len(members))
-            # The verdict waits for a last look just before the deadline.
-            waiter.next_at = min(following, max(waiter.deadline - 0.05, now + 0.01))
+            # The verdict waits for one last look just before the deadline, and no more: a look
+            # at or past that point leaves the waiter to its verdict, not to another call.
+            last = waiter.deadline - LAST_LOOK_SECONDS
+            waiter.next_at = waiter.deadline if now >= last else min(following, last)
 
     def _finish(self, waiter: _Waiter, clip: Clip | None) -> None:
         waiter.clip = clip

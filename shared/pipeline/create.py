@@ -168,6 +168,8 @@ class ClipWorker:
         now = self._clock()
         config = self._config.read(fresh=True)
         job = self._jobs.get(job_id)
+        if job is not None and job.status is JobStatus.POLLING and job.twitch_clip_id:
+            return self._resume(job, config)
         if job is None or job.status is not JobStatus.QUEUED or job.lease_active(now):
             return Outcome(job_id, "not queued")
         if not (config.clip_pipeline_enabled and config.clip_api_enabled):
@@ -338,8 +340,9 @@ class ClipWorker:
         """Save the 202 with the write that cannot lose it, then confirm (when still ours)."""
         job = claim.job
         created_at = self._clock()
-        hold = created_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS + self._margin)
-        lease_until = max(job.lease_until or hold, hold)
+        # From here on the lease only says a confirmer is at work (§5.1): it ends with the
+        # confirmation, not with the claim, so the sweeper takes over an orphan soon after.
+        lease_until = created_at + timedelta(seconds=CONFIRM_DEADLINE_SECONDS + self._margin)
         owned = self._jobs.record_created(
             job.job_id,
             seq=claim.seq,
@@ -563,13 +566,14 @@ class ClipWorker:
         """No clip can hold the moment yet (wait for the archive) or at all (fail, no create)."""
         now = self._clock()
         if plan.mode is PlanMode.WAIT and plan.not_before is not None:
-            self._back_to_queue(job, {"next_attempt_at": plan.not_before}, plan.reason, now)
-            return Outcome(job.job_id, "waiting", plan.reason)
+            waiting = plan.reason_in(self._words())
+            self._back_to_queue(job, {"next_attempt_at": plan.not_before}, waiting, now)
+            return Outcome(job.job_id, "waiting", waiting)
         code = (
             ErrorCode.BAD_REQUEST if plan.age_seconds < -FUTURE_TOLERANCE else ErrorCode.NOT_FOUND
         )
         t = self._words()
-        detail = t("Not created. {reason}", reason=plan.reason)
+        detail = t("Not created. {reason}", reason=plan.reason_in(t))
         self._fail(job, code, detail)
         return Outcome(job.job_id, "failed", detail)
 
@@ -631,12 +635,12 @@ class ClipWorker:
                 now,
             )
             return Outcome(job.job_id, "retry scheduled", detail)
-        detail = f"{lead}{t(error.operator_message)}{said}"
+        detail = f"{lead}{error.operator_phrase.say(t)}{said}"
         if plan is not None and plan.mode is PlanMode.VOD:
             detail += " " + t(
                 "No live clip was made instead: it could not hold a moment {position} in VOD "
                 "{vod}; clip it there by hand if Twitch keeps refusing.",
-                position=plan.label[4:],
+                position=plan.vod_position,
                 vod=plan.vod_id,
             )
         self._fail(job, error.error_code, detail, attempts)
@@ -644,10 +648,24 @@ class ClipWorker:
 
     # ----------------------------------------------------------------- confirmation
 
+    def _resume(self, job: ClipJob, config: ControlPlaneConfig) -> Outcome:
+        """A redelivered event for a job whose clip id is saved: confirm it here and now.
+
+        Confirming needs no lease (docs/architecture.md §5.1): Get Clips is a read and every
+        write is conditional on `polling`, so a worker that died while waiting for the clip to
+        show costs no lease's wait. In a process already confirming the clip, this joins it.
+        """
+        if not config.clip_api_enabled:
+            return Outcome(job.job_id, "not queued", "clip_api_enabled is off")
+        editor_id = config.clip_editor_user_id or job.broadcaster_id
+        created_at = job.clip_created_at or job.updated_at
+        return self._confirm(job, self._tokens.for_user(editor_id), created_at)
+
     def _confirm(self, job: ClipJob, tokens: StoredTokenSource, created_at: datetime) -> Outcome:
         """Wait until Get Clips shows the clip, for at most 15 s after the 202
         (docs/architecture.md §6.4); not seen by then fails `clip_create_timeout`, and the
-        sweeper keeps checking (late confirmation)."""
+        sweeper keeps checking (late confirmation). Whoever confirms, the writes are
+        conditional on `polling` alone, not on a lease (§5.1)."""
         elapsed = (self._clock() - created_at).total_seconds()
         clip = self._confirmer.wait_visible(
             tokens,
@@ -660,30 +678,32 @@ class ClipWorker:
             return self._ready(job, clip)
         now = self._clock()
         detail = timeout_detail(now, self._words())
-        self._fail(
-            job,
-            ErrorCode.CREATE_TIMEOUT,
-            detail,
-            fields={"late_check_until": now + LATE_CHECK},
-            expect=JobStatus.POLLING,
-        )
+        fields = {
+            "error_code": ErrorCode.CREATE_TIMEOUT,
+            "error_detail": detail,
+            "late_check_until": now + LATE_CHECK,
+        }
+        if not self._settle(job, JobStatus.FAILED, fields, now):
+            return Outcome(job.job_id, "confirmed elsewhere")
         return Outcome(job.job_id, "failed", detail)
 
     def _ready(self, job: ClipJob, clip: Clip) -> Outcome:
         now = self._clock()
+        if not self._settle(job, JobStatus.READY, ready_fields(clip, now), now):
+            return Outcome(job.job_id, "confirmed elsewhere", clip.url)
+        return Outcome(job.job_id, "ready", clip.url)
+
+    def _settle(self, job: ClipJob, to: JobStatus, fields: dict[str, Any], now: datetime) -> bool:
+        """`polling -> to`, whoever holds the lease (confirming is idempotent); False when
+        another confirmer (a redelivery, the sweeper) finished the job first."""
         try:
             self._jobs.transition(
-                job.job_id,
-                expect=JobStatus.POLLING,
-                to=JobStatus.READY,
-                fields=ready_fields(clip, now),
-                worker=self._worker,
-                now=now,
+                job.job_id, expect=JobStatus.POLLING, to=to, fields=fields, now=now
             )
-        except (LeaseLost, TransitionRefused):
-            logger.warning("job moved on before it was ready", extra={"job_id": job.job_id})
-            return Outcome(job.job_id, "left to the sweeper", clip.url)
-        return Outcome(job.job_id, "ready", clip.url)
+        except TransitionRefused:
+            logger.info("job already confirmed elsewhere", extra={"job_id": job.job_id})
+            return False
+        return True
 
     @staticmethod
     def _auth_refusal(
@@ -716,26 +736,18 @@ class ClipWorker:
         return ""
 
     def _fail(
-        self,
-        job: ClipJob,
-        code: ErrorCode,
-        detail: str,
-        attempts: int | None = None,
-        *,
-        fields: dict[str, Any] | None = None,
-        expect: JobStatus = JobStatus.CREATING,
+        self, job: ClipJob, code: ErrorCode, detail: str, attempts: int | None = None
     ) -> None:
-        changes = dict(fields or {}) | {"error_code": code, "error_detail": detail}
-        if attempts is not None:
-            changes["attempts"] = attempts
+        """`creating -> failed` while this worker still holds the job."""
         try:
-            self._jobs.transition(
+            self._jobs.fail(
                 job.job_id,
-                expect=expect,
-                to=JobStatus.FAILED,
-                fields=changes,
+                expect=JobStatus.CREATING,
+                code=code,
+                detail=detail,
                 worker=self._worker,
                 now=self._clock(),
+                attempts=attempts,
             )
         except (LeaseLost, TransitionRefused):
             logger.warning("job moved on before it could be failed", extra={"job_id": job.job_id})
@@ -770,6 +782,7 @@ def plan_fields(plan: MomentPlan, now: datetime) -> dict[str, Any]:
         "plan_mode": plan.mode.value,
         "plan_label": plan.label,
         "plan_reason": plan.reason,
+        "plan_words": plan.words_document(),
         "planned_duration": plan.duration,
         "planned_at": now,
     }

@@ -4,15 +4,16 @@ Idempotent and bounded per run: it expires stale candidates, re-arms jobs whose 
 came, finishes jobs whose worker died, looks again for clips Twitch showed late, and runs the
 links stage (`shared.pipeline.links`). A job whose worker died:
 
-- with a clip id: confirmed once (ready, left for a later sweep, or `clip_create_timeout`);
+- with a clip id: looked up once, without a claim (confirming needs none): ready, left for a
+  later sweep, or `clip_create_timeout`;
 - without one, whose claim never sent a create (`creates/{N}` fenced off): queued again;
 - without one, whose create went out: its clip is looked for on the channel
   (`shared.pipeline.recover`) until the late-confirmation period ends, then it fails
   `clip_unknown` saying the clip is not on Twitch. Never a blind second create.
 
 Late confirmation (docs/architecture.md §6.4): for 10 minutes after the verdict,
-`clip_create_timeout` jobs are looked up in batched Get Clips (100 ids a call); one that appears
-becomes `ready` with `late_confirmed_at`.
+`clip_create_timeout` jobs are looked up in the same batched Get Clips (100 ids a call, one
+call per token for both kinds); one that appears becomes `ready` with `late_confirmed_at`.
 
 With `clip_api_enabled` off (the rollback switch) it makes no Helix call at all: a job waiting
 for Twitch says it waits, and the links stage holds (the report says so).
@@ -150,6 +151,7 @@ class ClipSweeper:
         report = SweepReport()
         now = self._clock()
         config = self._config.read(fresh=True)
+        unconfirmed: list[ClipJob] = []
         steps: list[tuple[str, Callable[[], None]]] = [
             (
                 "expire",
@@ -160,8 +162,11 @@ class ClipSweeper:
                 ),
             ),
             ("requeue", lambda: report.requeued.extend(self._requeue(now))),
-            ("leases", lambda: report.finished.update(self._finish_lost(config, now))),
-            ("late", lambda: self._late_step(config, now, report)),
+            (
+                "leases",
+                lambda: report.finished.update(self._finish_lost(config, now, unconfirmed)),
+            ),
+            ("confirm", lambda: self._confirm_step(config, now, report, unconfirmed)),
             ("downloads", lambda: self._links_step(config, now, report)),
         ]
         for name, step in steps:
@@ -212,23 +217,26 @@ class ClipSweeper:
 
     # ------------------------------------------------------------- lost workers
 
-    def _finish_lost(self, config: ControlPlaneConfig, now: datetime) -> dict[str, str]:
+    def _finish_lost(
+        self, config: ControlPlaneConfig, now: datetime, unconfirmed: list[ClipJob]
+    ) -> dict[str, str]:
+        """Jobs whose holder is gone. Those with a clip id go to `unconfirmed`, which the
+        confirm step looks up in its batched calls (no claim: confirming needs none, §5.1)."""
         finished: dict[str, str] = {}
         lost: list[LostCreate] = []
         for status in (JobStatus.CREATING, JobStatus.POLLING):
             for job in self._jobs.list_by_status(status, limit=self._limit):
                 if job.lease_active(now) or self._already_held(job, config):
                     continue
-                if status is JobStatus.CREATING and not job.twitch_clip_id:
+                if job.twitch_clip_id:
+                    unconfirmed.append(job)
+                    continue
+                if status is JobStatus.CREATING:
                     outcome = self._without_id(job, now)
                     if isinstance(outcome, LostCreate):
                         lost.append(outcome)
                     elif outcome:
                         finished[job.job_id] = outcome
-                    continue
-                claim = self._claim(job, now)
-                if claim is not None:
-                    finished[job.job_id] = self._confirm_once(claim, config, now)
         if lost:
             finished.update(self._recover(lost, config, now))
         return finished
@@ -357,44 +365,43 @@ class ClipSweeper:
         self._transition(polling, JobStatus.READY, ready_fields(clip, now), now)
         return "ready: found on the channel"
 
-    def _confirm_once(self, job: ClipJob, config: ControlPlaneConfig, now: datetime) -> str:
-        """A job with a clip id whose worker is gone: one Get Clips look."""
+    def _confirmed(self, job: ClipJob, clip: Clip | None, now: datetime) -> str:
+        """A job with a clip id whose confirmer is gone, after the look: ready, left for a
+        later sweep (under 15 s since the 202), or the `clip_create_timeout` verdict. Every
+        write is conditional on the status alone."""
         if job.status is JobStatus.CREATING:
-            moved = self._transition(job, JobStatus.POLLING, {}, now)
+            moved = self._settle(job, JobStatus.POLLING, {}, now)
             if moved is None:
                 return ""
             job = moved
-        if not config.clip_api_enabled:
-            return self._hold(job, now)
-        editor = config.clip_editor_user_id or job.broadcaster_id
-        try:
-            found = self._get_clip(editor, job.twitch_clip_id or "")
-        except ClipError as error:
-            found = None
-            logger.warning(
-                "sweeper could not confirm", extra={"job_id": job.job_id, "e": error.code}
+        if clip is not None:
+            return (
+                "ready" if self._settle(job, JobStatus.READY, ready_fields(clip, now), now) else ""
             )
-        if found is not None:
-            self._transition(job, JobStatus.READY, ready_fields(found, now), now)
-            return "ready"
         created = job.clip_created_at or job.updated_at
         if now - created < timedelta(seconds=CONFIRM_DEADLINE_SECONDS):
-            self._jobs.release(job.job_id, worker=self._id, now=now)
             return "left for a later sweep"
-        self._fail(
-            job,
-            ErrorCode.CREATE_TIMEOUT,
-            timeout_detail(now, self._words()),
-            now,
-            {"late_check_until": now + LATE_CHECK},
-        )
+        fields = {
+            "error_code": ErrorCode.CREATE_TIMEOUT,
+            "error_detail": timeout_detail(now, self._words()),
+            "late_check_until": now + LATE_CHECK,
+        }
+        if self._settle(job, JobStatus.FAILED, fields, now) is None:
+            return ""
         return "failed: clip_create_timeout"
 
-    # --------------------------------------------------------- late confirmation
+    # --------------------------------------------------------- confirmation
 
-    def _late_step(self, config: ControlPlaneConfig, now: datetime, report: SweepReport) -> None:
-        """`clip_create_timeout` jobs still in their 10 minutes: one Get Clips per token for up
-        to 100 of them; those that appear are ready after all."""
+    def _confirm_step(
+        self,
+        config: ControlPlaneConfig,
+        now: datetime,
+        report: SweepReport,
+        unconfirmed: list[ClipJob],
+    ) -> None:
+        """One Get Clips per token (100 ids a call) for every clip id still to confirm: the
+        jobs whose confirmer is gone, and `clip_create_timeout` jobs still in their 10 minutes
+        (late confirmation), which become `ready` with `late_confirmed_at` if they appear."""
         waiting = [
             job
             for job in self._jobs.late_checks(now, limit=self._limit)
@@ -402,18 +409,22 @@ class ClipSweeper:
             and job.error_code is ErrorCode.CREATE_TIMEOUT
             and job.twitch_clip_id
         ]
-        if not waiting:
+        if not waiting and not unconfirmed:
             return
         if not config.clip_api_enabled:
-            count = len(waiting)
-            counted = "1 clip" if count == 1 else f"{count} clips"
-            report.held.append(
-                f"clip_api_enabled is off: {counted} that Twitch did not show within 15 s are not "
-                "looked up again until it is turned on."
-            )
+            for job in unconfirmed:
+                if held := self._hold(job, now):
+                    report.finished[job.job_id] = held
+            if waiting:
+                count = len(waiting)
+                counted = "1 clip" if count == 1 else f"{count} clips"
+                report.held.append(
+                    f"clip_api_enabled is off: {counted} that Twitch did not show within 15 s "
+                    "are not looked up again until it is turned on."
+                )
             return
         by_editor: dict[str, list[ClipJob]] = {}
-        for job in waiting:
+        for job in [*unconfirmed, *waiting]:
             by_editor.setdefault(config.clip_editor_user_id or job.broadcaster_id, []).append(job)
         for editor, jobs in by_editor.items():
             try:
@@ -423,11 +434,15 @@ class ClipSweeper:
                     deadline=self._twitch.now() + SWEEPER_LEASE_SECONDS / 2,
                 )
             except ClipError as error:
-                logger.warning("late confirmation look failed", extra={"e": error.code})
-                continue
+                logger.warning("sweeper could not look clips up", extra={"e": error.code})
+                clips = []
             seen = {clip.id: clip for clip in clips}
             for job in jobs:
                 clip = seen.get(job.twitch_clip_id or "")
+                if job.status is not JobStatus.FAILED:
+                    if outcome := self._confirmed(job, clip, now):
+                        report.finished[job.job_id] = outcome
+                    continue
                 if clip is None:
                     continue
                 try:
@@ -461,14 +476,6 @@ class ClipSweeper:
     def _held_by_another(self, clip_id: str, job_id: str) -> bool:
         return any(other != job_id for other in self._jobs.holders_of_clip(clip_id))
 
-    def _get_clip(self, editor: str, clip_id: str) -> Clip | None:
-        clips = self._twitch.get_clips(
-            self._tokens.for_user(editor),
-            [clip_id],
-            deadline=self._twitch.now() + SWEEPER_LEASE_SECONDS / 2,
-        )
-        return clips[0] if clips else None
-
     def _transition(
         self, job: ClipJob, to: JobStatus, fields: dict[str, object], now: datetime
     ) -> ClipJob | None:
@@ -478,6 +485,18 @@ class ClipSweeper:
             )
         except (TransitionRefused, LeaseLost):
             logger.warning("job moved on during the sweep", extra={"job_id": job.job_id})
+            return None
+
+    def _settle(
+        self, job: ClipJob, to: JobStatus, fields: dict[str, object], now: datetime
+    ) -> ClipJob | None:
+        """A move of a job whose clip id is saved: conditional on its status, not on a lease
+        (confirming is idempotent, §5.1); None when someone else moved it first."""
+        try:
+            return self._jobs.transition(
+                job.job_id, expect=job.status, to=to, fields=fields, now=now
+            )
+        except TransitionRefused:
             return None
 
     def _update(self, job: ClipJob, fields: dict[str, object], now: datetime) -> None:

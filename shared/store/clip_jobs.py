@@ -45,6 +45,7 @@ from shared.domain.errors import (
     StoredDocumentUnreadable,
     TransitionRefused,
 )
+from shared.domain.language import N_
 from shared.domain.validation import field_problems
 from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 from shared.store.live_query import LiveQuery
@@ -93,7 +94,7 @@ class CreatedMark:
     fenced_by: str | None = None
 
 
-UNREADABLE_FIX = "fix or delete that document in Firestore (approve the moment again if needed)"
+UNREADABLE_FIX = N_("fix or delete that document in Firestore (approve the moment again if needed)")
 logger = logging.getLogger(__name__)
 
 # Saving a clip id retries Firestore's passing failures: this write must not be given up lightly.
