@@ -8,10 +8,11 @@
 # gcloud on standard input only: never on a command line, in gcloud's environment or in the
 # output. Steps (README "Deployment"): APIs; Firestore database, rules, indexes, TTL; service
 # accounts and their roles; secrets; the clip functions on_clip_job_written, sweep_clip_jobs,
-# validate_tokens and the Cloud Scheduler jobs (part "clips"); vision_ingest ("vision"); the
-# chat bot ("chatbot") and the operations app ("app") on Cloud Run. Every step first asks what
-# exists and changes only what differs, so a second run changes nothing. --dry-run prints
-# every command, queries included, and runs none (every query is taken as "nothing there").
+# validate_tokens, tune_chat_detection and the Cloud Scheduler jobs (part "clips");
+# vision_ingest ("vision"); the chat bot ("chatbot") and the operations app ("app") on Cloud
+# Run. Every step first asks what exists and changes only what differs, so a second run
+# changes nothing. --dry-run prints every command, queries included, and runs none (every
+# query is taken as "nothing there").
 # Needs gcloud (logged in) and the repository's Python packages (bash local/setup.sh).
 
 # The cfg_* settings are assigned by the eval of deploy.config's output, below.
@@ -376,7 +377,7 @@ if [ "$cfg_part_clips" = 1 ]; then
     --service-account="$sa_functions" --set-env-vars="$clip_env" \
     --set-secrets="$clip_secrets" --timeout=120s --cpu=1 --memory=512Mi --concurrency=20 \
     --max-instances=10
-  for fn in sweep_clip_jobs validate_tokens; do
+  for fn in sweep_clip_jobs validate_tokens tune_chat_detection; do
     deploy_function "${fn//_/-}" "$fn" --trigger-http --no-allow-unauthenticated \
       --service-account="$sa_functions" --set-env-vars="$clip_env" \
       --set-secrets="$clip_secrets" --timeout=300s --memory=512Mi --max-instances=2
@@ -395,13 +396,15 @@ if [ "$cfg_part_vision" = 1 ]; then
     || say "vision_ingest has no GEMINI_API_KEY: it answers 503 until one is given"
 fi
 
-# 7. Cloud Scheduler: its own account may invoke these two functions and nothing else.
+# 7. Cloud Scheduler: its own account may invoke these three functions and nothing else.
 if [ "$cfg_part_clips" = 1 ]; then
   ensure_invoker sweep-clip-jobs "$sa_scheduler"
   ensure_invoker validate-tokens "$sa_scheduler"
+  ensure_invoker tune-chat-detection "$sa_scheduler"
   scheduler_cmd=("$py" -m deploy.scheduler_jobs --project="$cfg_project" --region="$region"
     --service-account="$sa_scheduler" --sweep-uri="$(function_url sweep-clip-jobs)"
-    --validate-uri="$(function_url validate-tokens)")
+    --validate-uri="$(function_url validate-tokens)"
+    --tune-uri="$(function_url tune-chat-detection)")
   if [ "$dry_run" = 1 ]; then
     show gcloud auth print-access-token
     show "${scheduler_cmd[@]}"

@@ -18,6 +18,12 @@ A generator of chat that tries to be chat in general rather than one channel:
 - every decoy of the issue: a bot wave (fresh accounts, one link or one long text), a
   copypasta relay, one spammer, and an audience that grows slowly.
 
+What it still lacks (so a figure here is an upper bound for real chat): conversation-shaped
+bursts that are no moment (a streamer's question answered by a wave of "1"/"2", a greeting
+wave, a raid), reaction vocabulary beyond what `chatbot/detectors/reactions.py` reads (the
+generator's reaction lines all match it), and moments that chat barely marks. Score it on
+several seed sets (`--seeds 5 6 7`), never one.
+
 Both detectors get the same budget (`candidates_per_hour`, 4) over a rolling hour. The naive
 rule: messages per 10 s above 3× the trailing 5-minute mean, 60 s refractory, `source_ts` =
 when it fires minus the same reaction lag. A found moment is a hit when its `source_ts` lies

@@ -32,7 +32,7 @@ MULTI_REGIONS = ("nam5", "eur3")
 class Part(StrEnum):
     """What can be deployed; Firestore (database, rules, indexes, TTL) always is."""
 
-    CLIPS = "clips"  # on_clip_job_written, sweep_clip_jobs, validate_tokens + scheduler jobs
+    CLIPS = "clips"  # the clip functions, tune_chat_detection + their scheduler jobs
     VISION = "vision"  # vision_ingest
     CHATBOT = "chatbot"
     APP = "app"

@@ -1,9 +1,11 @@
-"""The two Cloud Scheduler jobs (docs/architecture.md §1), created or updated through
+"""The Cloud Scheduler jobs (docs/architecture.md §1), created or updated through
 google-cloud-scheduler.
 
     gcloud auth print-access-token | python -m deploy.scheduler_jobs --project P --region R \\
         --service-account byte-clips-scheduler@P.iam.gserviceaccount.com \\
-        --sweep-uri https://... --validate-uri https://...
+        --sweep-uri https://... --validate-uri https://... [--tune-uri https://...]
+
+`--tune-uri` adds the daily after-stream chat tuning (`tune_chat_detection`).
 
 Each job is read first and written only when it differs from what is wanted: a missing job is
 created, a different one is updated with a field mask naming exactly what differs, a matching
@@ -55,6 +57,14 @@ VALIDATE = ScheduledCall(
     "validate-tokens",
     "0 * * * *",
     "Byte Clips: validate and refresh Twitch tokens (hourly)",
+    timedelta(seconds=300),
+    2,
+)
+# Daily, early morning UTC, when most streams are over; a stream that failed is tried again.
+TUNE = ScheduledCall(
+    "tune-chat-detection",
+    "30 7 * * *",
+    "Byte Clips: tune chat detection to the moments viewers clipped in ended streams (daily)",
     timedelta(seconds=300),
     2,
 )
@@ -124,11 +134,15 @@ def ensure_jobs(
     caller: str,
     sweep_uri: str,
     validate_uri: str,
+    tune_uri: str | None = None,
 ) -> list[tuple[str, str]]:
     parent = f"projects/{project}/locations/{region}"
+    calls = [(SWEEP, sweep_uri), (VALIDATE, validate_uri)]
+    if tune_uri:
+        calls.append((TUNE, tune_uri))
     return [
         (call.job_id, ensure_job(client, desired_job(parent, call, uri, caller)))
-        for call, uri in ((SWEEP, sweep_uri), (VALIDATE, validate_uri))
+        for call, uri in calls
     ]
 
 
@@ -150,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--service-account", required=True, help="the OIDC token's identity")
     parser.add_argument("--sweep-uri", required=True)
     parser.add_argument("--validate-uri", required=True)
+    parser.add_argument("--tune-uri", help="tune_chat_detection's URL (daily)")
     args = parser.parse_args(argv)
     token = sys.stdin.readline().strip()
     if not token:
@@ -164,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             caller=args.service_account,
             sweep_uri=args.sweep_uri,
             validate_uri=args.validate_uri,
+            tune_uri=args.tune_uri,
         )
     except GoogleAPICallError as error:
         print(f"scheduler: {type(error).__name__}: {error.message}", file=sys.stderr)

@@ -18,7 +18,7 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from functions.wiring import clip_runtime, vision_runtime
+from functions.wiring import clip_runtime, tuning_cannot_fix, tuning_runtime, vision_runtime
 from shared.domain.clock import utc_now
 from shared.domain.vision import CAPTURE_HEADER, MAX_FRAME_BYTES, FrameRequest
 from shared.events.firestore_document import decode_document_written
@@ -65,7 +65,14 @@ def on_clip_job_written(cloud_event: CloudEvent) -> None:
     except Exception as error:
         if not retry_cannot_fix(error):
             raise
-        give_up(runtime.jobs, event.document_id, error, worker=runtime.worker_id, now=utc_now())
+        give_up(
+            runtime.jobs,
+            event.document_id,
+            error,
+            worker=runtime.worker_id,
+            now=utc_now(),
+            config=runtime.config,
+        )
         return
     if outcome.result != "ignored":
         logger.info("clip job %s: %s", outcome.job_id, outcome.result, extra=asdict(outcome))
@@ -108,6 +115,21 @@ def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
         ],
     }
     return body, 200
+
+
+@functions_framework.http
+def tune_chat_detection(request: flask.Request) -> tuple[dict[str, Any], int]:
+    """Cloud Scheduler, daily: tune the chat detector to the moments viewers clipped in each
+    stream that ended since the last run (each stream once). 500 only when a stream failed on
+    something a retry may fix; that stream is tried again."""
+    try:
+        report = tuning_runtime().tuning.run()
+    except Exception as error:
+        if not tuning_cannot_fix(error):
+            raise
+        return _unfixable("chat tuning", error)
+    logger.info("chat tuning done", extra={"tuning": asdict(report)})
+    return asdict(report), 500 if report.failed else 200
 
 
 @functions_framework.http

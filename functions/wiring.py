@@ -13,16 +13,20 @@ from functools import lru_cache
 
 from google.cloud import firestore
 
+from shared.domain.errors import ClipError, ErrorCode
 from shared.domain.vision import SceneClassifier
 from shared.logs import configure_logging, register_secret
 from shared.pipeline.auto_approve import AutoApprover
+from shared.pipeline.chat_tuning import ChatTuner, EndedStreamTuning
 from shared.pipeline.confirm import ClipConfirmer
 from shared.pipeline.create import CRASH_ENV, ClipWorker, crash_checkpoint, no_checkpoint
 from shared.pipeline.links import ClipLinks
 from shared.pipeline.sweep import ClipSweeper
 from shared.pipeline.token_health import TokenHealth
+from shared.pipeline.unprocessable import retry_cannot_fix
 from shared.pipeline.vision_ingest import NO_MODEL, VisionIngest
 from shared.store.action_queue import ActionQueue
+from shared.store.chat_timeline import ChatTimelineStore, ChatTuningLog
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
@@ -65,6 +69,7 @@ class ClipRuntime:
     jobs: ClipJobStore
     worker_id: str
     max_event_age_seconds: float = MAX_EVENT_AGE_SECONDS
+    config: ControlPlaneStore | None = None
 
 
 def build_runtime(
@@ -122,6 +127,7 @@ def build_runtime(
         jobs=jobs,
         worker_id=worker_id,
         max_event_age_seconds=max_event_age_seconds,
+        config=config,
     )
 
 
@@ -222,4 +228,70 @@ def vision_runtime() -> VisionRuntime:
         no_classifier_reason=why,
         model_timeout=_seconds("BYTECLIPS_VISION_MODEL_TIMEOUT_SECONDS", 20.0),
         config_cache_seconds=_seconds("BYTECLIPS_CONTROL_PLANE_CACHE_SECONDS", 5.0),
+    )
+
+
+# ------------------------------------------------------------------ after-stream chat tuning
+
+
+FINAL_TWITCH_ERRORS = frozenset(
+    {ErrorCode.BAD_REQUEST, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND}
+)
+
+
+def tuning_cannot_fix(error: BaseException) -> bool:
+    """What the chat tuning meets again on a retry, so it is given up: an unfixable condition
+    (`retry_cannot_fix`) or a final Twitch refusal (no usable token, 400, 403, 404)."""
+    if retry_cannot_fix(error):
+        return True
+    return isinstance(error, ClipError) and error.error_code in FINAL_TWITCH_ERRORS
+
+
+@dataclass(frozen=True)
+class TuningRuntime:
+    tuning: EndedStreamTuning
+
+
+def build_tuning_runtime(
+    db: firestore.Client,
+    twitch: HelixClips,
+    *,
+    client_secret: str,
+    instance: str,
+    broadcaster_ids: list[str],
+) -> TuningRuntime:
+    """The daily after-stream tuning over one client pair (docs/architecture.md §3.8)."""
+    control = ControlPlaneStore(db, tolerant=True)
+    log = ChatTuningLog(db)
+    runner = f"tuning-{instance}"
+    tokens = TokenSources(
+        TwitchTokenStore(db), refresher=twitch.refresher(client_secret), worker=runner
+    )
+    tuner = ChatTuner(ChatTimelineStore(db), log, control, twitch)
+    return TuningRuntime(
+        EndedStreamTuning(
+            tuner,
+            log,
+            control,
+            twitch,
+            tokens.for_user,
+            broadcaster_ids,
+            cannot_fix=tuning_cannot_fix,
+        )
+    )
+
+
+@lru_cache(maxsize=1)
+def tuning_runtime() -> TuningRuntime:
+    """tune_chat_detection's runtime, from the clip functions' environment: the channel is
+    TWITCH_BROADCASTER_ID."""
+    configure_logging()
+    secret = _required("TWITCH_CLIENT_SECRET")
+    register_secret(secret)
+    return build_tuning_runtime(
+        default_client(),
+        HelixClips(_required("TWITCH_CLIENT_ID")),
+        client_secret=secret,
+        instance=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        broadcaster_ids=[_required("TWITCH_BROADCASTER_ID")],
     )

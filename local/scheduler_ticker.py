@@ -1,16 +1,19 @@
 """Local stand-in for Cloud Scheduler's HTTP targets: call each URL on its own period.
 
-In production Cloud Scheduler calls `validate_tokens` every hour and `sweep_clip_jobs` every
-minute. Locally this ticker does the same with the request shape of an HTTP target job: POST,
-body `{}`, `Content-Type: application/json`, `User-Agent: Google-Cloud-Scheduler`, plus the
-`X-CloudScheduler-JobName` / `X-CloudScheduler-ScheduleTime` headers.
+In production Cloud Scheduler calls `validate_tokens` every hour, `sweep_clip_jobs` every
+minute and `tune_chat_detection` once a day (`deploy/scheduler_jobs.py`); the local stack
+calls the tuning every TUNE_EVERY_SECONDS, so a demo stream that ended is tuned while the stack
+runs (the function tunes each ended stream once). Locally this ticker calls them with the
+request shape of an HTTP target job: POST, body `{}`, `Content-Type: application/json`,
+`User-Agent: Google-Cloud-Scheduler`, plus the `X-CloudScheduler-JobName` /
+`X-CloudScheduler-ScheduleTime` headers.
 
 Each job has its own thread, so one job's slow call never delays another, and a job never
 overlaps itself: a tick that comes due while the previous call is still running is skipped
 (counted in `skipped`), and the next call happens on the next period boundary.
 
     python -m local.scheduler_ticker --call sweep=http://127.0.0.1:8081/@60 \\
-        --call validate=http://127.0.0.1:8082/@3600
+        --call validate=http://127.0.0.1:8082/@3600 --call tune=http://127.0.0.1:8083/@900
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from local.lifecycle import Lifecycle, serve_until_signal
 logger = logging.getLogger("local.scheduler_ticker")
 
 USER_AGENT = "Google-Cloud-Scheduler"
+TUNE_EVERY_SECONDS = 900.0
 
 
 @dataclass(frozen=True)

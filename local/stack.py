@@ -38,9 +38,10 @@ from local.clip_harness import approve_moment, function_env, running_functions, 
 from local.crash_safety import RunRecord, port_free, port_owner, recording, sweep_dead_stacks
 from local.discord_standin import DiscordStandin, posting_to
 from local.firestore_emulator import FirestoreEmulator, free_port
+from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
 from local.processes import ROOT, LoggedProcess
-from local.scheduler_ticker import ScheduledCall, SchedulerTicker
+from local.scheduler_ticker import TUNE_EVERY_SECONDS, ScheduledCall, SchedulerTicker
 from local.trigger_relay import TriggerRelay
 from local.vision_demo import running_vision, vision_env
 from shared.domain.clip_job import JobStatus
@@ -125,12 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         connect_demo_channel(demo)
         functions = stack.enter_context(running_functions(env))
         worker, sweeper, tokens = functions.worker, functions.sweeper, functions.tokens
+        tune = stack.enter_context(FunctionServer("tune_chat_detection", env=env))
         stack.enter_context(TriggerRelay(make_client(LOCAL_PROJECT), worker.url))
         stack.enter_context(
             SchedulerTicker(
                 [
                     ScheduledCall("validate_tokens", tokens.url, 3600.0),
                     ScheduledCall("sweep_clip_jobs", sweeper.url, args.sweep_every),
+                    ScheduledCall("tune_chat_detection", tune.url, TUNE_EVERY_SECONDS),
                 ]
             )
         )

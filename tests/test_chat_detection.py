@@ -99,6 +99,10 @@ def moments(lines: Sequence[ChatLine], settings: ChatSettings = DEFAULTS) -> lis
         ("kkkkkkk", 1.0),
         ("KKKKKK", 1.0),
         ("хахаха", 1.0),
+        ("hhhhhh", 1.0),
+        ("ههههههه", 1.0),
+        ("kkk", 1.0),
+        ("草 (笑)", 1.0),
         ("xD", 1.0),
         ("XDDD", 1.0),
         ("CLIPA", 1.0),
@@ -349,3 +353,27 @@ def test_titles_come_from_the_moment_itself():
     laugh = unicodedata.normalize("NFKC", "ㅋㅋ")  # titles are cleaned like any chat text
     assert titles[0].startswith("KEKW") and laugh in titles[1] and "no shot bro" in titles[2]
     assert len(set(titles)) == 3
+
+
+def test_a_much_stronger_moment_right_after_a_proposal_is_not_hidden_by_the_quiet_time():
+    """A bump of chat was proposed; 40 s later the room erupts: that is a moment of its own."""
+    chat = merged(
+        chatter(0, 900, rate=1.0, regulars=200, seed=25),
+        crowd(600, ["KEKW", "LUL"], chatters=12, seed=26),
+        crowd(640, ["NO WAY", "POG", "WHAT"], chatters=70, spread=8, seed=27, first_user=6000),
+    )
+    found = moments(chat)
+    assert len(found) == 2
+    assert abs(found[1].moment_ts - (T0 + 640 - DEFAULTS.reaction_lag_seconds)) <= 5.0
+
+
+def test_a_change_of_weights_forgets_the_noise_learnt_under_the_old_ones():
+    detector = MomentDetector()
+    for item in chatter(0, 1800, rate=1.0, seed=28):
+        detector.observe(item, DEFAULTS, [item])
+    assert detector.bar(DEFAULTS) < 6.0, "twenty-odd minutes of this calm channel are known"
+    tuned = DEFAULTS.model_copy(update={"signal_weights": {"surge": 0.5, "repetition": 2.0}})
+    last = chatter(1800, 1810, rate=1.0, seed=29)
+    for item in last:
+        detector.observe(item, tuned, [item])
+    assert detector.bar(tuned) >= 6.0, "scores under the old weights no longer set the bar"

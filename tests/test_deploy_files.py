@@ -48,6 +48,7 @@ def test_deploy_names_every_entry_point_of_main():
         "on_clip_job_written",
         "sweep_clip_jobs",
         "validate_tokens",
+        "tune_chat_detection",
         "vision_ingest",
     }
     for name in entry_points:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.scheduler_jobs import SWEEP, VALIDATE, ensure_jobs, make_client
+from deploy.scheduler_jobs import SWEEP, TUNE, VALIDATE, ensure_jobs, make_client
 from tests.deploy_fakes import FakeScheduler, serving
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,3 +107,16 @@ def test_the_command_takes_its_token_on_stdin_only(api):
     ]
     assert "tok-from-stdin" not in done.stdout + done.stderr
     assert {h.get("authorization") for h in api.headers_seen} == {"Bearer tok-from-stdin"}
+
+
+TUNE_URI = f"https://tune-chat-detection-1.{REGION}.run.app"
+
+
+def test_the_daily_chat_tuning_job_is_added_when_its_function_is_given(api):
+    results = ensure(api, tune_uri=TUNE_URI)
+    assert results[-1] == ("tune-chat-detection", "created")
+    tune = api.jobs[f"{PARENT}/tune-chat-detection"]
+    assert tune["schedule"] == TUNE.schedule == "30 7 * * *"
+    assert tune["httpTarget"]["oidcToken"] == {"serviceAccountEmail": CALLER, "audience": TUNE_URI}
+    assert tune["retryConfig"]["retryCount"] == 2 and tune["attemptDeadline"] == "300s"
+    assert ensure(api, tune_uri=TUNE_URI)[-1] == ("tune-chat-detection", "unchanged")

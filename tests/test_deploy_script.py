@@ -177,13 +177,14 @@ def test_the_job_trigger_is_firestore_written_on_clip_jobs_with_retry(deployed):
     assert _flag(argv, "entry-point") == ["on_clip_job_written"]
 
 
-def test_four_gen2_python312_functions_each_with_only_what_it_needs(deployed):
+def test_five_gen2_python312_functions_each_with_only_what_it_needs(deployed):
     _, first, _ = deployed
     deploys = {c["argv"][2]: c for c in first.calls if c["argv"][:2] == ["functions", "deploy"]}
     assert set(deploys) == {
         "on-clip-job-written",
         "sweep-clip-jobs",
         "validate-tokens",
+        "tune-chat-detection",
         "vision-ingest",
     }
     for name, call in deploys.items():
@@ -195,7 +196,7 @@ def test_four_gen2_python312_functions_each_with_only_what_it_needs(deployed):
             files
         ), name
         assert "shared/__init__.py" in files and not any("__pycache__" in f for f in files)
-    for name in ("sweep-clip-jobs", "validate-tokens"):
+    for name in ("sweep-clip-jobs", "validate-tokens", "tune-chat-detection"):
         argv = deploys[name]["argv"]
         assert "--trigger-http" in argv and "--no-allow-unauthenticated" in argv
         assert "--allow-unauthenticated" not in argv
@@ -203,7 +204,8 @@ def test_four_gen2_python312_functions_each_with_only_what_it_needs(deployed):
     assert "--trigger-http" in vision and "--allow-unauthenticated" in vision
     assert _set(vision, "set-env-vars") == {"GOOGLE_CLOUD_PROJECT": PROJECT}
     assert set(_set(vision, "set-secrets")) == {"VISION_INGEST_TOKEN", "GEMINI_API_KEY"}
-    for name in ("on-clip-job-written", "sweep-clip-jobs", "validate-tokens"):
+    clip_functions = ("on-clip-job-written", "sweep-clip-jobs", "validate-tokens")
+    for name in (*clip_functions, "tune-chat-detection"):
         argv = deploys[name]["argv"]
         assert set(_set(argv, "set-secrets")) == {"TWITCH_CLIENT_SECRET"}
         assert _set(argv, "set-env-vars")["TWITCH_CLIENT_ID"] == "abcdefghijklmnopqrstuvwxyz0123"
@@ -286,6 +288,7 @@ def test_each_part_has_its_own_account_with_only_its_roles(deployed):
     assert invokers == {
         "sweep-clip-jobs": {"roles/run.invoker": [SA["scheduler"]]},
         "validate-tokens": {"roles/run.invoker": [SA["scheduler"]]},
+        "tune-chat-detection": {"roles/run.invoker": [SA["scheduler"]]},
         "on-clip-job-written": {"roles/run.invoker": [SA["trigger"]]},
     }
     identities = {
@@ -296,6 +299,7 @@ def test_each_part_has_its_own_account_with_only_its_roles(deployed):
         "on-clip-job-written": [SA["functions"]],
         "sweep-clip-jobs": [SA["functions"]],
         "validate-tokens": [SA["functions"]],
+        "tune-chat-detection": [SA["functions"]],
         "vision-ingest": [SA["vision"]],
         "byte-clips-chatbot": [SA["chatbot"]],
         "byte-clips-app": [SA["app"]],
@@ -308,8 +312,16 @@ def test_scheduler_jobs_hourly_validation_and_minutely_sweep_with_oidc(deployed)
     deployment, _, _ = deployed
     jobs = deployment.scheduler.jobs
     parent = f"projects/{PROJECT}/locations/{REGION}/jobs"
-    assert set(jobs) == {f"{parent}/sweep-clip-jobs", f"{parent}/validate-tokens"}
-    for job_id, schedule in (("sweep-clip-jobs", "* * * * *"), ("validate-tokens", "0 * * * *")):
+    assert set(jobs) == {
+        f"{parent}/sweep-clip-jobs",
+        f"{parent}/validate-tokens",
+        f"{parent}/tune-chat-detection",
+    }
+    for job_id, schedule in (
+        ("sweep-clip-jobs", "* * * * *"),
+        ("validate-tokens", "0 * * * *"),
+        ("tune-chat-detection", "30 7 * * *"),
+    ):
         job = jobs[f"{parent}/{job_id}"]
         target = job["httpTarget"]
         uri = f"https://{job_id}-123456789012.{REGION}.run.app"
@@ -396,10 +408,10 @@ def test_a_second_run_changes_nothing(deployed):
     assert "done: 0 change(s)" in second.out
     assert "scheduler job sweep-clip-jobs: unchanged" in second.out
     assert "Firestore rules: unchanged" in second.out
-    # The two creates of the first run; the second run only read.
+    # The three creates of the first run; the second run only read.
     assert [(m, p) for m, p, _ in deployment.scheduler.writes()] == [
         ("POST", f"/v1/projects/{PROJECT}/locations/{REGION}/jobs")
-    ] * 2
+    ] * 3
 
 
 def test_a_changed_secret_adds_one_version_and_redeploys_what_mounts_it(tmp_path):

@@ -7,17 +7,19 @@ nothing about what chat says. Here, once a second:
 
 - the window (`spike_window_seconds`) is read as four signals (`shared.domain.chat_tuning`):
   distinct chatters, chatters reacting in any language or with emotes, the crowd behind the
-  most shared token, chatters asking for a clip;
+  most shared token, chatters asking for a clip; so is the last half minute, because a small
+  channel's crowd trickles in over it, and the stronger reading counts;
 - each is compared with the channel's usual level, a median over `baseline_seconds` that
   leaves out the last 90 s, so a ramp cannot lift it;
-- the weighted sum (`signal_weights`) is the window's score. Its peaks are remembered, and
-  the bar is the largest of `score_threshold`, the channel's typical peak plus 4.5 spreads
-  (its own noise), and the peak that `candidates_per_hour` of the remembered hours would
-  reach: a busy, noisy channel gets a higher bar than a calm one;
+- the weighted sum (`signal_weights`) is the window's score. The bar is the largest of
+  `score_threshold`, the channel's own noise (each minute's highest score over the last hours:
+  their median plus 3.5 robust spreads; 6 until twenty minutes are known), and the peak that
+  `candidates_per_hour` of the remembered hours would reach: a busy, noisy channel gets a
+  higher bar than a calm one, a calm one is not held to a big one's;
 - a window near the bar is held for a few seconds and judged by its peak: noise barely
   crosses and falls back, a crowd keeps climbing. A peak over the bar proposes a moment,
-  unless one was proposed in the last `refractory_seconds` or the rolling hour already holds
-  `candidates_per_hour` of them.
+  unless one was proposed in the last `refractory_seconds` (a window twice as strong as that
+  one is a moment of its own) or the rolling hour already holds `candidates_per_hour` of them.
 
 Decoys do not count: a chatter counts `per_chatter_cap` times a window at most (one spammer is
 one chatter), a link, or a long text that other chatters just posted word for word (a wave of
@@ -57,16 +59,29 @@ HOUR = 3600.0
 # People reacting to a moment post a few messages; a spammer posts every second.
 FLOOD_MESSAGES, FLOOD_SECONDS = 6.0, 30.0
 # Peaks of the score: a bump starts above this share of `score_threshold` and ends below the
-# next; a moment must stand this many spreads above the channel's typical bump.
+# next (the budget's bar is the peak the budget would reach among them).
 BUMP_START, BUMP_END = 0.35, 0.2
-MIN_PEAKS = 12
-NOISE_SPREADS = 4.5
+# The channel's own noise: each minute's highest score, remembered PEAK_MEMORY_SECONDS. A moment
+# must stand NOISE_SPREADS spreads above the typical minute (median and MAD: the few minutes
+# that held moments do not move them), the spread being at least NOISE_SHARE of the typical
+# minute (a calm hour does not promise a calm next one). Until MIN_MINUTES are known, the bar is
+# at least UNKNOWN_BAR: a stream's first minutes are unknown ground.
+NOISE_SPREADS = 3.0
+NOISE_SHARE = 0.5
+MIN_MINUTES = 10
+UNKNOWN_BAR = 6.0
 # A window that reaches TRIGGER of the bar is held up to HOLD_SECONDS (less if chat falls back
 # below RELEASE of its peak), and proposed if its peak clears the bar: noise bumps barely cross
 # and fall back, a crowd keeps climbing. Before the channel has MIN_SAMPLES of its own history,
 # the bar is COLD_BAR times higher.
 TRIGGER, HOLD_SECONDS, RELEASE = 0.7, 6, 0.6
 COLD_BAR = 2.0
+# A window this many times stronger than the last proposal is a moment of its own even in the
+# refractory time: a bump of chat just before must not hide the moment right after it.
+STRONGER = 2.0
+# A small channel's crowd trickles in over half a minute: each window is also read over
+# LONG_SECONDS, against the usual level of windows that long, and the stronger reading counts.
+LONG_SECONDS = 30
 HEARD_LINES = 300  # counted lines kept for the title and excerpt of a moment
 _PRUNE_CHATTERS = 200_000
 
@@ -101,9 +116,13 @@ class MomentDetector:
         self._echo_pruned = 0.0
         self._reset_level(-math.inf)
         self._peaks: deque[tuple[float, float]] = deque()
+        self._minutes: deque[tuple[int, float]] = deque()
+        self._minute = (-1, 0.0)
+        self._weights: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
         self._emitted: deque[float] = deque()
         self._active_seconds = 0.0
         self._quiet_until = -math.inf
+        self._last_peak = math.inf
         self._bar = 0.0
         self._bar_for: tuple[int, int, float, float] = (-1, -1, -1.0, -1.0)
         self.timeline: list[TimelineBucket] = []
@@ -120,6 +139,10 @@ class MomentDetector:
         self._activity: deque[tuple[int, float, float]] = deque()
         self._samples: deque[tuple[float, float, float, float, float]] = deque()
         self._baseline: Baseline | None = None
+        self._long: deque[_Second] = deque()
+        self._long_sums = [0.0, 0.0, 0.0]
+        self._long_samples: deque[tuple[float, float, float, float, float]] = deque()
+        self._long_baseline: Baseline | None = None
         self._cold = True
         self._bump_peak = 0.0
         self._armed = True
@@ -277,9 +300,24 @@ class MomentDetector:
         chatters, reactions, clips = sums
         repetition = float(max(tokens.values())) if tokens else 0.0
         values = (chatters, reactions, repetition, clips)
+        long, long_sums = self._long, self._long_sums
+        if now.chatters or now.reactions or now.clips:
+            long.append(now)
+            long_sums[0] += now.chatters
+            long_sums[1] += now.reactions
+            long_sums[2] += now.clips
+        while long and long[0].sec <= sec - LONG_SECONDS:
+            old = long.popleft()
+            long_sums[0] -= old.chatters
+            long_sums[1] -= old.reactions
+            long_sums[2] -= old.clips
+        if not long:
+            long_sums[0] = long_sums[1] = long_sums[2] = 0.0
+        long_values = (long_sums[0], long_sums[1], repetition, long_sums[2])
         if sec % SAMPLE_SECONDS == 0:
             self._sample(sec, values, settings)
-        found = self._score(sec, values, line, settings, recent, emit)
+            self._long_baseline = self._sample_long(sec, long_values, settings)
+        found = self._score(sec, values, long_values, line, settings, recent, emit)
         if sec % SAMPLE_SECONDS == 0 and self._bucket_open:
             self.timeline.append(
                 TimelineBucket(
@@ -323,21 +361,40 @@ class MomentDetector:
                 baseline = Baseline(floor, spread, baseline.shares, baseline.residual_spread)
         self._baseline = baseline
 
+    def _sample_long(
+        self, sec: int, values: tuple[float, float, float, float], settings: ChatSettings
+    ) -> Baseline | None:
+        """The usual level of LONG_SECONDS windows (the same rules as the short ones)."""
+        samples = self._long_samples
+        samples.append((float(sec), *values))
+        keep = sec - settings.baseline_seconds - RAMP_SECONDS
+        while samples and samples[0][0] < keep:
+            samples.popleft()
+        if self._cold:
+            return None
+        usual = [s[1:] for s in samples if s[0] <= sec - RAMP_SECONDS]
+        return Baseline.of(usual) if len(usual) >= MIN_SAMPLES else None
+
     def bar(self, settings: ChatSettings) -> float:
         """The score a window needs now: `score_threshold`, raised to the peak that the budget
         would reach over the remembered hours of this channel."""
-        key = (len(self._peaks), int(self._active_seconds // 60), settings.score_threshold,
+        key = (len(self._peaks), len(self._minutes), settings.score_threshold,
                settings.candidates_per_hour)  # fmt: skip
         if key != self._bar_for:
             self._bar_for = key
             hours = min(self._active_seconds, PEAK_MEMORY_SECONDS) / HOUR
             allowed = int(settings.candidates_per_hour * hours)
             bar = settings.score_threshold
-            peaks = [p for _, p in self._peaks]
-            if len(peaks) >= MIN_PEAKS:
-                centre = median(peaks)
-                spread = median([abs(p - centre) for p in peaks]) * 1.4826
+            minutes = [m for _, m in self._minutes]
+            if len(minutes) >= MIN_MINUTES:
+                centre = median(minutes)
+                spread = max(
+                    median([abs(m - centre) for m in minutes]) * 1.4826, NOISE_SHARE * centre
+                )
                 bar = max(bar, centre + NOISE_SPREADS * spread)
+            else:
+                bar = max(bar, UNKNOWN_BAR)
+            peaks = [p for _, p in self._peaks]
             if allowed >= 2 and len(peaks) > allowed:
                 bar = max(bar, sorted(peaks, reverse=True)[allowed])
             self._bar = bar
@@ -347,6 +404,7 @@ class MomentDetector:
         self,
         sec: int,
         values: tuple[float, float, float, float],
+        long_values: tuple[float, float, float, float],
         line: ChatLine,
         settings: ChatSettings,
         recent: Sequence[ChatLine],
@@ -357,7 +415,16 @@ class MomentDetector:
             return None
         z = baseline.deviations(*values)
         weights = weight_vector(settings.signal_weights)
+        if weights != self._weights:  # scores under other weights say nothing of these
+            self._weights = weights
+            self._minutes.clear()
+            self._peaks.clear()
         score = combine(z, weights)
+        if self._long_baseline is not None:
+            long_z = self._long_baseline.deviations(*long_values)
+            long_score = combine(long_z, weights)
+            if long_score > score:
+                z, score = long_z, long_score
         self._bucket_open = True
         bucket_z = self._bucket_z
         for index in range(4):
@@ -372,6 +439,13 @@ class MomentDetector:
             self._remember_peak(float(sec), self._bump_peak)
             self._bump_peak = 0.0
             self._armed = True
+        minute = sec // 60
+        if minute != self._minute[0]:
+            if self._minute[0] >= 0:
+                self._remember_minute(*self._minute)
+            self._minute = (minute, score)
+        elif score > self._minute[1]:
+            self._minute = (minute, score)
         bar = self.bar(settings) * (COLD_BAR if self._cold else 1.0)
         pending = self._pending
         if pending is not None:
@@ -384,14 +458,15 @@ class MomentDetector:
                 self._armed = True
                 return None
             self._quiet_until = sec + settings.refractory_seconds
+            self._last_peak = pending.peak
             if not emit or not self._within_budget(line.ts, settings):
                 return None
             return self._detection(pending, weights, line, settings, recent)
+        stronger = score >= STRONGER * self._last_peak and score >= bar
         if (
-            not self._armed
+            ((not self._armed or sec < self._quiet_until) and not stronger)
             or score < TRIGGER * bar
             or values[0] < settings.min_distinct_chatters
-            or sec < self._quiet_until
         ):
             return None
         self._armed = False
@@ -404,6 +479,12 @@ class MomentDetector:
         peaks.append((ts, peak))
         while peaks and (peaks[0][0] < ts - PEAK_MEMORY_SECONDS or len(peaks) > 5000):
             peaks.popleft()
+
+    def _remember_minute(self, minute: int, highest: float) -> None:
+        minutes = self._minutes
+        minutes.append((minute, highest))
+        while minutes and minutes[0][0] < minute - PEAK_MEMORY_SECONDS // 60:
+            minutes.popleft()
 
     def _within_budget(self, ts: float, settings: ChatSettings) -> bool:
         emitted = self._emitted

@@ -2,9 +2,10 @@
 """What one message says about a moment, in any language: reaction, clip call, decoy marks.
 
 Chat reacts to a moment the same way everywhere, only in different scripts: laughter
-(KEKW, LUL, lol, ㅋㅋㅋ, 哈哈 and 233, www, jaja, kkkk, хаха, xD, mdr, 555), hype and shock
-(POG, no way, ㄷㄷ, 卧槽, que isso, caraca, NÃO ACREDITO, ???), emotes (EventSub fragments, and
-the channel's own ones above all) and its shape: short, shouted or stretched ("NOOOO").
+(KEKW, LUL, lol, ㅋㅋㅋ, 哈哈 and 233, hhhh, www and (笑), jaja, kkk, хаха, ههههه, xD, mdr,
+555), hype and shock (POG, no way, ㄷㄷ, 卧槽, que isso, caraca, NÃO ACREDITO, ???), emotes
+(EventSub fragments, and the channel's own ones above all) and its shape: short, shouted or
+stretched ("NOOOO").
 Patterns cover whole families (any number of ㅋ or k) so no list of spellings is needed;
 `chat.keywords` adds the channel's own words on top.
 
@@ -27,8 +28,9 @@ LAUGH = "<laugh>"  # one token for every spelling of laughter, so repetition see
 
 # Laughter in any script: matched anywhere in the folded text.
 _LAUGHTER = re.compile(
-    r"ㅋ{2,}|ㅎ{3,}|哈{2,}|呵{3,}|嘻{2,}|笑死|(?<![0-9])233+(?![0-9])|w{3,}|ｗ{2,}"
-    r"|(?:ja){2,}|(?:ha){2,}|(?:he){3,}|(?:js){2,}|k{4,}|(?:rs){2,}|(?:ха){2,}|(?:ах){2,}"
+    r"ㅋ{2,}|ㅎ{3,}|哈{2,}|呵{3,}|嘻{2,}|笑死|xswl|[(（]笑[)）]|(?<![0-9])233+(?![0-9])|w{3,}|ｗ{2,}"
+    r"|(?:ja){2,}|(?:ha){2,}|(?:he){3,}|(?:js){2,}|k{3,}|h{4,}|(?:rs){2,}|(?:ха){2,}|(?:ах){2,}"
+    r"|ه{3,}|(?:חח){2,}|ฮ{3,}"
     r"|(?<![0-9])555+(?![0-9])|\bx+d+\b|\blo+l\b|\blmf?a+o+\b|\brofl\b|\bp?tdr\b|\bmdr\b"
     r"|\bkek\w*|\blul\w*|\bomegalul\b|\bicant\b|\bpepelaugh\b|😂|🤣|💀|😹"
 )

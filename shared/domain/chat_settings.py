@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.domain.chat_tuning import DEFAULT_WEIGHTS, SIGNALS
 from shared.domain.clip_candidate import check_duration
 from shared.domain.errors import FieldProblem
-from shared.domain.language import N_
-from shared.domain.validation import field_problems, load_section
+from shared.domain.language import N_, Phrase
+from shared.domain.validation import Refusal, field_problems, load_section
 
 CommandRole = Literal["everyone", "broadcaster", "moderator", "vip", "subscriber"]
 COMMAND_ROLES: tuple[str, ...] = get_args(CommandRole)
@@ -77,7 +77,7 @@ class ChatSettings(BaseModel):
         ),
     )
     score_threshold: float = Field(
-        6.0,
+        4.0,
         ge=1.0,
         le=200.0,
         description=N_(
@@ -194,17 +194,28 @@ class ChatSettings(BaseModel):
         if isinstance(value, list | tuple):
             value = dict.fromkeys(value, 1.0)
         if not isinstance(value, Mapping):
-            raise ValueError("must be a map of word or emote to weight, e.g. {'POG': 1.0}")
+            raise Refusal(
+                Phrase(
+                    N_("must be a map of word or emote to weight, e.g. {example}"),
+                    example="{'POG': 1.0}",
+                )
+            )
         if len(value) > 500:
-            raise ValueError("must list at most 500 words")
+            raise Refusal(Phrase(N_("must list at most {count} words"), count="500"))
         folded: dict[str, float] = {}
         for word, weight in value.items():
             if not isinstance(word, str) or not _KEYWORD.match(word.strip()):
-                raise ValueError(f"{word!r} is not a single word or emote name")
+                raise Refusal(
+                    Phrase(N_("{word} is not a single word or emote name"), word=repr(word))
+                )
             if isinstance(weight, bool) or not isinstance(weight, int | float):
-                raise ValueError(f"the weight of {word!r} must be a number")
+                raise Refusal(Phrase(N_("the weight of {word} must be a number"), word=repr(word)))
             if not 0.0 < weight <= 10.0:
-                raise ValueError(f"the weight of {word!r} must be above 0 and at most 10")
+                raise Refusal(
+                    Phrase(
+                        N_("the weight of {word} must be above 0 and at most 10"), word=repr(word)
+                    )
+                )
             folded[fold_token(word.strip())] = float(weight)
         return folded
 
@@ -212,19 +223,32 @@ class ChatSettings(BaseModel):
     @classmethod
     def _weights(cls, value: Any) -> dict[str, float]:
         if not isinstance(value, Mapping):
-            raise ValueError(f"must be a map of signal to weight, with signals {SIGNALS}")
+            raise Refusal(
+                Phrase(
+                    N_("must be a map of signal to weight, with signals {signals}"),
+                    signals=str(SIGNALS),
+                )
+            )
         weights: dict[str, float] = {}
         for name, weight in value.items():
             key = str(name).strip().casefold()
             if key not in SIGNALS:
-                raise ValueError(f"{name!r} is not a signal; choose from {', '.join(SIGNALS)}")
+                raise Refusal(
+                    Phrase(
+                        N_("{name} is not a signal; choose from {signals}"),
+                        name=repr(name),
+                        signals=", ".join(SIGNALS),
+                    )
+                )
             if isinstance(weight, bool) or not isinstance(weight, int | float):
-                raise ValueError(f"the weight of {name!r} must be a number")
+                raise Refusal(Phrase(N_("the weight of {word} must be a number"), word=repr(name)))
             if not 0.0 <= weight <= 5.0:
-                raise ValueError(f"the weight of {name!r} must be from 0 to 5")
+                raise Refusal(
+                    Phrase(N_("the weight of {word} must be from 0 to 5"), word=repr(name))
+                )
             weights[key] = float(weight)
         if not any(weights.values()):
-            raise ValueError("at least one signal needs a weight above 0")
+            raise Refusal(Phrase(N_("at least one signal needs a weight above 0")))
         return {name: weights.get(name, 0.0) for name in SIGNALS}
 
     @field_validator("clip_command", mode="before")
@@ -239,11 +263,15 @@ class ChatSettings(BaseModel):
             value = [value]
         if isinstance(value, list | tuple):
             if not value:
-                raise ValueError("must name at least one role (or 'everyone')")
+                raise Refusal(Phrase(N_("must name at least one role (or 'everyone')")))
             unknown = [role for role in value if role not in COMMAND_ROLES]
             if unknown:
-                raise ValueError(
-                    f"{unknown[0]!r} is not a role; choose from {', '.join(COMMAND_ROLES)}"
+                raise Refusal(
+                    Phrase(
+                        N_("{role} is not a role; choose from {roles}"),
+                        role=repr(unknown[0]),
+                        roles=", ".join(COMMAND_ROLES),
+                    )
                 )
         return value
 

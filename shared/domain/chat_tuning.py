@@ -17,6 +17,10 @@ history's own MAD, counting noise and a quarter of the level: a quiet channel's 
 and a big channel's twenty percent are both ordinary (and for what chat says, a fiftieth of
 the room: seven laughs among three hundred chatters are no crowd).
 
+Which streams. The after-stream job tunes each broadcast once it is over: the archives Get
+Videos lists (`created_at` and `duration`) say when each ran, and the one that is still live
+is left out (`ended_streams`).
+
 Fitting. Given a stream's feature timeline (10 s buckets) and its viewers' clips, choose the
 weights and the threshold whose best moments within the budget cover the most clips (weighted
 by views); a tie keeps the current weights, so noise does not move them.
@@ -28,6 +32,9 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from shared.domain.twitch_models import Video
 
 SIGNALS: tuple[str, ...] = ("surge", "reactions", "repetition", "clip_calls")
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -282,3 +289,42 @@ def fit_weights(
         picks=picks,
         changed=changed,
     )
+
+
+# ------------------------------------------------------------------------------ which streams
+
+
+@dataclass(frozen=True, slots=True)
+class EndedStream:
+    """A broadcast that is over, as its archive shows it: `stream_id` (the video's id when
+    Twitch gave none), and when it started and ended."""
+
+    stream_id: str
+    started_at: datetime
+    ended_at: datetime
+
+
+MAX_STREAM_HOURS = 48.0  # what one timeline read covers
+
+
+def ended_streams(
+    videos: Sequence[Video], live_stream_id: str | None, now: datetime, *, lookback: timedelta
+) -> list[EndedStream]:
+    """The archives of broadcasts that ended within `lookback` before `now`, oldest first.
+    Get Videos lists the archive of the broadcast in progress too: it is left out (its
+    `stream_id` is the live one), as is an archive still growing to within a minute of now
+    (the channel may be between Get Streams and Get Videos) and one without a duration."""
+    found: list[EndedStream] = []
+    for video in videos:
+        seconds = video.duration_seconds
+        if video.type != "archive" or seconds is None or seconds <= 0:
+            continue
+        if live_stream_id is not None and video.stream_id == live_stream_id:
+            continue
+        ended = video.created_at + timedelta(seconds=seconds)
+        if ended > now - timedelta(minutes=1) or ended < now - lookback:
+            continue
+        if seconds > MAX_STREAM_HOURS * 3600:
+            continue
+        found.append(EndedStream(video.stream_id or f"v{video.id}", video.created_at, ended))
+    return sorted(found, key=lambda s: s.started_at)

@@ -12,15 +12,23 @@ Every run is kept in `ChatTuningLog` with how many clips it used and what was th
 
 Too few clips, or no better fit than the values in force, changes nothing (and says so in
 the record): the fit must earn its change.
+
+`EndedStreamTuning.run` is what triggers it (`tune_chat_detection`, daily on Cloud Scheduler):
+for each channel it lists the archives (Get Videos, type archive) and the live broadcast (Get
+Streams), and tunes every broadcast that ended in the last days and was not tuned yet. A
+marker per stream, created exclusively before the fit, makes a second run (or a racing one)
+skip it. A failure a retry cannot fix is recorded on the marker and reported once; any other
+failure gives the stream back, and the run answers 500 so the scheduler tries again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from shared.domain.chat_tuning import ClipSpan, fit_weights
+from shared.domain.chat_tuning import ClipSpan, EndedStream, ended_streams, fit_weights
 from shared.domain.clock import utc_now
 from shared.domain.control_plane import ControlPlaneConfig
 from shared.domain.errors import NotFound
@@ -85,6 +93,7 @@ class ChatTuner:
         ended_at: datetime,
         *,
         by: str = TUNER,
+        stream_id: str = "",
     ) -> TuningRecord:
         """Fit the stream [started_at, ended_at] (`started_at`: the stream's own start, which
         `vod_offset` counts from) and save the result if it is better."""
@@ -135,6 +144,7 @@ class ChatTuner:
             values=values if changed else {},
             before=before,
             note=note,
+            stream_id=stream_id,
         )
         self._log.save(record)
         logger.info(
@@ -172,3 +182,102 @@ def revert_tuning(
     config = control.write(restored, by=by, now=now)
     log.mark_reverted(broadcaster_id, by=by, at=now)
     return config
+
+
+LOOKBACK = timedelta(days=3)  # a daily run that missed a day or two still finds the stream
+
+
+@dataclass
+class TuningReport:
+    """One run of the after-stream job: streams tuned (changed or not), already tuned before,
+    given up (unfixable, with the reason) and failed (to be retried)."""
+
+    tuned: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    given_up: dict[str, str] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+
+
+class EndedStreamTuning:
+    """Tune every channel's streams that ended since the last run, each once."""
+
+    def __init__(
+        self,
+        tuner: ChatTuner,
+        log: ChatTuningLog,
+        control: ControlPlaneStore,
+        twitch: HelixClips,
+        tokens_for: Callable[[str], TokenSource],
+        broadcaster_ids: Sequence[str],
+        *,
+        runner: str = TUNER,
+        lookback: timedelta = LOOKBACK,
+        clock: Callable[[], datetime] = utc_now,
+        cannot_fix: Callable[[BaseException], bool] = lambda error: False,
+    ) -> None:
+        """`cannot_fix`: which errors a retry would meet again
+        (`shared.pipeline.unprocessable.retry_cannot_fix`)."""
+        self._tuner = tuner
+        self._log = log
+        self._control = control
+        self._twitch = twitch
+        self._tokens_for = tokens_for
+        self._broadcaster_ids = list(broadcaster_ids)
+        self._runner = runner
+        self._lookback = lookback
+        self._clock = clock
+        self._cannot_fix = cannot_fix
+
+    def ended(self, tokens: TokenSource, broadcaster_id: str) -> list[EndedStream]:
+        """The channel's broadcasts that ended within the lookback, oldest first."""
+        live = self._twitch.get_streams(tokens, broadcaster_id)
+        videos = self._twitch.get_archive_videos(tokens, broadcaster_id, first=20)
+        return ended_streams(
+            videos, live.id if live else None, self._clock(), lookback=self._lookback
+        )
+
+    def run(self) -> TuningReport:
+        report = TuningReport()
+        config = self._control.read(fresh=True)
+        for broadcaster_id in self._broadcaster_ids:
+            tokens = self._tokens_for(config.clip_editor_user_id or broadcaster_id)
+            for stream in self.ended(tokens, broadcaster_id):
+                self._one(tokens, broadcaster_id, stream, report)
+        return report
+
+    def _one(
+        self, tokens: TokenSource, broadcaster_id: str, stream: EndedStream, report: TuningReport
+    ) -> None:
+        key = stream.stream_id
+        if not self._log.claim_stream(broadcaster_id, key, by=self._runner, at=self._clock()):
+            report.skipped.append(key)
+            return
+        try:
+            record = self._tuner.tune(
+                tokens, broadcaster_id, stream.started_at, stream.ended_at, stream_id=key
+            )
+        except Exception as error:
+            if not self._cannot_fix(error):
+                self._log.release_stream(broadcaster_id, key)
+                logger.exception(
+                    "chat tuning failed; the stream is tried again on the next run",
+                    extra={"broadcaster_id": broadcaster_id, "stream_id": key},
+                )
+                report.failed.append(key)
+                return
+            why = f"{type(error).__name__}: {error}"[:300]
+            self._log.finish_stream(broadcaster_id, key, outcome=why)
+            logger.error(
+                "chat tuning gave up on a stream",
+                extra={"broadcaster_id": broadcaster_id, "stream_id": key,
+                       "error_type": type(error).__name__},
+            )  # fmt: skip
+            report.given_up[key] = type(error).__name__
+            return
+        self._log.finish_stream(
+            broadcaster_id, key, outcome="tuned" if record.changed else "unchanged"
+        )
+        report.tuned.append(key)
+        if record.changed:
+            report.changed.append(key)

@@ -6,7 +6,10 @@ the frame takes a slot of its channel's minute window and one of the hour's mode
 window (`VisionLimits`, shared by all instances), then the classifier looks at it. A model
 timeout or error writes neither a scene nor a candidate. A trigger event above the threshold
 enqueues a `source=vision` candidate through the queue's validation and dedupe, with the
-capture time as `source_ts`, so resending the same moment finds the same action.
+capture time as `source_ts`, so resending the same moment finds the same action. One moment,
+one candidate: a trigger inside a moment already pending (another candidate of the channel
+within `chat.moment_merge_seconds`) joins it (`ActionQueue.merge_request`: "asked for by
+@vision", a higher score) instead of becoming a second queue item.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from shared.domain.approval_policy import PolicyFacts
 from shared.domain.clock import Clock, utc_now
 from shared.domain.control_plane import ControlPlaneConfig
-from shared.domain.errors import CandidateInvalid, ConfigInvalid
+from shared.domain.errors import CandidateInvalid, ConfigInvalid, NotFound
 from shared.domain.vision import (
     Drop,
     Frame,
@@ -42,7 +45,7 @@ from shared.domain.vision import (
     should_trigger,
 )
 from shared.pipeline.auto_approve import AutoApprover
-from shared.store.action_queue import ActionQueue
+from shared.store.action_queue import ActionItem, ActionQueue
 from shared.store.control_plane import ControlPlaneStore
 from shared.store.scene_context import SceneContextStore
 from shared.store.vision_limits import VisionLimits
@@ -51,6 +54,7 @@ from shared.store.vision_stats import VisionStatsStore
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_TIMEOUT = 20.0
+VISION_REQUESTER = "vision"  # how a merged trigger is named: "asked for by @vision"
 NO_MODEL = (
     "GEMINI_API_KEY is not set on the function: vision is off. Set it (from Secret Manager) "
     "and redeploy vision_ingest."
@@ -73,6 +77,7 @@ class _Policy:
     duration: float
     dedupe_window_seconds: int
     config: ControlPlaneConfig = field(default_factory=ControlPlaneConfig)
+    merge_seconds: float = 30.0
 
 
 class VisionIngest:
@@ -140,6 +145,7 @@ class VisionIngest:
             duration=config.clip_default_duration,
             dedupe_window_seconds=config.dedupe_window_seconds,
             config=config,
+            merge_seconds=config.chat.moment_merge_seconds,
         )
 
     def _admitted(
@@ -232,6 +238,7 @@ class VisionIngest:
         triggered = should_trigger(scene, settings)
         action_id: str | None = None
         duplicate = False
+        merged = False
         note = "no trigger event above the threshold"
         if triggered and not policy.pipeline_enabled:
             note = "trigger seen, but clip_pipeline_enabled is off: nothing enqueued"
@@ -242,18 +249,15 @@ class VisionIngest:
                 captured_at=frame.captured_at,
                 duration=policy.duration,
             )
-            try:
-                result = self._queue.submit(
-                    fields, dedupe_window_seconds=policy.dedupe_window_seconds, now=now
+            joined = self._merge(frame, scene, fields, policy, now)
+            if joined is not None:
+                action_id, merged = joined
+                duplicate = True
+                note = (
+                    "joined the moment already queued" if merged else "same moment already queued"
                 )
-            except CandidateInvalid as error:
-                note = f"trigger seen, but the candidate was refused: {error}"
-                logger.error("vision candidate refused", extra={"problems": error.fields})
             else:
-                action_id, duplicate = result.action_id, result.duplicate
-                note = "same moment already queued" if duplicate else "candidate queued"
-                if not duplicate:
-                    note += self._apply_policy(action_id, frame, scene, policy)
+                action_id, duplicate, note = self._submit(fields, frame, scene, policy, now)
         self._scenes.save(
             SceneContext.seen(
                 frame,
@@ -299,9 +303,74 @@ class VisionIngest:
             "triggered": triggered,
             "action_id": action_id,
             "duplicate": duplicate,
+            "merged": merged,
             "note": note,
         }
         return IngestAnswer(200, body, {"Server-Timing": self._timing(started, model_ms)})
+
+    def _submit(
+        self,
+        fields: dict[str, Any],
+        frame: Frame,
+        scene: SceneClassification,
+        policy: _Policy,
+        now: datetime,
+    ) -> tuple[str | None, bool, str]:
+        """Enqueue a new vision candidate: (action id, duplicate, note)."""
+        try:
+            result = self._queue.submit(
+                fields, dedupe_window_seconds=policy.dedupe_window_seconds, now=now
+            )
+        except CandidateInvalid as error:
+            logger.error("vision candidate refused", extra={"problems": error.fields})
+            return None, False, f"trigger seen, but the candidate was refused: {error}"
+        if result.duplicate:
+            return result.action_id, True, "same moment already queued"
+        note = "candidate queued" + self._apply_policy(result.action_id, frame, scene, policy)
+        return result.action_id, False, note
+
+    def _merge(
+        self,
+        frame: Frame,
+        scene: SceneClassification,
+        fields: dict[str, Any],
+        policy: _Policy,
+        now: datetime,
+    ) -> tuple[str, bool] | None:
+        """Join the pending candidate of this channel nearest the frame's moment, if one is
+        within `merge_seconds`: (its action id, whether this trigger was added). None: no such
+        candidate, or only this very frame's own candidate (a resend, which the queue's dedupe
+        answers)."""
+        window = policy.merge_seconds
+        if window <= 0:
+            return None
+        near: ActionItem | None = None
+        for item in self._queue.list_pending():
+            payload = item.payload
+            if payload.broadcaster_id != frame.broadcaster_id:
+                continue
+            gap = abs((payload.source_ts - frame.captured_at).total_seconds())
+            if gap > window:
+                continue
+            if near is None or gap < abs(
+                (near.payload.source_ts - frame.captured_at).total_seconds()
+            ):
+                near = item
+        if near is None:
+            return None
+        if near.payload.source == "vision" and near.payload.source_ts == frame.captured_at:
+            return None
+        try:
+            result = self._queue.merge_request(
+                near.action_id,
+                requested_by=VISION_REQUESTER,
+                score=round(scene.confidence, 3),
+                title=fields["suggested_title"],
+                now=now,
+            )
+        except NotFound:  # decided and gone meanwhile: a candidate of its own
+            return None
+        return result.action_id, result.merged
 
     def _dropped(
         self,

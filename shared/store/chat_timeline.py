@@ -1,5 +1,7 @@
 """`chat_timeline/{broadcaster_id}_{hour}`: a stream's chat features, and `chat_tuning/{id}`:
-what the after-stream tuning changed, so it can be shown and reverted.
+what the after-stream tuning changed, so it can be shown and reverted, with
+`chat_tuning/{id}/streams/{stream_id}`: one marker per stream tuned, created exclusively, so
+the daily job tunes each stream once however often it runs.
 
 The timeline is compact on purpose: one document per channel and hour holds that hour's
 10 s buckets (at most 360) as a map `b: {"s<second of the hour>": [chatters, surge, reactions,
@@ -18,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.api_core.exceptions import AlreadyExists
 from google.cloud import firestore
 
 from shared.domain.chat_tuning import TimelineBucket
@@ -25,6 +28,7 @@ from shared.domain.chat_tuning import TimelineBucket
 TIMELINE = "chat_timeline"
 TUNING = "chat_tuning"
 HISTORY = "history"
+STREAMS = "streams"
 DEFAULT_TTL = timedelta(days=14)
 MAX_HOURS = 48  # one read covers a stream, not a month
 
@@ -124,6 +128,7 @@ class TuningRecord:
     note: str = ""
     reverted_at: datetime | None = None
     reverted_by: str | None = None
+    stream_id: str = ""
 
     @staticmethod
     def read(data: Mapping[str, Any]) -> TuningRecord:
@@ -157,3 +162,23 @@ class ChatTuningLog:
 
     def mark_reverted(self, broadcaster_id: str, *, by: str, at: datetime) -> None:
         self._col.document(broadcaster_id).update({"reverted_at": at, "reverted_by": by})
+
+    def _stream_ref(self, broadcaster_id: str, stream_id: str) -> firestore.DocumentReference:
+        return self._col.document(broadcaster_id).collection(STREAMS).document(stream_id)
+
+    def claim_stream(self, broadcaster_id: str, stream_id: str, *, by: str, at: datetime) -> bool:
+        """Take the stream for tuning; False when a run already took it (a plain `create()`,
+        docs/architecture.md §5)."""
+        try:
+            self._stream_ref(broadcaster_id, stream_id).create({"by": by, "at": at})
+        except AlreadyExists:
+            return False
+        return True
+
+    def finish_stream(self, broadcaster_id: str, stream_id: str, *, outcome: str) -> None:
+        """What the claimed run ended with (`tuned`, `unchanged`, or an unfixable error)."""
+        self._stream_ref(broadcaster_id, stream_id).update({"outcome": outcome})
+
+    def release_stream(self, broadcaster_id: str, stream_id: str) -> None:
+        """Give the stream back after a failure a retry may fix, so the next run tunes it."""
+        self._stream_ref(broadcaster_id, stream_id).delete()
