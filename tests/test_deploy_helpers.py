@@ -247,4 +247,5 @@ def test_ttl_fields_are_ones_the_code_writes():
         group = f'= "{override["collectionGroup"]}"'
         owners = [s for s in stores if any(group in line for line in s.splitlines())]
         assert owners, override
-        assert any(f'"{override["fieldPath"]}":' in s for s in owners), override
+        field = override["fieldPath"]
+        assert any(f'"{field}":' in s or f'["{field}"] =' in s for s in owners), override
