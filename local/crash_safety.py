@@ -20,7 +20,7 @@ import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -44,18 +44,24 @@ def _resolve_prctl() -> Callable[[int, int], int] | None:
 _prctl = _resolve_prctl()
 
 
-def die_with_parent(parent: int) -> Callable[[], None] | None:
-    """A `preexec_fn` that makes the child get SIGTERM when `parent` dies (None off Linux)."""
+# Runs in the child as its own program, then becomes the real command (same pid): asking for
+# PDEATHSIG from a `preexec_fn` instead would run Python between fork and exec in a parent whose
+# gRPC threads hold locks, which aborts the child now and then (gRPC's epoll poller, "Bad file
+# descriptor").
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    os.kill(os.getpid(), signal.SIGTERM)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def die_with_parent(command: Sequence[str], parent: int) -> list[str]:
+    """`command` started so that it gets SIGTERM when `parent` dies (unchanged off Linux)."""
     if _prctl is None:
-        return None
-    prctl = _prctl
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the request took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
+        return list(command)
+    return [sys.executable, "-S", "-c", _DIE_WITH_PARENT, str(parent), *command]
 
 
 def _stat(pid: int | str) -> list[str] | None:

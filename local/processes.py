@@ -38,14 +38,13 @@ class LoggedProcess:
             prefix=f"{name}-", suffix=".log"
         )
         self._proc = subprocess.Popen(
-            list(command),
+            die_with_parent(command, os.getpid()),
             cwd=cwd,
             env=dict(env) if env is not None else None,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=die_with_parent(os.getpid()),
         )
         self._record = active_record()
         if self._record is not None:

@@ -147,3 +147,42 @@ def test_a_port_counts_as_ours_only_when_our_child_listens_on_it():
             assert served_by_group(stranger.getsockname()[1], child.pid) is False
     finally:
         child.stop()
+
+
+def test_a_child_dies_with_the_process_that_started_it():
+    """PDEATHSIG is asked for by the child itself before it becomes the real command (no
+    `preexec_fn` in a parent that runs gRPC threads), and still takes effect."""
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from local.processes import LoggedProcess\n"
+            "child = LoggedProcess([sys.executable, '-c', 'import time; time.sleep(60)'],"
+            " name='sleeper')\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(0.5)
+    cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+    assert b"time.sleep(60)" in cmdline[-2], cmdline  # the trampoline became the command
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the child outlived the process that started it")
