@@ -22,9 +22,13 @@ jobs terminal and how long the slowest took, duplicate creates, clips made but n
 (lost), failed jobs whose clip exists (false failures), Helix calls per clip and the approval
 -> ready overhead beyond visibility. Targets: 100 % terminal within 12 minutes; 0 duplicates,
 0 lost, 0 false failures; calls per clip p95 <= 3; overhead p95 <= 0.5 s. A measurement, not a
-test: it prints and exits 0. Try `--jobs 40` first. `--details` writes one JSON line per job
-(times, claims, creates, every Get Clips look at it) and the worker's log next to it, to find
-which jobs make a tail.
+test: it prints and exits 0. Try `--jobs 40` first. It also prints, step by step, where the
+time from approval to the saved 202 went (when the relay's listener heard of the job, its first
+delivery, then the worker's stages from its log), and the overhead counted from that first
+delivery, which leaves out the local relay's lag (its Firestore listener falls behind as the
+collection grows: seconds at a few hundred jobs; Eventarc has no such term). `--details`
+writes one JSON line per job (times, stages, claims, creates, every Get Clips look at it) and
+the worker's log next to it, to find which jobs make a tail.
 """
 
 from __future__ import annotations
@@ -41,7 +45,9 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -91,6 +97,7 @@ class FaultyDelivery(ThreadingHTTPServer):
         self.late = late
         self.lock = threading.Lock()
         self.counts: Counter[str] = Counter()
+        self.first_delivery: dict[str, float] = {}
         self.stopped = threading.Event()
         super().__init__(("127.0.0.1", 0), _DeliveryHandler)
 
@@ -120,7 +127,9 @@ class _DeliveryHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         headers = dict(self.headers)
         server = self.server
+        document = self.headers.get("ce-subject", "").rsplit("/", 1)[-1]
         with server.lock:
+            server.first_delivery.setdefault(document, time.time())
             twice = server.rng.random() < server.duplicate
             late = server.rng.random() < server.late
             delay = server.rng.uniform(5.0, 60.0)
@@ -177,6 +186,71 @@ def settled(job: ClipJob, now: datetime) -> bool:
     return job.status in TERMINAL and not checking
 
 
+# The steps from approval to the create's saved answer, as the bench and the worker saw them.
+STAGE_ORDER = (
+    "approved",
+    "heard",
+    "delivered",
+    "started",
+    "read",
+    "planned",
+    "claimed",
+    "marked",
+    "answered",
+    "saved",
+)
+
+
+def create_runs(worker_log: str) -> dict[str, dict[str, float]]:
+    """Per job, the stage times of the worker run that got Create Clip's answer (the outcome
+    line's `stages`); jobs whose create run died or never came are absent."""
+    runs: dict[str, dict[str, float]] = {}
+    for line in worker_log.splitlines():
+        if '"stages"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        stages = entry.get("stages") or {}
+        if "answered" in stages:
+            runs[entry.get("job_id", "")] = stages
+    return runs
+
+
+def note_heard(relay: TriggerRelay) -> dict[str, float]:
+    """When the relay's listener first heard of each job document (its snapshot enqueued the
+    event): splits the listener's lag from the wait for a free delivery lane."""
+    heard: dict[str, float] = {}
+    enqueue = relay._enqueue
+
+    def noting(change: Any) -> None:
+        heard.setdefault(change.path.rsplit("/", 1)[-1], time.time())
+        enqueue(change)
+
+    relay._enqueue = noting  # type: ignore[method-assign]
+    return heard
+
+
+def stage_times(
+    approved: dict[str, float],
+    heard: dict[str, float],
+    delivered: dict[str, float],
+    runs: dict[str, dict[str, float]],
+) -> dict[str, dict[str, float]]:
+    """Per job, every stage time known: approval, the relay hearing of it and the first
+    delivery (the bench's), then the worker's create run."""
+    times = {}
+    for job_id, at in approved.items():
+        row = {"approved": at}
+        if job_id in heard:
+            row["heard"] = heard[job_id]
+        if job_id in delivered:
+            row["delivered"] = delivered[job_id]
+        times[job_id] = row | runs.get(job_id, {})
+    return times
+
+
 def terminal_at(job: ClipJob) -> datetime:
     return job.ready_at if job.status is JobStatus.READY and job.ready_at else job.updated_at
 
@@ -230,7 +304,9 @@ def main() -> int:
             inject_helix_faults(sim, args)
             approved: dict[str, float] = {}
             started = time.time()
-            with TriggerRelay(db, delivery.url, skip_existing=True, lanes=32):
+            relay = TriggerRelay(db, delivery.url, skip_existing=True, lanes=32)
+            heard = note_heard(relay)
+            with relay:
                 for n in range(args.jobs):
                     if n == args.jobs // 2:
                         sim.expire_token(access)
@@ -251,13 +327,15 @@ def main() -> int:
             delivery.stopped.set()
             delivery.shutdown()
             worker_log = functions.worker.log_tail(10**9)
+            stages = stage_times(approved, heard, delivery.first_delivery, create_runs(worker_log))
             crashes = worker_log.count("bench crash point")
             if args.details:
                 args.details.with_suffix(".worker.log").write_text(worker_log)
         made = sim.clips_made()
         calls = sim.calls
         served = sim.random_faults_served
-    report(args, jobs, approved, made, calls, delivery.counts | Counter(served), crashes, waited)
+    counts = delivery.counts | Counter(served)
+    report(args, jobs, approved, made, calls, counts, crashes, waited, stages)
     return 0
 
 
@@ -270,6 +348,7 @@ def report(
     counts: Counter[str],
     crashes: int,
     waited: float,
+    stages: dict[str, dict[str, float]],
 ) -> None:
     clips_by_title: defaultdict[str, list[dict]] = defaultdict(list)
     for clip in made:
@@ -304,13 +383,16 @@ def report(
         creates[job.requested_title or ""] + shares[job.twitch_clip_id or ""] for job in ready
     ]
     visible_at = {clip["id"]: clip for clip in made}
-    overheads, to_create, after_visible = [], [], []
+    overheads, to_create, after_visible, from_delivery = [], [], [], []
     for job in ready:
         made_clip = visible_at.get(job.twitch_clip_id or "")
         if made_clip is None or made_clip["visible_at"] is None or job.ready_at is None:
             continue
         delay = made_clip["visible_at"] - made_clip["created_at"]
         overheads.append(job.ready_at.timestamp() - approved[job.job_id] - delay)
+        delivered = stages.get(job.job_id, {}).get("delivered")
+        if delivered is not None:
+            from_delivery.append(job.ready_at.timestamp() - delivered - delay)
         to_create.append(made_clip["created_at"] - approved[job.job_id])
         after_visible.append(job.ready_at.timestamp() - made_clip["visible_at"])
     failed_codes = Counter(
@@ -365,8 +447,13 @@ def report(
         f"{percentile(to_create, 95):.2f} s; visible -> ready p50 "
         f"{percentile(after_visible, 50):.2f} s, p95 {percentile(after_visible, 95):.2f} s"
     )
+    print(
+        f"  overhead beyond visibility from the first delivery (the local relay's lag left out): "
+        f"p50 {percentile(from_delivery, 50):.2f} s, p95 {percentile(from_delivery, 95):.2f} s"
+    )
+    print_stages(stages)
     if args.details:
-        write_details(args.details, jobs, approved, visible_at, creates, shares, looks)
+        write_details(args.details, jobs, approved, visible_at, creates, shares, looks, stages)
     if lost:
         print("lost:", ", ".join(f"{c['title']} ({c['id']})" for c in lost[:10]))
     if false_failures:
@@ -374,6 +461,24 @@ def report(
     stuck = [job for job in jobs.values() if job.status not in TERMINAL]
     if stuck:
         print("not terminal:", ", ".join(f"{j.job_id} {j.status.value}" for j in stuck[:10]))
+
+
+def print_stages(stages: dict[str, dict[str, float]]) -> None:
+    """Approval -> saved 202, step by step, over the jobs whose create run is known (a step
+    missing from a job, `heard` with the relay in its own process, joins its neighbours)."""
+    spans: defaultdict[tuple[str, str], list[float]] = defaultdict(list)
+    for row in stages.values():
+        present = [name for name in STAGE_ORDER if name in row]
+        for start, end in pairwise(present):
+            spans[(start, end)].append(row[end] - row[start])
+    order = {name: n for n, name in enumerate(STAGE_ORDER)}
+    parts = [
+        f"{start}->{end} {percentile(values, 50):.2f}/{percentile(values, 95):.2f}"
+        f"/{max(values):.2f}"
+        for (start, end), values in sorted(spans.items(), key=lambda item: order[item[0][0]])
+        if len(values) >= max(1, len(stages) // 20)
+    ]
+    print("  steps to the saved 202, p50/p95/max s: " + "; ".join(parts))
 
 
 def write_details(
@@ -384,6 +489,7 @@ def write_details(
     creates: Counter[str],
     shares: dict[str, float],
     looks: dict[str, list[tuple[float, int]]],
+    stages: dict[str, dict[str, float]],
 ) -> None:
     """Per job, what the table summarises: to find which jobs make a tail."""
     with path.open("w") as out:
@@ -411,6 +517,7 @@ def write_details(
                 "creates": creates[job.requested_title or ""],
                 "shares": round(shares.get(job.twitch_clip_id or "", 0.0), 3),
                 "looks": looks.get(job.twitch_clip_id or "", []),
+                "stages": stages.get(job.job_id, {}),
             }
             out.write(json.dumps(row) + "\n")
 

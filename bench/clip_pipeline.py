@@ -16,10 +16,9 @@ import random
 import sys
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -38,46 +37,11 @@ from local.clip_harness import (
 from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
 from local.trigger_relay import TriggerRelay
+from local.worker_proxy import WorkerProxy
 from shared.domain.clip_job import JobStatus
 from shared.store.firestore_client import LOCAL_PROJECT, make_client
 
 CHANNEL = "31337"
-
-
-class CountingProxy(ThreadingHTTPServer):
-    """Sits between the relay and the worker function; counts invocations per document."""
-
-    daemon_threads = True
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.invocations: Counter[str] = Counter()
-        self.lock = threading.Lock()
-        self.session = requests.Session()
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
-
-
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: CountingProxy
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        document = self.headers.get("ce-subject", "").rsplit("/", 1)[-1]
-        with self.server.lock:
-            self.server.invocations[document] += 1
-        answer = requests.post(
-            self.server.target, data=body, headers=dict(self.headers), timeout=90
-        )
-        self.send_response(answer.status_code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -106,7 +70,7 @@ def main() -> int:
         sim.next_clip_visible_after(delays)
         env = function_env(sim, emulator.host, THREADS="64")
         with running_functions(env) as functions:
-            proxy = CountingProxy(functions.worker.url)
+            proxy = WorkerProxy(functions.worker.url)
             threading.Thread(target=proxy.serve_forever, daemon=True).start()
             with TriggerRelay(db, proxy.url, skip_existing=True, lanes=32):
                 approved: dict[str, float] = {}

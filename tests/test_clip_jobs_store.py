@@ -183,3 +183,21 @@ def test_update_fields_keeps_status(db, job_id):
     updated = store.update_fields(job_id, {"attempts": 2}, expect={JobStatus.QUEUED}, now=T0)
     assert updated.attempts == 2
     assert store.require(job_id).attempts == 2
+
+
+def test_the_create_windows_lease_is_renewed_only_while_its_claim_holds(db, job_id):
+    """The heartbeat's write (docs/architecture.md §5.1): it moves the lease end of its own
+    claim while active; not another holder's, not an expired one, not after the 202."""
+    store = ClipJobStore(db)
+    won = claim(store, job_id, "w1", T0)
+    assert won is not None
+    later = T0 + timedelta(seconds=70)
+    assert not store.renew_lease(job_id, worker="w2", seq=won.seq, until=later, now=T0)
+    assert not store.renew_lease(job_id, worker="w1", seq=won.seq + 1, until=later, now=T0)
+    assert store.renew_lease(job_id, worker="w1", seq=won.seq, until=later, now=T0)
+    assert store.require(job_id).lease_until == later
+    assert not store.renew_lease(
+        job_id, worker="w1", seq=won.seq, until=later, now=later + timedelta(seconds=1)
+    )
+    store.transition(job_id, expect=JobStatus.CREATING, to=JobStatus.POLLING, worker="w1", now=T0)
+    assert not store.renew_lease(job_id, worker="w1", seq=won.seq, until=later, now=T0)

@@ -98,6 +98,8 @@ class ScriptedTwitch:
     def create_clip(self, tokens: TokenSource, **args: Any) -> CreatedClip:
         if self.unsendable_until is not None:
             raise DeadlineReached("POST /clips", self.unsendable_until)
+        if args.get("before_send"):
+            args["before_send"]()  # as the real client does, right before the try goes out
         self.calls.append(("create", args))
         self.during_create()
         return CreatedClip("LostClipSlug-1", "https://clips.twitch.tv/LostClipSlug-1/edit")
@@ -237,6 +239,67 @@ def test_a_worker_that_never_sent_its_create_is_queued_again(core: Core) -> None
     assert again.status is JobStatus.QUEUED and again.requeued_at == core.clock()
     assert not core.jobs.mark_create_sent(job_id, seq=claim.seq, worker="worker-dead", now=T0)
     assert core.twitch.calls == []
+
+
+def worker_with(core: Core, **changes: Any) -> ClipWorker:
+    """Another worker over the core's stores, scripted Twitch and clock."""
+    args: dict[str, Any] = {
+        "jobs": core.jobs,
+        "config": ControlPlaneStore(core.db),
+        "clips_auth": ClipsAuthStore(core.db),
+        "twitch": core.twitch,
+        "tokens": TokenSources(TwitchTokenStore(core.db), refresher=no_refresh, worker="t"),
+        "confirmer": ClipConfirmer(core.twitch),  # type: ignore[arg-type]
+        "worker_id": "worker-other",
+        "clock": core.clock,
+        "sleep": core.clock.advance,
+    }
+    return ClipWorker(**(args | changes))
+
+
+def test_a_worker_dead_in_its_create_window_is_taken_over_after_the_window(core: Core) -> None:
+    """The claim's written lease is the create window (10 s), not the whole 60 s: a worker
+    that dies before sending is queued again by the first sweep after it."""
+
+    def die_before_create(point: str) -> None:
+        if point == "before_create":
+            raise Killed(point)
+
+    job_id = approved(core)
+    with pytest.raises(Killed):
+        worker_with(core, checkpoint=die_before_create).run(job_id)
+    claimed = core.jobs.require(job_id)
+    assert claimed.lease_until == T0 + timedelta(seconds=10)
+    core.clock.advance(9)
+    assert job_id not in core.sweeper.run().finished
+    core.clock.advance(2)
+    assert core.sweeper.run().finished == {job_id: "queued again: no create was sent"}
+    assert core.twitch.creates() == 0
+
+
+def test_a_live_workers_create_window_is_renewed_while_its_create_is_in_flight(
+    core: Core,
+) -> None:
+    """A create call longer than the window: the heartbeat keeps the lease ahead of the
+    clock, so the sweeper leaves the job alone; one create, the clip confirmed."""
+    job_id = approved(core)
+    during: list[tuple[datetime | None, dict[str, str]]] = []
+
+    def slow_create() -> None:
+        for _ in range(10):
+            core.clock.advance(0.1)
+            time.sleep(0.15)
+        lease = core.jobs.require(job_id).lease_until
+        during.append((lease, core.sweeper.run().finished))
+
+    core.twitch.during_create = slow_create
+    core.twitch.visible["LostClipSlug-1"] = clip("LostClipSlug-1", at=T0)
+    worker = worker_with(core, create_window_seconds=0.6)
+    assert worker.run(job_id).result == "ready"
+    [(lease, finished)] = during
+    assert lease is not None and lease > T0 + timedelta(seconds=1.0)
+    assert job_id not in finished
+    assert core.twitch.creates() == 1
 
 
 def lost_create(core: Core, *, sent_ago: float, title: str = "What a save") -> str:
@@ -582,7 +645,51 @@ def test_looks_follow_the_delays_seen_lately() -> None:
     first = delays.next_look(None, sharing=3)
     assert 20.0 <= first <= 21.0  # clips lately take 20 s: no look before then
     assert delays.next_look(first, sharing=3) - first <= 1.0
-    assert delays.next_look(30.0) == 33.0  # past everything seen: sparse looks
+    assert delays.next_look(30.0) >= 33.0  # past everything seen: sparse looks
+
+
+def test_past_the_usual_delays_a_slow_clips_looks_back_off_geometrically() -> None:
+    """Past 90 % of the delays seen, the time since that point doubles with each look, past
+    the usual longest gap: a slow clip pays few calls of its own (late confirmation exists)."""
+    delays = VisibilityDelays(min_samples=4, step=0.1, min_gap=0.2, max_gap=3.0)
+    for seconds in (1.0, 2.0, 3.0, 4.0, 5.0):
+        delays.observe(seconds)
+    assert delays.quantile(0.9) == pytest.approx(4.6)
+    assert delays.next_look(4.7) == pytest.approx(4.9)  # just past it: the least gap
+    assert delays.next_look(6.0) == pytest.approx(7.4)
+    assert delays.next_look(10.0) == pytest.approx(15.4)
+    assert delays.next_look(3.0) - 3.0 <= 3.0  # before it: the learned pace
+
+
+@dataclass
+class StuckFirstLook:
+    """Get Clips whose first call hangs `stuck` seconds and sees nothing; later calls see
+    every clip."""
+
+    stuck: float
+    calls: list[float] = field(default_factory=list)
+
+    def now(self) -> float:
+        return time.time()
+
+    def get_clips(self, tokens: Any, ids: list[str], **_: Any) -> list[Clip]:
+        self.calls.append(time.monotonic())
+        if len(self.calls) == 1:
+            time.sleep(self.stuck)
+            return []
+        return [clip(i, at=T0) for i in ids]
+
+
+def test_a_stuck_look_does_not_hold_up_the_next_one() -> None:
+    """A call stuck on Twitch's side is looked past after a second: the clip is confirmed by
+    the next call, not after the stuck one gives up."""
+    twitch = StuckFirstLook(stuck=3.0)
+    confirmer = ClipConfirmer(twitch)  # type: ignore[arg-type]
+    started = time.monotonic()
+    found = confirmer.wait_visible(None, "Shown", group="g", timeout=10, elapsed=8)  # type: ignore[arg-type]
+    assert found is not None and found.id == "Shown"
+    assert time.monotonic() - started < 2.5
+    assert len(twitch.calls) == 2
 
 
 # ------------------------------------------------------------- end to end (must show)

@@ -938,3 +938,30 @@ def test_final_errors_carry_no_retry_time(world: World) -> None:
     with pytest.raises(ClipError) as caught:
         world.client.create_clip(world.tokens(), broadcaster_id=BROADCASTER)
     assert caught.value.retry_at is None
+
+
+def test_before_send_runs_after_the_bucket_wait_and_can_stop_the_create(fake: FakeTime) -> None:
+    """The worker marks its create sent in `before_send`: only once every wait is over, right
+    before the try goes out; an exception there sends nothing."""
+    with HelixSimulator(clock=fake.clock, bucket_size=5) as sim:
+        world = build_world(sim, fake)
+        for _ in range(5):  # the last answer says no point is left until the reset
+            world.client.get_clips(world.tokens(), ["x"])
+        fake.sleeps.clear()
+        before = fake.now
+        marked: list[float] = []
+        world.client.create_clip(
+            world.tokens(),
+            broadcaster_id=BROADCASTER,
+            retry=False,
+            before_send=lambda: marked.append(fake.now),
+        )
+        assert fake.sleeps and marked == [before + sum(fake.sleeps)]
+        creates = world.count(HELIX_CLIPS)
+
+        def refuse() -> None:
+            raise RuntimeError("fenced off")
+
+        with pytest.raises(RuntimeError):
+            world.client.create_clip(world.tokens(), broadcaster_id=BROADCASTER, before_send=refuse)
+        assert world.count(HELIX_CLIPS) == creates

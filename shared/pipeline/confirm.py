@@ -21,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.domain.errors import ClipError
@@ -31,8 +32,16 @@ logger = logging.getLogger(__name__)
 
 CONFIRM_DEADLINE_SECONDS = 15.0
 LOOK_SECONDS = 2.5
+# A look not answered by then is looked past: its clips go into the next call as if it had
+# failed (a stuck call does not hold up the schedule; its answer still counts if it comes).
+LOOK_PATIENCE_SECONDS = 1.0
+# Looks in flight at once per process (a stuck one plus the ones that go on meanwhile).
+MAX_LOOKS_IN_FLIGHT = 4
 # The last look before a verdict comes this long before it.
 LAST_LOOK_SECONDS = 0.05
+# Past this share of the observed delays a clip is probably a slow one: its looks back off
+# geometrically (late confirmation finds it if it shows after the verdict).
+TAIL_QUANTILE = 0.9
 # Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
 PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 
@@ -99,10 +108,14 @@ class VisibilityDelays:
         """The age (seconds after the 202) of the next look, after one at age `last` (None:
         the first look, half a step into the distribution). A clip alone pays for each call:
         its looks are `lone_steps` times sparser, down to the step once `sharing` clips share
-        the calls."""
+        the calls. Past the `TAIL_QUANTILE` of the delays, the time since that point doubles
+        with each look (never closer than `min_gap`): a slow clip costs few calls of its own."""
         step = max(self._step, self._step * self._lone_steps / max(sharing, 1))
         if last is None:
             return self.quantile(step / 2)
+        tail = self.quantile(TAIL_QUANTILE)
+        if last >= tail:
+            return last + max(self._min_gap, last - tail)
         target = self.cdf(last) + step
         at = self.quantile(target) if target < 1.0 else last + self._max_gap
         return min(max(at, last + self._min_gap), last + self._max_gap)
@@ -117,6 +130,7 @@ class _Waiter:
     deadline: float
     next_at: float
     last_age: float | None = None
+    looking: int = 0  # calls in flight that carry this clip
     done: threading.Event = field(default_factory=threading.Event)
     clip: Clip | None = None
 
@@ -137,6 +151,7 @@ class ClipConfirmer:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._calls = ThreadPoolExecutor(MAX_LOOKS_IN_FLIGHT, thread_name_prefix="clip-look")
 
     def wait_visible(
         self,
@@ -179,6 +194,7 @@ class ClipConfirmer:
 
     def _run(self) -> None:
         while True:
+            self._wake.clear()
             with self._lock:
                 if not self._waiters:
                     self._thread = None
@@ -188,10 +204,12 @@ class ClipConfirmer:
             live = []
             for waiter in waiters:
                 if now >= waiter.deadline and waiter.last_age is not None:
-                    self.delays.observe(waiter.deadline - waiter.created)
-                    self._finish(waiter, None)
-                else:
-                    live.append(waiter)
+                    # The verdict waits for a look in flight: it may yet see the clip.
+                    if not waiter.looking:
+                        self.delays.observe(waiter.deadline - waiter.created)
+                        self._finish(waiter, None)
+                    continue
+                live.append(waiter)
             groups: dict[str, list[_Waiter]] = {}
             for waiter in live:
                 groups.setdefault(waiter.group, []).append(waiter)
@@ -200,10 +218,9 @@ class ClipConfirmer:
                 at = self._call_at(group, members)
                 if at <= now:
                     self._last_call[group] = now
-                    self._look(members, now)
+                    self._start_look(members, now)
                     at = self._call_at(group, [w for w in members if not w.done.is_set()])
                 wake_at = min(wake_at, at)
-            self._wake.clear()
             self._wake.wait(max(wake_at - self._clock(), 0.005))
 
     def _call_at(self, group: str, members: list[_Waiter]) -> float:
@@ -219,8 +236,18 @@ class ClipConfirmer:
             return due
         return max(due, floor)
 
+    def _start_look(self, members: list[_Waiter], now: float) -> None:
+        """Send one call for `members` on a look thread; until it answers, their next look is
+        `LOOK_PATIENCE_SECONDS` away, so a call stuck on Twitch's side is looked past by the
+        next one instead of holding every clip up."""
+        with self._lock:
+            for waiter in members:
+                waiter.looking += 1
+                waiter.next_at = min(now + LOOK_PATIENCE_SECONDS, waiter.deadline)
+        self._calls.submit(self._look, members, now)
+
     def _look(self, members: list[_Waiter], now: float) -> None:
-        # A look holds up every clip's next one: it never waits long (the next call retries).
+        # A look never waits long: a failed or stuck one is followed by the next call.
         deadline = self._twitch.now() + LOOK_SECONDS
         try:
             found = self._twitch.get_clips(
@@ -229,14 +256,27 @@ class ClipConfirmer:
         except ClipError as error:
             logger.warning("confirming clips failed, will look again", extra={"e": error.code})
             found = []
-        by_id = {clip.id: clip for clip in found}
+        except Exception:
+            logger.exception("confirming clips failed, will look again")
+            found = []
+        with self._lock:
+            self._answered(members, now, {clip.id: clip for clip in found})
+        self._wake.set()
+
+    def _answered(self, members: list[_Waiter], now: float, by_id: dict[str, Clip]) -> None:
+        """One call's answer, under the lock: clips seen are done; the others' next looks."""
         for waiter in members:
+            if waiter.done.is_set():
+                continue
             age = now - waiter.created
             if waiter.clip_id in by_id:
                 seen = age if waiter.last_age is None else (waiter.last_age + age) / 2
                 self.delays.observe(seen)
-                self._finish(waiter, by_id[waiter.clip_id])
+                self._finish(waiter, by_id[waiter.clip_id], locked=True)
                 continue
+            waiter.looking -= 1
+            if waiter.last_age is not None and age <= waiter.last_age:
+                continue  # a later look already answered
             waiter.last_age = age
             following = waiter.created + self.delays.next_look(age, len(members))
             # The verdict waits for one last look just before the deadline, and no more: a look
@@ -244,9 +284,15 @@ class ClipConfirmer:
             last = waiter.deadline - LAST_LOOK_SECONDS
             waiter.next_at = waiter.deadline if now >= last else min(following, last)
 
-    def _finish(self, waiter: _Waiter, clip: Clip | None) -> None:
-        waiter.clip = clip
+    def _finish(self, waiter: _Waiter, clip: Clip | None, *, locked: bool = False) -> None:
+        if locked:
+            self._finished(waiter, clip)
+            return
         with self._lock:
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
+            self._finished(waiter, clip)
+
+    def _finished(self, waiter: _Waiter, clip: Clip | None) -> None:
+        waiter.clip = clip
+        if waiter in self._waiters:
+            self._waiters.remove(waiter)
         waiter.done.set()

@@ -4,9 +4,11 @@ Thin orchestration around the pure core (state machine, retry policy, moment pla
 the stores. One process at a time owns a job through its lease; a repeated trigger finds the
 job claimed and does nothing, so a moment is never clipped twice by a redelivery.
 
-Deadlines (docs/architecture.md §5.1): every Twitch call made under the lease, with its
-waits and retries, ends by the lease's end minus a margin, or the job is handed back
-(`next_attempt_at`) before Create Clip is sent. The create goes out once its claim is marked
+Deadlines (docs/architecture.md §5.1): every Twitch call made under a claim, with its
+waits and retries, ends by the claim's bound (its time plus the lease) minus a margin, or the
+job is handed back (`next_attempt_at`) before Create Clip is sent. The lease written is the
+short create window, renewed by a heartbeat (`CreateWindow`), so a dead holder is noticed in
+seconds. The create goes out once its claim is marked
 (`creates/{N}`); its 202 is saved by a write that cannot lose the clip id, lease or not; a
 create that got no answer is never sent again: the sweeper looks for its clip instead.
 """
@@ -14,11 +16,14 @@ create that got no answer is never sent again: the sweeper looks for its clip in
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,7 +51,7 @@ from shared.domain.moment_plan import (
     plan_moment,
 )
 from shared.domain.retry_policy import RetryLimits, backoff
-from shared.domain.twitch_models import Clip, CreatedClip
+from shared.domain.twitch_models import Clip, CreatedClip, Stream
 from shared.domain.twitch_scopes import scopes_for
 from shared.events.firestore_document import DocumentWritten
 from shared.i18n import translator
@@ -73,16 +78,44 @@ LEASE_MARGIN_SECONDS = 5.0
 SEND_LATENCY_SECONDS = 0.5
 # Tries of one claim's create loop (re-plans and inline retries included), a safety bound.
 MAX_SEND_ROUNDS = 8
+# The create window's written lease, renewed by a heartbeat every third of it (§5.1): a holder
+# that dies between its claim and its saved 202 is taken over seconds later, not at the bound.
+CREATE_WINDOW_SECONDS = 10.0
+# A live stream's Get Streams answer is reused this long by the process's jobs, and this long
+# when asking again fails (docs/architecture.md §6.4): its id and start do not change while it
+# is live, and Create Clip itself answers 404 once it has ended.
+STREAM_FRESH_SECONDS = 5.0
+STREAM_STALE_SECONDS = 30.0
+# With such an answer to fall back on, asking again gets this long before the fallback is used.
+STREAM_REFRESH_SECONDS = 1.5
 CRASH_ENV = "BYTECLIPS_BENCH_CRASH_POINTS"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one run did, for the log line and for tests."""
+    """What one run did, for the log line and for tests. `stages`: when (Unix seconds) the run
+    reached each step (`started`, `read`, `planned`, `claimed`, `marked`, `answered`, `saved`,
+    then `visible` or `verdict`, `settled`), so a log line shows where a slow job's time went."""
 
     job_id: str
     result: str
     detail: str = ""
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+# The current run's stage times (one run per thread; see `Outcome.stages`).
+_STAGES: ContextVar[dict[str, float] | None] = ContextVar("clip_worker_stages", default=None)
+
+
+def stage(name: str) -> None:
+    """Note that the current run reached `name` now (nothing outside a run)."""
+    stages = _STAGES.get()
+    if stages is not None:
+        stages.setdefault(name, time.time())
+
+
+class _Fenced(Exception):
+    """A sweeper fenced this claim's create off before it was marked sent: nothing goes out."""
 
 
 @dataclass
@@ -119,6 +152,146 @@ def crash_checkpoint(spec: str) -> Callable[[str], None]:
     return checkpoint
 
 
+class LiveStreams:
+    """Get Streams per broadcaster, shared by the jobs of one process for a few seconds.
+
+    Only a live answer is kept (an offline channel may go live any second; asking again is
+    cheap). Within `fresh` seconds no call is made; after that the jobs ask again, and a call
+    that fails while a live answer under `stale` seconds old is known uses that answer instead
+    of waiting out a retry, so one fault does not stall every job being planned.
+    """
+
+    def __init__(
+        self,
+        twitch: HelixClips,
+        *,
+        fresh: float = STREAM_FRESH_SECONDS,
+        stale: float = STREAM_STALE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._twitch = twitch
+        self._fresh = fresh
+        self._stale = stale
+        self._clock = clock
+        self._seen: dict[str, tuple[float, Stream]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, tokens: StoredTokenSource, broadcaster_id: str, deadline: float) -> Stream | None:
+        now = self._clock()
+        with self._lock:
+            seen = self._seen.get(broadcaster_id)
+        age = now - seen[0] if seen is not None else math.inf
+        if seen is not None and age < self._fresh:
+            return seen[1]
+        fallback = seen[1] if seen is not None and age < self._stale else None
+        if fallback is not None:
+            deadline = min(deadline, self._twitch.now() + STREAM_REFRESH_SECONDS)
+        try:
+            stream = self._twitch.get_streams(
+                tokens, broadcaster_id, deadline=deadline, retry=fallback is None
+            )
+        except ClipError as error:
+            if fallback is None or isinstance(error, StoredTokenUnusable):
+                raise
+            logger.info(
+                "get streams failed; using the live answer from %.1f s ago",
+                age,
+                extra={"broadcaster_id": broadcaster_id, "e": error.code},
+            )
+            return fallback
+        with self._lock:
+            if stream is not None:
+                self._seen[broadcaster_id] = (self._clock(), stream)
+            else:
+                self._seen.pop(broadcaster_id, None)
+        return stream
+
+
+class CreateWindow:
+    """The lease of a claim that may send Create Clip (docs/architecture.md §5.1).
+
+    The written lease is short (`window` seconds) and renewed every `window / 3` seconds by a
+    heartbeat thread while the claim is between its claim and its saved 202, never past `bound`
+    (the claim's time plus the worker's lease, which bounds every Twitch call of the claim). A
+    chosen wait (a 429's reset, a backoff, the post-roll) is covered up front by `cover`, so a
+    wait never outlives the written lease. A holder that dies stops renewing: the sweeper takes
+    the job over once `window` has passed instead of the whole lease. Renewing never decides
+    anything: the `creates/{N}` mark still decides whether a create may go out, and the save
+    of a 202 needs no lease.
+    """
+
+    def __init__(
+        self,
+        jobs: ClipJobStore,
+        claim: Claim,
+        *,
+        window: float,
+        bound: datetime,
+        clock: Clock,
+    ) -> None:
+        self._jobs = jobs
+        self._claim = claim
+        self._window = timedelta(seconds=window)
+        self._beat = window / 3
+        self.bound = bound
+        self._clock = clock
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.lost = False
+        self._thread = threading.Thread(
+            target=self._beats, name=f"lease-{claim.job.job_id}", daemon=True
+        )
+
+    def start(self) -> CreateWindow:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """No renewal after this returns (one in flight is waited for)."""
+        self._stopped.set()
+        with self._lock:
+            pass
+
+    def cover(self, seconds: float) -> bool:
+        """Renew now so the lease outlasts a wait of `seconds` and one window after it (never
+        past the bound); False when the claim is no longer ours."""
+        return self._renew(timedelta(seconds=max(seconds, 0.0)) + self._window)
+
+    def _beats(self) -> None:
+        while not self._stopped.wait(self._beat):
+            if not self._renew(self._window):
+                return
+
+    def _renew(self, ahead: timedelta) -> bool:
+        with self._lock:
+            if self._stopped.is_set() and threading.current_thread() is self._thread:
+                return False
+            if self.lost:
+                return False
+            now = self._clock()
+            until = min(now + ahead, self.bound)
+            job = self._claim.job
+            if until <= now or (job.lease_until is not None and until <= job.lease_until):
+                return True
+            try:
+                renewed = self._jobs.renew_lease(
+                    job.job_id, worker=self._claim.worker, seq=self._claim.seq, until=until, now=now
+                )
+            except Exception:
+                # A passing Firestore failure: the next beat tries again.
+                logger.warning("create window: lease renewal failed", extra={"job_id": job.job_id})
+                return True
+            if not renewed:
+                self.lost = True
+                return False
+            self._claim = Claim(
+                job=job.model_copy(update={"lease_until": until}),
+                seq=self._claim.seq,
+                worker=self._claim.worker,
+            )
+            return True
+
+
 class ClipWorker:
     """Creates and confirms one job's clip; everything it talks to is handed in."""
 
@@ -133,9 +306,11 @@ class ClipWorker:
         confirmer: ClipConfirmer,
         worker_id: str,
         lease_seconds: float = 60.0,
+        create_window_seconds: float = CREATE_WINDOW_SECONDS,
         clock: Clock = utc_now,
         sleep: Callable[[float], None] = time.sleep,
         checkpoint: Callable[[str], None] = no_checkpoint,
+        streams: LiveStreams | None = None,
     ) -> None:
         self._jobs = jobs
         self._config = config
@@ -143,8 +318,10 @@ class ClipWorker:
         self._twitch = twitch
         self._tokens = tokens
         self._confirmer = confirmer
+        self._streams = streams or LiveStreams(twitch)
         self._worker = worker_id
         self._lease = lease_seconds
+        self._window = min(create_window_seconds, lease_seconds)
         self._margin = min(LEASE_MARGIN_SECONDS, lease_seconds / 4)
         self._clock = clock
         self._sleep = sleep
@@ -165,9 +342,19 @@ class ClipWorker:
         return self.run(event.document_id)
 
     def run(self, job_id: str) -> Outcome:
+        stages = {"started": time.time()}
+        reset = _STAGES.set(stages)
+        try:
+            outcome = self._run(job_id)
+        finally:
+            _STAGES.reset(reset)
+        return replace(outcome, stages=stages)
+
+    def _run(self, job_id: str) -> Outcome:
         now = self._clock()
         config = self._config.read(fresh=True)
         job = self._jobs.get(job_id)
+        stage("read")
         if job is not None and job.status is JobStatus.POLLING and job.twitch_clip_id:
             return self._resume(job, config)
         if job is None or job.status is not JobStatus.QUEUED or job.lease_active(now):
@@ -225,6 +412,7 @@ class ClipWorker:
                 else t("No clip was made: asking Twitch about the stream failed.") + " "
             )
             return self._create_failed(claim.job, config, error, job.attempts, lead=lead)
+        stage("planned")
         plan = planned.plan
         recorded = plan_fields(plan, planned.at) if plan is not None else {}
         if plan is not None and not plan.creates:
@@ -237,11 +425,19 @@ class ClipWorker:
         claim = self._claim(job, recorded, may_create=True)
         if claim is None:
             return self._elsewhere(job)
-        if plan is not None and plan.not_before is not None:
-            handed_back = self._wait_until(claim.job, plan.not_before)
-            if handed_back is not None:
-                return handed_back
-        return self._send(claim, planned, config, tokens, editor_id)
+        stage("claimed")
+        bound = claim.job.updated_at + timedelta(seconds=self._lease)
+        window = CreateWindow(
+            self._jobs, claim, window=self._window, bound=bound, clock=self._clock
+        ).start()
+        try:
+            if plan is not None and plan.not_before is not None:
+                handed_back = self._wait_until(claim.job, plan.not_before, window)
+                if handed_back is not None:
+                    return handed_back
+            return self._send(claim, planned, config, tokens, editor_id, window)
+        finally:
+            window.stop()
 
     def _send(
         self,
@@ -250,49 +446,63 @@ class ClipWorker:
         config: ControlPlaneConfig,
         tokens: StoredTokenSource,
         editor_id: str,
+        window: CreateWindow,
     ) -> Outcome:
         """The create loop of one claim: mark the claim, send, retry inline while the retry
         and the plan still fit, then save the 202 or hand the job on."""
         job = claim.job
-        deadline = self._deadline(job)
+        deadline = self._ts(window.bound) - self._margin
         attempts = job.attempts
-        sent_at: datetime | None = None
+        sent: list[datetime] = []
+
+        def mark_sent() -> None:
+            """Right before a try goes out, after the client's waits: claim N's create is
+            marked sent once (a mark made before a long bucket wait would, if the worker died
+            in it, send the sweeper looking for a clip that was never asked for)."""
+            if sent:
+                return
+            self._checkpoint("before_create")
+            at = self._clock()
+            if not self._jobs.mark_create_sent(
+                job.job_id, seq=claim.seq, worker=self._worker, now=at
+            ):
+                raise _Fenced
+            sent.append(at)
+            stage("marked")
+
         for _ in range(MAX_SEND_ROUNDS):
             if self._now_ts() + MIN_TRY_SECONDS > deadline:
                 return self._hand_back(job, self._clock(), N_("the create call"), attempts)
-            if sent_at is None:
-                self._checkpoint("before_create")
-                sent_at = self._clock()
-                if not self._jobs.mark_create_sent(
-                    job.job_id, seq=claim.seq, worker=self._worker, now=sent_at
-                ):
-                    return Outcome(job.job_id, "lease lost", "a sweeper took the job over")
             try:
-                created = self._send_create(job, planned, tokens, editor_id, deadline)
+                created = self._send_create(job, planned, tokens, editor_id, deadline, mark_sent)
+            except _Fenced:
+                return Outcome(job.job_id, "lease lost", "a sweeper took the job over")
             except InvalidInput as error:
                 self._fail(job, ErrorCode.BAD_REQUEST, str(error), attempts + 1)
                 return Outcome(job.job_id, "failed", str(error))
             except DeadlineReached as error:
                 # Nothing went out with this try.
-                if not self._pause_until(error.retry_at, deadline):
+                if not self._pause_until(error.retry_at, deadline, window):
                     at = error.retry_at or self._clock()
                     return self._hand_back(job, at, N_("the create call"), attempts)
                 planned = self._replan(job, config, planned)
                 continue
             except CreateUnanswered:
-                return self._answer_lost(job, sent_at, attempts + 1)
+                return self._answer_lost(job, sent[0], attempts + 1)
             except ClipError as error:
                 attempts += 1
                 retry_at = self._retry_time(error, attempts)
                 if retry_at is not None and attempts < self._limit(error, config):
                     error.retry_at = retry_at
-                    if self._pause_until(retry_at, deadline):
+                    if self._pause_until(retry_at, deadline, window):
                         planned = self._replan(job, config, planned)
                         continue
                 return self._create_failed(job, config, error, attempts, planned.plan)
             attempts += 1
+            stage("answered")
             self._checkpoint("after_create")
-            return self._created(claim, created, sent_at, attempts, tokens)
+            window.stop()
+            return self._created(claim, created, sent[0], attempts, tokens)
         return self._hand_back(job, self._clock(), N_("the create call"), attempts)
 
     def _send_create(
@@ -302,6 +512,7 @@ class ClipWorker:
         tokens: StoredTokenSource,
         editor_id: str,
         deadline: float,
+        before_send: Callable[[], None],
     ) -> CreatedClip:
         """One try of the one create call: the plan's clip, or the job as approved when it has
         no plan. Retries are the loop's, so each try is counted and re-planned."""
@@ -316,6 +527,7 @@ class ClipWorker:
                 retry=False,
                 deadline=deadline,
                 send_by=self._send_by(planned),
+                before_send=before_send,
             )
         return self._twitch.create_clip_from_vod(
             tokens,
@@ -327,6 +539,7 @@ class ClipWorker:
             duration=duration,
             retry=False,
             deadline=deadline,
+            before_send=before_send,
         )
 
     def _created(
@@ -359,6 +572,7 @@ class ClipWorker:
                 "error_detail": None,
             },
         )
+        stage("saved")
         self._checkpoint("after_save")
         if not owned:
             logger.warning(
@@ -423,7 +637,7 @@ class ClipWorker:
         """
         if job.source_ts is None or job.mode != "live":
             return _Planned(None, None, self._clock())
-        stream = self._twitch.get_streams(tokens, job.broadcaster_id, deadline=deadline)
+        stream = self._streams.get(tokens, job.broadcaster_id, deadline)
         first = StreamState.from_helix(stream)
         planned = self._replan(job, config, _Planned(None, first, self._clock()))
         if planned.plan is not None and planned.plan.mode is PlanMode.LIVE:
@@ -457,11 +671,6 @@ class ClipWorker:
         at = max(planned.at, plan.not_before or planned.at)
         return self._ts(at) + CREATE_MARGIN - SEND_LATENCY_SECONDS
 
-    def _deadline(self, job: ClipJob) -> float:
-        """The end of the holder's lease minus the margin, on the Helix client's clock."""
-        until = job.lease_until or (self._clock() + timedelta(seconds=self._lease))
-        return self._ts(until) - self._margin
-
     def _deadline_from(self, now: datetime) -> float:
         return self._ts(now) + self._lease - self._margin
 
@@ -472,14 +681,17 @@ class ClipWorker:
     def _now_ts(self) -> float:
         return self._twitch.now()
 
-    def _pause_until(self, at: datetime | None, deadline: float) -> bool:
-        """Sleep until `at` when it is soon and a try still fits after it; False otherwise."""
+    def _pause_until(self, at: datetime | None, deadline: float, window: CreateWindow) -> bool:
+        """Sleep until `at` when it is soon and a try still fits after it (the lease renewed
+        to cover the wait first); False otherwise."""
         if at is None:
             return False
         wait = (at - self._clock()).total_seconds()
         if wait > self._twitch.max_inline_wait or self._ts(at) + MIN_TRY_SECONDS > deadline:
             return False
         if wait > 0:
+            if not window.cover(wait):
+                return False
             self._sleep(wait)
         return True
 
@@ -505,7 +717,7 @@ class ClipWorker:
         return self._jobs.claim(
             job.job_id,
             worker=self._worker,
-            lease_seconds=self._lease,
+            lease_seconds=self._window,
             expect={JobStatus.QUEUED},
             to=JobStatus.CREATING,
             now=self._clock(),
@@ -577,15 +789,17 @@ class ClipWorker:
         self._fail(job, code, detail)
         return Outcome(job.job_id, "failed", detail)
 
-    def _wait_until(self, job: ClipJob, not_before: datetime) -> Outcome | None:
+    def _wait_until(
+        self, job: ClipJob, not_before: datetime, window: CreateWindow
+    ) -> Outcome | None:
         """Let the post-roll air before a live create; a wait the lease cannot hold hands the
         job back (no Twitch call is made) for the sweeper to re-arm."""
         now = self._clock()
         wait = (not_before - now).total_seconds()
-        lease_left = (job.lease_until - now).total_seconds() if job.lease_until else self._lease
+        lease_left = (window.bound - now).total_seconds()
         if wait <= 0:
             return None
-        if wait <= min(MAX_PLAN_WAIT_SECONDS, lease_left / 2):
+        if wait <= min(MAX_PLAN_WAIT_SECONDS, lease_left / 2) and window.cover(wait):
             self._sleep(wait)
             return None
         t = self._words()
@@ -696,6 +910,7 @@ class ClipWorker:
     def _settle(self, job: ClipJob, to: JobStatus, fields: dict[str, Any], now: datetime) -> bool:
         """`polling -> to`, whoever holds the lease (confirming is idempotent); False when
         another confirmer (a redelivery, the sweeper) finished the job first."""
+        stage("visible" if to is JobStatus.READY else "verdict")
         try:
             self._jobs.transition(
                 job.job_id, expect=JobStatus.POLLING, to=to, fields=fields, now=now
@@ -703,6 +918,7 @@ class ClipWorker:
         except TransitionRefused:
             logger.info("job already confirmed elsewhere", extra={"job_id": job.job_id})
             return False
+        stage("settled")
         return True
 
     @staticmethod

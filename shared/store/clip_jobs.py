@@ -345,6 +345,25 @@ class ClipJobStore:
         )
         return Claim(job=claimed, seq=seq, worker=worker)
 
+    def renew_lease(
+        self, job_id: str, *, worker: str, seq: int, until: datetime, now: datetime
+    ) -> bool:
+        """Move claim `seq`'s lease end to `until` while it is still `worker`'s, active and in
+        `creating` (the create window's heartbeat, docs/architecture.md §5.1); False when the
+        claim is gone (a sweeper took the job over, or it moved on)."""
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> bool:
+            job = self._read(ref, tx)
+            ours = job.lease_holder == worker and job.lease_seq == seq and job.lease_active(now)
+            if job.status is not JobStatus.CREATING or not ours:
+                return False
+            tx.update(ref, {"lease_until": until, "updated_at": now})
+            return True
+
+        return bool(run(self._db.transaction()))
+
     # ------------------------------------------------- a clip Twitch may have made (§5.1)
 
     def mark_create_sent(self, job_id: str, *, seq: int, worker: str, now: datetime) -> bool:

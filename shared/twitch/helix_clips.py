@@ -147,10 +147,12 @@ class _Target:
 
 @dataclass(frozen=True)
 class _Limits:
-    """The caller's time limits for one call, in Unix seconds on the client's clock."""
+    """The caller's time limits for one call, in Unix seconds on the client's clock, and what
+    it runs right before each try goes out (after every wait; raising stops the call unsent)."""
 
     deadline: float | None = None
     send_by: float | None = None
+    before_send: Callable[[], None] | None = None
 
 
 def _refuse(what: str, problems: list[FieldProblem]) -> None:
@@ -308,12 +310,14 @@ class HelixClips:
         retry: bool = True,
         deadline: float | None = None,
         send_by: float | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> CreatedClip:
         """POST /clips. Only a 202 with an id is an answer; the clip still needs confirming.
 
-        `send_by`: no try goes out after it (a later one would cut the moment's pre-roll). No
-        `has_delay`: Twitch removed it from Create Clip (docs/architecture.md §6.1), so it is
-        never sent."""
+        `send_by`: no try goes out after it (a later one would cut the moment's pre-roll).
+        `before_send` runs right before each try goes out, after any wait for the rate-limit
+        bucket (the worker marks its create sent there, docs/architecture.md §5.1). No
+        `has_delay`: Twitch removed it from Create Clip (§6.1), so it is never sent."""
         problems: list[FieldProblem] = []
         params: dict[str, str] = {
             "broadcaster_id": _numeric(broadcaster_id, "broadcaster_id", "broadcaster", problems)
@@ -325,7 +329,7 @@ class HelixClips:
             params["duration"] = _seconds(_duration(duration, problems))
         _refuse("create clip request", problems)
         target = _Target("helix", "POST", "/clips", params=params, expect=202, idempotent=False)
-        limits = _Limits(deadline, send_by)
+        limits = _Limits(deadline, send_by, before_send)
         return self._created(self._run(target, tokens=tokens, retry=retry, limits=limits), target)
 
     def create_clip_from_vod(
@@ -340,8 +344,10 @@ class HelixClips:
         duration: float,
         retry: bool = True,
         deadline: float | None = None,
+        before_send: Callable[[], None] | None = None,
     ) -> CreatedClip:
-        """POST /videos/clips. `vod_offset` is where the clip ends, sent as whole seconds up."""
+        """POST /videos/clips. `vod_offset` is where the clip ends, sent as whole seconds up;
+        `before_send` as for `create_clip`."""
         problems: list[FieldProblem] = []
         params: dict[str, str] = {
             "editor_id": _numeric(editor_id, "editor_id", "editor (user)", problems),
@@ -375,7 +381,7 @@ class HelixClips:
         target = _Target(
             "helix", "POST", "/videos/clips", params=params, expect=202, idempotent=False
         )
-        limits = _Limits(deadline)
+        limits = _Limits(deadline, before_send=before_send)
         return self._created(self._run(target, tokens=tokens, retry=retry, limits=limits), target)
 
     def get_clips(
@@ -712,6 +718,8 @@ class HelixClips:
                 self._wait(limiter.reserve(), target, limits)
             bucket = self._bucket(token or "") if target.api == "helix" else None
             self._wait(bucket.reserve() if bucket is not None else 0.0, target, limits)
+            if limits.before_send is not None:
+                limits.before_send()
             tries += 1
             started = time.monotonic()
             response, failure = self._send(target, token, self._try_timeout(limits))
