@@ -113,6 +113,18 @@ def _describe(response: BaseHTTPResponse | None, error: Exception | None = None)
     return f"HTTP {response.status}: {response.data[:200].decode('utf-8', 'replace')}"
 
 
+def _by_path(first: DocumentSnapshot, second: DocumentSnapshot) -> int:
+    """The listener's document order, by path (a collection's default order is by id).
+
+    The client's Watch sorts every document of the collection on every push with the query's
+    comparator, which builds protobuf messages per comparison (7.5 ms a push at 300 jobs,
+    against 0.1 ms by path). The relay reads only the changes, never that order. What stays
+    linear is the gcloud emulator's: it resends every document of the collection on each
+    write (about n/2 document changes per write), which no production listener pays."""
+    a, b = first.reference._document_path, second.reference._document_path
+    return (a > b) - (a < b)
+
+
 @dataclass(frozen=True)
 class _Change:
     """One observed write, enqueued as-is so encoding and I/O happen off the listener thread."""
@@ -182,6 +194,7 @@ class TriggerRelay(Lifecycle):
             max_workers=self._lanes, thread_name_prefix=f"trigger-relay-{self.collection}"
         )
         self._watch = self.client.collection(self.collection).on_snapshot(self._on_snapshot)
+        self._watch._comparator = _by_path
         if not self._initial.wait(timeout):
             self.stop(timeout=1.0)
             raise RuntimeError(
