@@ -377,3 +377,165 @@ def test_a_change_of_weights_forgets_the_noise_learnt_under_the_old_ones():
     for item in last:
         detector.observe(item, tuned, [item])
     assert detector.bar(tuned) >= 6.0, "scores under the old weights no longer set the bar"
+
+
+# ---------------------------------------------------------------------- chat talking is no moment
+
+
+def regulars_saying(
+    at: float,
+    texts: Sequence[str],
+    *,
+    chatters: int = 45,
+    spread: float = 15.0,
+    seed: int = 3,
+    repeat: int = 1,
+) -> list[ChatLine]:
+    """Viewers the channel already knows (the `chatter` regulars) each saying one of `texts`,
+    up to `repeat` times, within `spread` seconds after `at`."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(chatters):
+        t = at + rng.uniform(0, spread)
+        for _ in range(rng.randint(1, repeat)):
+            out.append(say(t, 1000 + i, rng.choice(list(texts))))
+            t += rng.uniform(1, 5)
+    return out
+
+
+def newcomers_saying(
+    at: float,
+    texts: Sequence[str],
+    *,
+    accounts: int = 80,
+    spread: float = 15.0,
+    seed: int = 4,
+    first_user: int = 80_000,
+) -> list[ChatLine]:
+    """Accounts never seen in this chat each saying one of `texts` (a raid, a giveaway)."""
+    rng = random.Random(seed)
+    return [
+        say(at + rng.uniform(0, spread), first_user + i, rng.choice(list(texts)))
+        for i in range(accounts)
+    ]
+
+
+GREETINGS = ["hi", "hello", "hey @streamer", "o7", "HeyGuys", "olá", "안녕하세요", "你好",
+             "привет", "hola", "oi", "salve"]  # fmt: skip
+WELCOMES = ["welcome raiders", "welcome!", "o7 raiders", "bem-vindos"]
+THANKS = ["thanks @gifter", "ty for the gift sub!", "obrigado pelo sub", "谢谢老板", "감사합니다"]
+CHEERS = ["<3", "W @gifter", "<3 <3", "@gifter legend"]
+CONVERSATION = {
+    "a poll answered with numbers": regulars_saying(600, ["1", "2", "1", "2", "3", "2!"], repeat=2),
+    "a poll answered yes/no and a/b in many languages": regulars_saying(
+        600, ["yes", "no", "Yes", "NO", "sim", "não", "да", "нет", "ㅇㅇ", "ㄴㄴ", "a", "b"]
+    ),
+    "a greeting wave of accounts new to this chat": newcomers_saying(
+        600, GREETINGS, accounts=50, spread=40
+    ),
+    "a raid: new accounts post one raid message, then greet; regulars welcome them": merged(
+        newcomers_saying(600, ["pixelRaid pixelRaid pixelRaid"]),
+        newcomers_saying(615, ["hi", "hello @streamer", "hey"], accounts=40, spread=40, seed=5),
+        regulars_saying(605, WELCOMES, chatters=12, spread=30),
+    ),
+    "a gift-sub thank-you wave": merged(
+        regulars_saying(600, THANKS, chatters=12, spread=30),
+        regulars_saying(600, CHEERS, chatters=30, spread=30, seed=9),
+    ),
+    "a giveaway keyword from regulars and lurkers": merged(
+        regulars_saying(600, ["!enter"], spread=30, repeat=3),
+        newcomers_saying(600, ["!enter", "!join"], accounts=30, spread=40),
+    ),
+    "a wave of !commands": regulars_saying(
+        600, ["!discord", "!uptime", "!socials", "!rank"], chatters=30, spread=10
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CONVERSATION))
+def test_chat_talking_is_not_a_moment(name):
+    chat = merged(chatter(0, 900, rate=1.0, seed=21), CONVERSATION[name])
+    assert moments(chat) == [], name
+
+
+def test_a_raid_wave_stays_discounted_while_the_raiders_chat_on():
+    """Raiders greet, then chat about the game a minute later: still the raid, not a moment."""
+    chat = merged(
+        chatter(0, 900, rate=1.0, seed=21),
+        newcomers_saying(600, ["hi", "hello", "hey @streamer"]),
+        newcomers_saying(680, ["what game is this", "yo", "nice", "first time here"], seed=6),
+    )
+    assert moments(chat) == []
+
+
+def test_a_moment_right_after_a_poll_is_still_found():
+    chat = merged(
+        chatter(0, 900, rate=1.0, seed=23),
+        regulars_saying(560, ["1", "2"], repeat=2),
+        crowd(650, ["KEKW", "LUL", "OMEGALUL"], chatters=18, seed=24),
+    )
+    found = moments(chat)
+    assert len(found) == 1
+    assert abs(found[0].moment_ts - (T0 + 650 - DEFAULTS.reaction_lag_seconds)) <= 5.0
+
+
+@pytest.mark.parametrize(
+    ("text", "aside", "talk", "clip"),
+    [
+        ("!discord", True, False, False),
+        ("!enter", True, False, False),
+        ("  !uptime pls", True, False, False),
+        ("!clip", False, False, True),
+        ("!clipa", False, False, True),
+        ("!highlight that", False, False, True),  # the channel's own clip command name
+        ("1", True, False, False),
+        ("2!", True, False, False),
+        ("１", True, False, False),
+        ("yes", True, False, False),
+        ("ㄴㄴ", True, False, False),
+        ("b", True, False, False),
+        ("<3 <3", True, False, False),
+        ("hi", False, True, False),
+        ("olá", False, True, False),
+        ("안녕하세요", False, True, False),
+        ("主播晚上好", False, True, False),
+        ("привет всем", False, True, False),
+        ("HeyGuys", False, True, False),
+        ("o7", False, True, False),
+        ("thanks for the gift PogChamp", False, True, False),
+        ("pixelRaid pixelRaid", False, True, False),
+        ("KEKW", False, False, False),
+        ("!!!!", False, False, False),
+        ("233", False, False, False),
+    ],
+)
+def test_commands_poll_answers_and_greetings_are_read_as_talk(text, aside, talk, clip):
+    reading = read_message(text, (), DEFAULTS.keywords, set(), CHANNEL, "highlight")
+    assert (reading.aside, reading.talk, reading.clip_call) == (aside, talk, clip)
+    assert reading.reaction == 0.0 or not (aside or talk)
+    assert reading.tokens == () or not (aside or talk)
+
+
+def test_a_line_addressed_to_someone_and_heart_emotes_are_no_reaction():
+    assert read_message("@friend KEKW", (), {}, set(), CHANNEL).reaction == 0.0
+    mention = (Fragment("mention", "@gifter"), Fragment("text", " "),
+               Fragment("emote", "byteHype", "e1", CHANNEL))  # fmt: skip
+    assert read_message("@gifter byteHype", mention, {}, set(), CHANNEL).reaction == 0.0
+    hearts = (Fragment("emote", "byteLove", "e2", CHANNEL),)
+    assert read_message("byteLove", hearts, {}, set(), CHANNEL).aside
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["LMAOOO", "monkaGIGA", "PogU", "pogey", "L", "LLLL", "no manches", "que locura", "草草草",
+     "牛牛牛", "ㅠㅠㅠ", "레전드", "капец", "まじか", "神", "PepeHands", "4Head", "golazo",
+     "!!!!", "?????", "jpp", "ahahahah", "lfg"],
+)  # fmt: skip
+def test_wider_reaction_vocabulary(text):
+    assert read_message(text, (), DEFAULTS.keywords, set(), CHANNEL).reaction == 1.0
+
+
+def test_a_long_greeting_is_still_keyed_for_the_bot_wave_check():
+    text = "Hello! I really like your stream, check my profile for a surprise gift for everyone"
+    reading = read_message(text, (), {}, set(), CHANNEL)
+    assert reading.talk and reading.echo_key

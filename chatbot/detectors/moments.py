@@ -24,7 +24,11 @@ nothing about what chat says. Here, once a second:
 Decoys do not count: a chatter counts `per_chatter_cap` times a window at most (one spammer is
 one chatter), a link, or a long text that other chatters just posted word for word (a wave of
 fresh bot accounts, a copypasta relay), counts for nothing, and an audience that grows slowly
-moves the median with it. Short identical texts do count: that is how a crowd reacts.
+moves the median with it. Short identical texts do count: that is how a crowd reacts. Chat
+talking is no moment either (`reactions.read_message`): bot commands (a giveaway's `!enter`)
+and poll answers ("1", "2", "yes") count for nothing, greetings, welcomes and thank-yous only
+as chatters; and newcomers arriving in a wave (a raid) whose first line is talk count for
+nothing for a while.
 
 `moment_ts` is where the reaction began (a change point of per-second activity against the
 usual level) minus `reaction_lag_seconds`.
@@ -83,6 +87,13 @@ STRONGER = 2.0
 # LONG_SECONDS, against the usual level of windows that long, and the stronger reading counts.
 LONG_SECONDS = 30
 HEARD_LINES = 300  # counted lines kept for the title and excerpt of a moment
+# A wave of first-seen accounts (a raid): chatters never seen before arrive at about the
+# channel's usual pace (their count over ARRIVAL_SECONDS, a median like the other levels). A
+# newcomer beyond ARRIVAL_FACTOR times that plus ARRIVAL_SLACK whose first line is talk (a raid
+# message, a greeting, a command) came with a wave: nothing they say counts for WAVE_SECONDS.
+# Lurkers who speak up at a moment react first, and count.
+ARRIVAL_SECONDS, ARRIVAL_FACTOR, ARRIVAL_SLACK = 30.0, 2.0, 5.0
+WAVE_SECONDS = 300.0
 _PRUNE_CHATTERS = 200_000
 
 
@@ -151,6 +162,9 @@ class MomentDetector:
         self._bucket_open = False
         self._heard: deque[ChatLine] = deque(maxlen=HEARD_LINES)
         self._pending: _Pending | None = None
+        self._arrivals: deque[float] = deque()
+        self._arrival_samples: deque[tuple[float, int]] = deque()
+        self._arrivals_allowed = math.inf
 
     # ------------------------------------------------------------------ per message
 
@@ -180,7 +194,12 @@ class MomentDetector:
                 if fragment.kind == "emote" and len(self._known_emotes) < 5000:
                     self._known_emotes.add(fragment.text)
         reading = read_message(
-            line.text, line.fragments, settings.keywords, self._known_emotes, line.broadcaster_id
+            line.text,
+            line.fragments,
+            settings.keywords,
+            self._known_emotes,
+            line.broadcaster_id,
+            settings.clip_command,
         )
         self._count(line, ts, reading, settings)
         return found
@@ -192,7 +211,11 @@ class MomentDetector:
             if len(self._chatters) >= _PRUNE_CHATTERS:
                 horizon = ts - HOUR
                 self._chatters = {u: e for u, e in self._chatters.items() if e[4] > horizon}
-            entry = self._chatters[user] = [-math.inf, -math.inf, -math.inf, -math.inf, ts, 0.0]
+            talk = reading.talk or reading.aside or reading.link
+            wave = ts + WAVE_SECONDS if self._arrived(ts, talk) else -math.inf
+            entry = self._chatters[user] = [
+                -math.inf, -math.inf, -math.inf, -math.inf, ts, 0.0, wave
+            ]  # fmt: skip
         else:
             entry[5] *= math.exp((entry[4] - ts) / FLOOD_SECONDS)
             entry[4] = ts
@@ -200,7 +223,7 @@ class MomentDetector:
         flooding = entry[5] > FLOOD_MESSAGES
         if reading.echo_key is not None and self._echoed(reading.echo_key, user, ts):
             return
-        if reading.link:
+        if reading.link or reading.aside or ts < entry[6]:
             return
         window = settings.spike_window_seconds
         now = self._now
@@ -227,6 +250,30 @@ class MomentDetector:
                 for token in reading.tokens:
                     tokens[token] = tokens.get(token, 0) + 1
                 now.tokens.extend(reading.tokens)
+
+    def _arrived(self, ts: float, talk: bool) -> bool:
+        """Record a chatter never seen before (whose first line is `talk`); True when they
+        came with a wave of newcomers."""
+        arrivals = self._arrivals
+        arrivals.append(ts)
+        while arrivals[0] <= ts - ARRIVAL_SECONDS:
+            arrivals.popleft()
+        return talk and len(arrivals) > self._arrivals_allowed
+
+    def _sample_arrivals(self, sec: int, settings: ChatSettings) -> None:
+        """The usual count of newcomers over ARRIVAL_SECONDS, leaving out the last RAMP_SECONDS
+        like the other levels (a wave cannot lift its own allowance)."""
+        arrivals = self._arrivals
+        while arrivals and arrivals[0] <= sec - ARRIVAL_SECONDS:
+            arrivals.popleft()
+        samples = self._arrival_samples
+        samples.append((float(sec), len(arrivals)))
+        keep = sec - settings.baseline_seconds - RAMP_SECONDS
+        while samples and samples[0][0] < keep:
+            samples.popleft()
+        usual = [count for at, count in samples if at <= sec - RAMP_SECONDS]
+        allowed = ARRIVAL_FACTOR * median(usual) + ARRIVAL_SLACK
+        self._arrivals_allowed = allowed if len(usual) >= MIN_SAMPLES else math.inf
 
     def _echoed(self, key: str, user: str, ts: float) -> bool:
         """Record `user` posting `key`; True when other chatters posted it just before."""
@@ -317,6 +364,7 @@ class MomentDetector:
         if sec % SAMPLE_SECONDS == 0:
             self._sample(sec, values, settings)
             self._long_baseline = self._sample_long(sec, long_values, settings)
+            self._sample_arrivals(sec, settings)
         found = self._score(sec, values, long_values, line, settings, recent, emit)
         if sec % SAMPLE_SECONDS == 0 and self._bucket_open:
             self.timeline.append(
