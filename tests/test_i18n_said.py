@@ -41,6 +41,7 @@ from shared.domain.text import clean_title
 from shared.domain.validation import field_problems, load_section, problem_text, problems_text
 from shared.domain.vision import SceneClassification, VisionSettings
 from shared.i18n import translator
+from shared.pipeline.create import plan_fields
 from shared.pipeline.token_health import TokenCheck, error_phrase
 from shared.pipeline.unprocessable import give_up, reason
 from shared.store.action_queue import UNREADABLE_FIX as ACTION_QUEUE_FIX
@@ -218,14 +219,8 @@ def _refused() -> ValidationError:
 
 
 def _plan_job(db: firestore.Client, plan: MomentPlan) -> str:
-    fields: dict[str, Any] = {
-        "plan_mode": plan.mode.value,
-        "plan_label": plan.label,
-        "plan_reason": plan.reason,
-        "plan_words": plan.words_document(),
-        "planned_duration": plan.duration,
-    }
-    return make_job(db, JobStatus.READY, ready_at=datetime.now(UTC), **fields)
+    now = datetime.now(UTC)
+    return make_job(db, JobStatus.READY, ready_at=now, **plan_fields(plan, now))
 
 
 def test_the_jobs_page_says_the_stored_plan_in_portuguese(open_app, portuguese):  # noqa: F811
