@@ -18,10 +18,11 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-from functions.wiring import clip_runtime, tuning_cannot_fix, tuning_runtime, vision_runtime
+from functions.wiring import clip_runtime, tuning_runtime, vision_runtime
 from shared.domain.clock import utc_now
 from shared.domain.vision import CAPTURE_HEADER, MAX_FRAME_BYTES, FrameRequest
 from shared.events.firestore_document import decode_document_written
+from shared.pipeline.chat_tuning import tuning_cannot_fix
 from shared.pipeline.unprocessable import event_age_seconds, give_up, reason, retry_cannot_fix
 
 logger = logging.getLogger("functions")

@@ -13,7 +13,6 @@ from functools import lru_cache
 
 from google.cloud import firestore
 
-from shared.domain.errors import ClipError, ErrorCode
 from shared.domain.vision import SceneClassifier
 from shared.logs import configure_logging, register_secret
 from shared.pipeline.auto_approve import AutoApprover
@@ -23,7 +22,6 @@ from shared.pipeline.create import CRASH_ENV, ClipWorker, crash_checkpoint, no_c
 from shared.pipeline.links import ClipLinks
 from shared.pipeline.sweep import ClipSweeper
 from shared.pipeline.token_health import TokenHealth
-from shared.pipeline.unprocessable import retry_cannot_fix
 from shared.pipeline.vision_ingest import NO_MODEL, VisionIngest
 from shared.store.action_queue import ActionQueue
 from shared.store.chat_timeline import ChatTimelineStore, ChatTuningLog
@@ -234,19 +232,6 @@ def vision_runtime() -> VisionRuntime:
 # ------------------------------------------------------------------ after-stream chat tuning
 
 
-FINAL_TWITCH_ERRORS = frozenset(
-    {ErrorCode.BAD_REQUEST, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND}
-)
-
-
-def tuning_cannot_fix(error: BaseException) -> bool:
-    """What the chat tuning meets again on a retry, so it is given up: an unfixable condition
-    (`retry_cannot_fix`) or a final Twitch refusal (no usable token, 400, 403, 404)."""
-    if retry_cannot_fix(error):
-        return True
-    return isinstance(error, ClipError) and error.error_code in FINAL_TWITCH_ERRORS
-
-
 @dataclass(frozen=True)
 class TuningRuntime:
     tuning: EndedStreamTuning
@@ -276,7 +261,6 @@ def build_tuning_runtime(
             twitch,
             tokens.for_user,
             broadcaster_ids,
-            cannot_fix=tuning_cannot_fix,
         )
     )
 

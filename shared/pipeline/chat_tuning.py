@@ -31,9 +31,10 @@ from datetime import datetime, timedelta
 from shared.domain.chat_tuning import ClipSpan, EndedStream, ended_streams, fit_weights
 from shared.domain.clock import utc_now
 from shared.domain.control_plane import ControlPlaneConfig
-from shared.domain.errors import NotFound
+from shared.domain.errors import ClipError, ErrorCode, NotFound
 from shared.domain.language import N_
 from shared.domain.twitch_models import Clip, TokenSource
+from shared.pipeline.unprocessable import retry_cannot_fix
 from shared.store.chat_timeline import ChatTimelineStore, ChatTuningLog, TuningRecord
 from shared.store.control_plane import ControlPlaneStore
 from shared.twitch.helix_clips import HelixClips
@@ -199,6 +200,19 @@ class TuningReport:
     failed: list[str] = field(default_factory=list)
 
 
+FINAL_TWITCH_ERRORS = frozenset(
+    {ErrorCode.BAD_REQUEST, ErrorCode.UNAUTHORIZED, ErrorCode.FORBIDDEN, ErrorCode.NOT_FOUND}
+)
+
+
+def tuning_cannot_fix(error: BaseException) -> bool:
+    """What the chat tuning meets again on a retry, so it is given up: an unfixable condition
+    (`retry_cannot_fix`) or a final Twitch refusal (no usable token, 400, 403, 404)."""
+    if retry_cannot_fix(error):
+        return True
+    return isinstance(error, ClipError) and error.error_code in FINAL_TWITCH_ERRORS
+
+
 class EndedStreamTuning:
     """Tune every channel's streams that ended since the last run, each once."""
 
@@ -214,10 +228,10 @@ class EndedStreamTuning:
         runner: str = TUNER,
         lookback: timedelta = LOOKBACK,
         clock: Callable[[], datetime] = utc_now,
-        cannot_fix: Callable[[BaseException], bool] = lambda error: False,
+        cannot_fix: Callable[[BaseException], bool] = tuning_cannot_fix,
     ) -> None:
-        """`cannot_fix`: which errors a retry would meet again
-        (`shared.pipeline.unprocessable.retry_cannot_fix`)."""
+        """`cannot_fix`: which errors a retry would meet again, so the stream is given up
+        rather than given back."""
         self._tuner = tuner
         self._log = log
         self._control = control
