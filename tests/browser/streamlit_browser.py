@@ -109,7 +109,7 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str, poll: f
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.3g} s waiting for {what}")
         time.sleep(poll)
 
 
@@ -224,8 +224,9 @@ def fill_login(driver: Any, name: str, password: str) -> None:
     wait_for_text(driver, f"Logged in as {name}")
 
 
-def open_page(driver: Any, title: str) -> None:
-    """Click a page in the sidebar navigation."""
+def open_page(driver: Any, title: str, timeout: float = 30) -> None:
+    """Click a page in the sidebar navigation, again if its heading has not come within a few
+    seconds: a click that lands while the app is still finishing a rerun can be dropped."""
     from selenium.webdriver.common.by import By
 
     def click() -> bool:
@@ -235,12 +236,18 @@ def open_page(driver: Any, title: str) -> None:
                 return True
         return False
 
-    wait_until(click, 20, f"navigation link {title!r}")
-    wait_until(
-        lambda: title in [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h1")],
-        20,
-        f"page {title!r}",
-    )
+    def shown() -> bool:
+        return title in [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h1")]
+
+    deadline = time.monotonic() + timeout
+    while True:
+        wait_until(click, max(deadline - time.monotonic(), 1), f"navigation link {title!r}")
+        try:
+            wait_until(shown, min(6, max(deadline - time.monotonic(), 1)), f"page {title!r}")
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
 
 
 def full_screenshot(driver: Any, path: Path, width: int = 1400, max_height: int = 3000) -> None:
