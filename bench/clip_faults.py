@@ -36,15 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
 import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -53,21 +51,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    approve_moment,
-    connect_channel,
-    function_env,
-    running_functions,
-)
-from local.firestore_emulator import FirestoreEmulator
+from bench.harness import clip_stack, percentile
+from local.clip_harness import approve_moment, function_env, running_functions
 from local.helix_simulator import HelixSimulator
+from local.lifecycle import LoopbackServer
 from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import TERMINAL, ClipJob, JobStatus
 from shared.pipeline.create import CRASH_ENV
 from shared.store.clip_jobs import ClipJobStore
-from shared.store.firestore_client import LOCAL_PROJECT, make_client
 
 CHANNEL = "41001"
 HELIX_PATHS = (
@@ -84,11 +75,9 @@ TIMEOUT_DELAY = 11.0  # over the client's 10 s read timeout
 CRASH_POINTS = "before_create=0.003,after_create=0.003,after_save=0.003"
 
 
-class FaultyDelivery(ThreadingHTTPServer):
+class FaultyDelivery(LoopbackServer):
     """Between the relay and the worker: passes every event on, some of them twice at once
     (duplicates) and some again later (late deliveries), as Eventarc may."""
-
-    daemon_threads = True
 
     def __init__(self, target: str, rng: random.Random, duplicate: float, late: float) -> None:
         self.target = target
@@ -99,11 +88,7 @@ class FaultyDelivery(ThreadingHTTPServer):
         self.counts: Counter[str] = Counter()
         self.first_delivery: dict[str, float] = {}
         self.stopped = threading.Event()
-        super().__init__(("127.0.0.1", 0), _DeliveryHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
+        super().__init__(_DeliveryHandler)
 
     def forward(self, body: bytes, headers: dict[str, str]) -> int:
         try:
@@ -147,14 +132,6 @@ class _DeliveryHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         return
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def visibility_delays(rng: random.Random, count: int, slow_share: float) -> list[float]:
@@ -277,15 +254,11 @@ def main() -> int:
     rng = random.Random(args.seed)
     delays = visibility_delays(rng, args.jobs, args.slow_share)
 
-    with FirestoreEmulator(project=LOCAL_PROJECT) as emulator, HelixSimulator() as sim:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        db = make_client(LOCAL_PROJECT)
-        sim.add_app(CLIENT_ID, CLIENT_SECRET)
-        access = connect_channel(sim, db, CHANNEL)
-        sim.next_clip_visible_after(delays)
+    with clip_stack(CHANNEL, delays) as stack:
+        sim, db, access = stack.sim, stack.db, stack.access_token
         env = function_env(
             sim,
-            emulator.host,
+            stack.emulator.host,
             THREADS="64",
             BYTECLIPS_WORKER_LEASE_SECONDS=f"{args.lease:g}",
             **{CRASH_ENV: args.crash_points},

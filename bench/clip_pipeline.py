@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,29 +24,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from local.clip_harness import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    approve_moment,
-    connect_channel,
-    function_env,
-    running_functions,
-    wait_for_job,
-)
-from local.firestore_emulator import FirestoreEmulator
-from local.helix_simulator import HelixSimulator
+from bench.harness import clip_stack, percentile
+from local.clip_harness import approve_moment, function_env, running_functions, wait_for_job
 from local.trigger_relay import TriggerRelay
 from local.worker_proxy import WorkerProxy
 from shared.domain.clip_job import JobStatus
-from shared.store.firestore_client import LOCAL_PROJECT, make_client
 
 CHANNEL = "31337"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def main() -> int:
@@ -60,14 +43,8 @@ def main() -> int:
     rng = random.Random(args.seed)
     delays = [round(rng.uniform(1.0, 6.0), 3) for _ in range(args.jobs)]
 
-    with FirestoreEmulator(project=LOCAL_PROJECT) as emulator, HelixSimulator() as sim:
-        import os
-
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        db = make_client(LOCAL_PROJECT)
-        sim.add_app(CLIENT_ID, CLIENT_SECRET)
-        connect_channel(sim, db, CHANNEL)
-        sim.next_clip_visible_after(delays)
+    with clip_stack(CHANNEL, delays) as stack:
+        emulator, sim, db = stack.emulator, stack.sim, stack.db
         env = function_env(sim, emulator.host, THREADS="64")
         with running_functions(env) as functions:
             proxy = WorkerProxy(functions.worker.url)

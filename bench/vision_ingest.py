@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import percentile
 from local.firestore_emulator import FirestoreEmulator
 from local.vision_demo import post_frame, running_vision, vision_env
 from shared.store.control_plane import ControlPlaneStore
@@ -36,12 +36,6 @@ from shared.store.firestore_client import LOCAL_PROJECT, make_client
 from shared.vision_model.fake import labelled_png
 
 TOKEN = "bench-vision-token-0123456789"
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def server_timing(header: str) -> dict[str, float]:

@@ -10,7 +10,9 @@ infinite retries" pattern); the sweeper re-arms any job whose event was dropped.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -79,35 +81,48 @@ def on_clip_job_written(cloud_event: CloudEvent) -> None:
         logger.info("clip job %s: %s", outcome.job_id, outcome.result, extra=asdict(outcome))
 
 
-def _unfixable(entry: str, error: Exception) -> tuple[dict[str, Any], int]:
-    """Acknowledge a scheduled call that failed on something a retry cannot fix."""
-    why = reason(error)
-    logger.error("%s gave up: %s", entry, why, extra={"error_type": type(error).__name__})
-    return {"error": why}, 200
+Handler = Callable[[flask.Request], tuple[dict[str, Any], int]]
+
+
+def _acknowledge_unfixable(
+    entry: str, cannot_fix: Callable[[BaseException], bool] = retry_cannot_fix
+) -> Callable[[Handler], Handler]:
+    """A scheduled call that fails on something a retry cannot fix is acknowledged (200) and
+    reported once; any other error propagates, so Cloud Scheduler retries it."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def scheduled(request: flask.Request) -> tuple[dict[str, Any], int]:
+            try:
+                return handler(request)
+            except Exception as error:
+                if not cannot_fix(error):
+                    raise
+                why = reason(error)
+                logger.error(
+                    "%s gave up: %s", entry, why, extra={"error_type": type(error).__name__}
+                )
+                return {"error": why}, 200
+
+        return scheduled
+
+    return wrap
 
 
 @functions_framework.http
+@_acknowledge_unfixable("sweep")
 def sweep_clip_jobs(request: flask.Request) -> tuple[dict[str, Any], int]:
     """Cloud Scheduler, every minute. 500 only for errors a retry may fix."""
-    try:
-        report = clip_runtime().sweeper.run()
-    except Exception as error:
-        if not retry_cannot_fix(error):
-            raise
-        return _unfixable("sweep", error)
+    report = clip_runtime().sweeper.run()
     logger.info("sweep done", extra={"sweep": asdict(report)})
     return asdict(report), 500 if report.errors else 200
 
 
 @functions_framework.http
+@_acknowledge_unfixable("token validation")
 def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
     """Cloud Scheduler, every hour (and long-lived processes at start-up)."""
-    try:
-        health, checks = clip_runtime().token_health.run()
-    except Exception as error:
-        if not retry_cannot_fix(error):
-            raise
-        return _unfixable("token validation", error)
+    health, checks = clip_runtime().token_health.run()
     logger.info("tokens validated", extra={"clips_auth": health.model_dump(mode="json")})
     body = {
         "clips_auth": health.model_dump(mode="json"),
@@ -119,16 +134,12 @@ def validate_tokens(request: flask.Request) -> tuple[dict[str, Any], int]:
 
 
 @functions_framework.http
+@_acknowledge_unfixable("chat tuning", tuning_cannot_fix)
 def tune_chat_detection(request: flask.Request) -> tuple[dict[str, Any], int]:
     """Cloud Scheduler, daily: tune the chat detector to the moments viewers clipped in each
     stream that ended since the last run (each stream once). 500 only when a stream failed on
     something a retry may fix; that stream is tried again."""
-    try:
-        report = tuning_runtime().tuning.run()
-    except Exception as error:
-        if not tuning_cannot_fix(error):
-            raise
-        return _unfixable("chat tuning", error)
+    report = tuning_runtime().tuning.run()
     logger.info("chat tuning done", extra={"tuning": asdict(report)})
     return asdict(report), 500 if report.failed else 200
 

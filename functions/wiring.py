@@ -59,6 +59,19 @@ def _required(name: str) -> str:
     return value
 
 
+def _client_secret() -> str:
+    """Logging set up, then the Twitch client secret, registered before anything can log it."""
+    configure_logging()
+    secret = _required("TWITCH_CLIENT_SECRET")
+    register_secret(secret)
+    return secret
+
+
+def _instance() -> str:
+    """This process's name in leases and logs: host, pid and a random tail."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
 @dataclass(frozen=True)
 class ClipRuntime:
     worker: ClipWorker
@@ -132,9 +145,7 @@ def build_runtime(
 @lru_cache(maxsize=1)
 def clip_runtime() -> ClipRuntime:
     """The process's runtime, from the function's environment."""
-    configure_logging()
-    secret = _required("TWITCH_CLIENT_SECRET")
-    register_secret(secret)
+    secret = _client_secret()
     db = default_client()
     twitch = HelixClips(
         _required("TWITCH_CLIENT_ID"),
@@ -144,7 +155,7 @@ def clip_runtime() -> ClipRuntime:
         db,
         twitch,
         client_secret=secret,
-        instance=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        instance=_instance(),
         lease_seconds=_seconds("BYTECLIPS_WORKER_LEASE_SECONDS", 60.0),
         broadcaster_id=os.environ.get("TWITCH_BROADCASTER_ID", "").strip() or None,
         max_event_age_seconds=_seconds("BYTECLIPS_MAX_EVENT_AGE_SECONDS", MAX_EVENT_AGE_SECONDS),
@@ -269,13 +280,11 @@ def build_tuning_runtime(
 def tuning_runtime() -> TuningRuntime:
     """tune_chat_detection's runtime, from the clip functions' environment: the channel is
     TWITCH_BROADCASTER_ID."""
-    configure_logging()
-    secret = _required("TWITCH_CLIENT_SECRET")
-    register_secret(secret)
+    secret = _client_secret()
     return build_tuning_runtime(
         default_client(),
         HelixClips(_required("TWITCH_CLIENT_ID")),
         client_secret=secret,
-        instance=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        instance=_instance(),
         broadcaster_ids=[_required("TWITCH_BROADCASTER_ID")],
     )

@@ -21,6 +21,7 @@ from google.cloud import firestore
 from local.eventarc_encoder import encode_document_written
 from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
+from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import ClipJob, JobStatus
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CONNECT_SCOPES
@@ -97,6 +98,17 @@ def running_functions(env: dict[str, str]) -> Iterator[Functions]:
             for target in ("on_clip_job_written", "sweep_clip_jobs", "validate_tokens")
         ]
         yield Functions(*servers)
+
+
+@contextmanager
+def lone_worker(db: firestore.Client, env: dict[str, str]) -> Iterator[FunctionServer]:
+    """A worker process of its own, fed by a relay of its own with the jobs written from now
+    on: a test can slow, crash or kill it and leave the rest of the stack alone."""
+    with (
+        FunctionServer("on_clip_job_written", env=env) as worker,
+        TriggerRelay(db, worker.url, skip_existing=True),
+    ):
+        yield worker
 
 
 def connect_channel(

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 
 class Lifecycle:
@@ -86,6 +86,21 @@ class ServedInThread:
             self._thread.join(timeout=5)
         self._server = None
         self._thread = None
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    """A stand-in HTTP server that the test or measurement starting it serves itself: bound
+    to a free loopback port at once, each request in a daemon thread, reached at `url`."""
+
+    daemon_threads = True
+    url_path: ClassVar[str] = "/"
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{self.url_path}"
 
 
 class JsonHandler(BaseHTTPRequestHandler):

@@ -7,16 +7,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import requests
 
+from local.lifecycle import LoopbackServer
 
-class WorkerProxy(ThreadingHTTPServer):
+
+class WorkerProxy(LoopbackServer):
     """Point the relay at `url`; `invocations` counts per job document, `durations` holds
     each invocation's seconds, in the order they ended."""
-
-    daemon_threads = True
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -24,11 +24,7 @@ class WorkerProxy(ThreadingHTTPServer):
         self.durations: list[float] = []
         self.lock = threading.Lock()
         self.session = requests.Session()
-        super().__init__(("127.0.0.1", 0), _ForwardHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/"
+        super().__init__(_ForwardHandler)
 
 
 class _ForwardHandler(BaseHTTPRequestHandler):

@@ -28,6 +28,7 @@ from shared.i18n import Translator
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
+from streamlit_app.approval_view import STATUS_WORDS
 from streamlit_app.formatting import EN, ago
 
 logger = logging.getLogger("streamlit_app")
@@ -50,12 +51,6 @@ class Outcome:
 
 
 ARCHIVE_REASON = "unreadable: archived from the Queue page"
-DECIDED_WORDS: dict[str, str] = {
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "expired": N_("expired"),
-    "pending": N_("pending"),
-}
 
 
 def _decided_message(queue: ActionQueue, action_id: str, now: datetime, t: Translator = EN) -> str:
@@ -75,10 +70,23 @@ def _decided_message(queue: ActionQueue, action_id: str, now: datetime, t: Trans
         "Candidate {id} was already {status}{who}{when}; nothing was changed. The queue shows "
         "it no more.",
         id=action_id,
-        status=t(DECIDED_WORDS[status]) if status in DECIDED_WORDS else status,
+        status=t(STATUS_WORDS[status]) if status in STATUS_WORDS else status,
         who=who,
         when=when,
     )
+
+
+def _not_decided(
+    error: ActionAlreadyDecided | NotFound,
+    queue: ActionQueue,
+    action_id: str,
+    now: datetime,
+    t: Translator,
+) -> Outcome:
+    """Someone else decided first, or the candidate is gone: the same answer for any decision."""
+    if isinstance(error, ActionAlreadyDecided):
+        return Outcome("warning", _decided_message(queue, action_id, now, t))
+    return Outcome("error", t(GONE, id=action_id))
 
 
 def approve_candidate(
@@ -110,10 +118,8 @@ def approve_candidate(
         for problem in error.problems:
             errors.setdefault(problem.field, []).append(problem_text(problem, t))
         return Outcome("error", t("Not approved: fix the fields marked below."), errors)
-    except ActionAlreadyDecided:
-        return Outcome("warning", _decided_message(queue, action_id, now, t))
-    except NotFound:
-        return Outcome("error", t(GONE, id=action_id))
+    except (ActionAlreadyDecided, NotFound) as error:
+        return _not_decided(error, queue, action_id, now, t)
     logger.info(
         "candidate approved", extra={"action_id": action_id, "job_id": job.job_id, "by": by}
     )
@@ -135,10 +141,8 @@ def reject_candidate(
     now = now or utc_now()
     try:
         _reject(queue, action_id, by=by, reason=None, now=now)
-    except ActionAlreadyDecided:
-        return Outcome("warning", _decided_message(queue, action_id, now, t))
-    except NotFound:
-        return Outcome("error", t(GONE, id=action_id))
+    except (ActionAlreadyDecided, NotFound) as error:
+        return _not_decided(error, queue, action_id, now, t)
     logger.info("candidate rejected", extra={"action_id": action_id, "by": by})
     return Outcome("success", t("Rejected candidate {id}. No clip will be made.", id=action_id))
 

@@ -267,28 +267,32 @@ def field_specs(t: Translator = EN) -> list[FieldSpec]:
     return [_spec(name, fields[name], t=t) for name in EDITABLE_FIELDS]
 
 
-def chat_field_specs(t: Translator = EN) -> list[FieldSpec]:
-    """The chat bot's settings, section by section (`chat.<name>`)."""
-    fields = ChatSettings.model_fields
-    listed = {name for names in CHAT_GROUPS.values() for name in names}
-    groups = dict(CHAT_GROUPS) | {OTHER_GROUP: tuple(n for n in fields if n not in listed)}
+def _section_specs(
+    prefix: str,
+    fields: Mapping[str, FieldInfo],
+    groups: Mapping[str, Sequence[str]],
+    t: Translator,
+) -> list[FieldSpec]:
+    """A config section's fields (`<prefix><name>`), group by group, skipping unknown names."""
     return [
-        _spec(f"{CHAT_PREFIX}{name}", fields[name], group, t)
+        _spec(f"{prefix}{name}", fields[name], group, t)
         for group, names in groups.items()
         for name in names
         if name in fields
     ]
 
 
+def chat_field_specs(t: Translator = EN) -> list[FieldSpec]:
+    """The chat bot's settings, section by section (`chat.<name>`)."""
+    fields = ChatSettings.model_fields
+    listed = {name for names in CHAT_GROUPS.values() for name in names}
+    groups = dict(CHAT_GROUPS) | {OTHER_GROUP: tuple(n for n in fields if n not in listed)}
+    return _section_specs(CHAT_PREFIX, fields, groups, t)
+
+
 def approval_field_specs(t: Translator = EN) -> list[FieldSpec]:
     """Approval at the speed of the moment (`approval.<name>`), section by section."""
-    fields = ApprovalSettings.model_fields
-    return [
-        _spec(f"{APPROVAL_PREFIX}{name}", fields[name], group, t)
-        for group, names in APPROVAL_GROUPS.items()
-        for name in names
-        if name in fields
-    ]
+    return _section_specs(APPROVAL_PREFIX, ApprovalSettings.model_fields, APPROVAL_GROUPS, t)
 
 
 def all_specs(t: Translator = EN) -> list[FieldSpec]:

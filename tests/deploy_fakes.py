@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from local.lifecycle import LoopbackServer
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_NUMBER = "123456789012"
 ACCESS_TOKEN = "ya29.fake-access-token-for-tests"
@@ -342,17 +344,13 @@ class _JsonHandler(BaseHTTPRequestHandler):
         return
 
 
-class _JsonServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _JsonServer(LoopbackServer):
+    url_path = ""
 
     def __init__(self) -> None:
         self.recorder = _Recorder()
         self.headers_seen: list[dict[str, str]] = []
-        super().__init__(("127.0.0.1", 0), _JsonHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(_JsonHandler)
 
     def route(
         self, method: str, path: str, query: dict[str, list[str]], body: Any

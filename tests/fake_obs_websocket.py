@@ -13,10 +13,13 @@ import json
 import secrets
 import socket
 import threading
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import Server, ServerConnection, serve
+
+from local.lifecycle import Lifecycle
 
 
 def auth_response(password: str, salt: str, challenge: str) -> str:
@@ -24,28 +27,20 @@ def auth_response(password: str, salt: str, challenge: str) -> str:
     return base64.b64encode(hashlib.sha256(secret + challenge.encode()).digest()).decode()
 
 
-class FakeObs:
-    def __init__(
-        self,
-        *,
-        image: bytes,
-        mime: str = "image/png",
-        password: str = "",
-        port: int = 0,
-        scene: str = "Gameplay",
-    ) -> None:
-        self.image = image
-        self.mime = mime
-        self.password = password
-        self.port = port
-        self.scene = scene
-        self.requests: list[tuple[str, dict[str, Any] | None]] = []
-        self.identified = 0
-        self.refused_auth = 0
-        self._server: Server | None = None
-        self._thread: threading.Thread | None = None
+@dataclass(kw_only=True, eq=False)
+class FakeObs(Lifecycle):
+    image: bytes
+    mime: str = "image/png"
+    password: str = ""
+    port: int = 0
+    scene: str = "Gameplay"
+    requests: list[tuple[str, dict[str, Any] | None]] = field(default_factory=list, init=False)
+    identified: int = field(default=0, init=False)
+    refused_auth: int = field(default=0, init=False)
+    _server: Server | None = field(default=None, init=False, repr=False)
+    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
 
-    def start(self) -> FakeObs:
+    def start(self) -> Self:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -64,12 +59,6 @@ class FakeObs:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
-
-    def __enter__(self) -> FakeObs:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def _handle(self, conn: ServerConnection) -> None:
         salt, challenge = secrets.token_urlsafe(8), secrets.token_urlsafe(8)

@@ -75,8 +75,11 @@ def merged(*streams: Iterable[ChatLine]) -> list[ChatLine]:
     return sorted((x for s in streams for x in s), key=lambda x: x.ts)
 
 
-def moments(lines: Sequence[ChatLine], settings: ChatSettings = DEFAULTS) -> list[Detection]:
-    brain = ChatBrain()
+def moments(
+    lines: Sequence[ChatLine], settings: ChatSettings = DEFAULTS, brain: ChatBrain | None = None
+) -> list[Detection]:
+    """The reaction moments a brain (a fresh one unless a test keeps it) proposes."""
+    brain = ChatBrain() if brain is None else brain
     found: list[Detection] = []
     for item in lines:
         found.extend(brain.observe(item, settings, pipeline_enabled=True).detections)

@@ -10,7 +10,6 @@ import pytest
 
 from chatbot.brain import ChatBrain
 from chatbot.chat_line import ChatLine
-from chatbot.detection import REACTION_SOURCES
 from chatbot.timeline import TimelineWriter
 from local.helix_simulator import HelixSimulator
 from shared.domain.chat_settings import DEFAULTS, ChatSettings
@@ -27,6 +26,8 @@ from shared.store.chat_timeline import TIMELINE, ChatTimelineStore, ChatTuningLo
 from shared.store.control_plane import ControlPlaneStore
 from shared.twitch.helix_clips import HelixClips
 from tests.test_chat_detection import CALM, CHANNEL, T0, chatter, crowd, merged
+from tests.test_chat_detection import moments as reaction_moments
+from tests.test_helix_clips import MemoryTokens
 
 CLIENT_ID = "tuningclient"
 CLIENT_SECRET = "tuningclientsecret-xyz"
@@ -58,12 +59,7 @@ def stream() -> list[ChatLine]:
 
 def run(lines: Sequence[ChatLine], settings: ChatSettings) -> tuple[list[float], ChatBrain]:
     brain = ChatBrain()
-    found: list[float] = []
-    for line in lines:
-        for detection in brain.observe(line, settings, pipeline_enabled=True).detections:
-            if detection.source in REACTION_SOURCES:
-                found.append(detection.moment_ts)
-    return found, brain
+    return [d.moment_ts for d in reaction_moments(lines, settings, brain)], brain
 
 
 def caught(found: Sequence[float]) -> int:
@@ -152,25 +148,14 @@ def test_the_timeline_is_compact_bounded_and_expires(db):
 # ---------------------------------------------------------------------- the job
 
 
-class AppToken:
-    def __init__(self, token: str) -> None:
-        self.token = token
-
-    def access_token(self) -> str:
-        return self.token
-
-    def refreshed_access_token(self, rejected: str) -> str:
-        raise AssertionError("the app token was refused")
-
-
 @pytest.fixture
-def helix() -> Iterator[tuple[HelixSimulator, HelixClips, AppToken]]:
+def helix() -> Iterator[tuple[HelixSimulator, HelixClips, MemoryTokens]]:
     with HelixSimulator(clock=lambda: T0 + 2 * HOUR) as sim:
         sim.add_app(CLIENT_ID, CLIENT_SECRET)
         sim.add_user(CHANNEL, "streamer", client_id=CLIENT_ID, scopes=())
         sim.start_broadcast(CHANNEL, started_ago=2 * HOUR)
         client = HelixClips(CLIENT_ID, api_base=sim.api_base, auth_base=sim.auth_base)
-        yield sim, client, AppToken(sim.add_app_token(CLIENT_ID))
+        yield sim, client, MemoryTokens(sim.add_app_token(CLIENT_ID))
         client.close()
 
 

@@ -18,17 +18,15 @@ from local.clip_harness import (
     approve_moment,
     connect_channel,
     function_env,
+    job_created_event,
+    lone_worker,
     wait_for_job,
 )
-from local.eventarc_encoder import encode_document_written
-from local.functions_host import FunctionServer
 from local.helix_simulator import HelixSimulator
-from local.trigger_relay import TriggerRelay
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import ErrorCode
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.control_plane import ControlPlaneStore
-from shared.store.firestore_client import LOCAL_PROJECT
 
 HELIX_CREATE = ("POST", "/helix/clips")
 VOD_CREATE = ("POST", "/helix/videos/clips")
@@ -151,15 +149,7 @@ def test_the_same_cloudevent_twice_creates_one_clip(db, sim, functions):
     channel = new_channel_id()
     connect_channel(sim, db, channel)
     job = approve_moment(db, channel)
-    stored = db.collection("clip_jobs").document(job.job_id).get()
-    headers, body = encode_document_written(
-        LOCAL_PROJECT,
-        f"clip_jobs/{job.job_id}",
-        None,
-        stored.to_dict(),
-        create_time=stored.create_time,
-        update_time=stored.update_time,
-    )
+    headers, body = job_created_event(db, job.job_id)
     answers: list[int] = []
 
     def deliver() -> None:
@@ -187,10 +177,7 @@ def test_worker_killed_after_create_is_finished_by_the_sweeper(
     connect_channel(sim, db, channel)
     env = function_env(sim, firestore_emulator.host, BYTECLIPS_WORKER_LEASE_SECONDS="2")
     sim.inject_fault("POST /helix/clips", "slow", delay=2.0)
-    with (
-        FunctionServer("on_clip_job_written", env=env) as doomed,
-        TriggerRelay(db, doomed.url, skip_existing=True),
-    ):
+    with lone_worker(db, env) as doomed:
         job = approve_moment(db, channel)
         wait_for_job(db, job.job_id, lambda j: j.status is JobStatus.CREATING)
         time.sleep(0.5)

@@ -24,6 +24,7 @@ from local.clip_harness import (
     approve_moment,
     connect_channel,
     function_env,
+    lone_worker,
     wait_for_job,
 )
 from local.functions_host import FunctionServer
@@ -661,6 +662,44 @@ def test_past_the_usual_delays_a_slow_clips_looks_back_off_geometrically() -> No
     assert delays.next_look(3.0) - 3.0 <= 3.0  # before it: the learned pace
 
 
+def wait_all(confirmer: ClipConfirmer, clips: dict[str, float], timeout: float) -> None:
+    """Wait on each of `clips` (id -> seconds since its 202) at once, in one group."""
+    threads = [
+        threading.Thread(
+            target=confirmer.wait_visible,
+            args=(None, clip_id),
+            kwargs={"group": "g", "timeout": timeout, "elapsed": elapsed},
+        )
+        for clip_id, elapsed in clips.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout + 5)
+
+
+def test_a_slow_clip_keeps_to_its_own_looks_instead_of_riding_every_call() -> None:
+    """Past 90 % of the usual delays a clip is looked at on its own sparse schedule, not in
+    every call made for a younger clip; one too young to show rides no call either."""
+    delays = VisibilityDelays()
+    assert not delays.rides(0.5) and delays.rides(3.0) and not delays.rides(8.0)
+    twitch = CountedLooks()
+    wait_all(ClipConfirmer(twitch), {"Slow": 9.0, "Fresh": 2.0}, timeout=2.0)  # type: ignore[arg-type]
+    fresh = sum("Fresh" in ids for ids in twitch.calls)
+    slow = sum("Slow" in ids for ids in twitch.calls)
+    assert slow == 2, twitch.calls  # the first call, and its last look before the verdict
+    assert fresh >= 3, twitch.calls
+
+
+def test_calls_shared_by_few_clips_come_further_apart() -> None:
+    """Three clips riding the calls: a call every RIDE_SECONDS / 3 = 1 s, not every 0.4 s, so
+    each clip's share stays about one call per RIDE_SECONDS."""
+    twitch = CountedLooks()
+    wait_all(ClipConfirmer(twitch), {"A": 2.0, "B": 2.1, "C": 2.2}, timeout=3.0)  # type: ignore[arg-type]
+    assert 3 <= len(twitch.calls) <= 5, twitch.calls
+    assert all(len(ids) == 3 for ids in twitch.calls[1:]), twitch.calls  # once all arrived
+
+
 @dataclass
 class StuckFirstLook:
     """Get Clips whose first call hangs `stuck` seconds and sees nothing; later calls see
@@ -776,10 +815,7 @@ def test_a_worker_killed_between_the_202_and_the_save_ends_ready(
         BYTECLIPS_WORKER_LEASE_SECONDS="3",
         **{CRASH_ENV: "after_create=1"},
     )
-    with (
-        FunctionServer("on_clip_job_written", env=env) as doomed,
-        TriggerRelay(db, doomed.url, skip_existing=True),
-    ):
+    with lone_worker(db, env) as doomed:
         job = approve_moment(db, channel)
         deadline = time.monotonic() + 20
         while "crash point after_create" not in doomed.log_tail() and time.monotonic() < deadline:
@@ -809,10 +845,7 @@ def test_a_worker_killed_while_confirming_is_confirmed_by_the_redelivery(
     channel = str(next(_ids))
     connect_channel(sim, db, channel)
     env = function_env(sim, firestore_emulator.host, **{CRASH_ENV: "after_save=1"})
-    with (
-        FunctionServer("on_clip_job_written", env=env) as doomed,
-        TriggerRelay(db, doomed.url, skip_existing=True),
-    ):
+    with lone_worker(db, env) as doomed:
         job = approve_moment(db, channel)
         ready = wait_for_job(db, job.job_id, timeout=30)
         assert "crash point after_save" in doomed.log_tail()
@@ -831,10 +864,7 @@ def test_a_create_slower_than_the_lease_makes_one_clip_and_keeps_it(
     connect_channel(sim, db, channel)
     env = function_env(sim, firestore_emulator.host, BYTECLIPS_WORKER_LEASE_SECONDS="3")
     sim.inject_fault("POST /helix/clips", "slow", delay=5.0)
-    with (
-        FunctionServer("on_clip_job_written", env=env) as slow,
-        TriggerRelay(db, slow.url, skip_existing=True),
-    ):
+    with lone_worker(db, env) as slow:
         job = approve_moment(db, channel)
         looking = wait_for_job(db, job.job_id, lambda j: j.create_sent_at is not None, 20)
         assert_no_token_logged(db, channel, slow)

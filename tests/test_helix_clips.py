@@ -139,6 +139,18 @@ class World:
         return str(response.json()["data"][0]["id"])
 
 
+def sim_client(sim: HelixSimulator, fake: FakeTime, **client_args: Any) -> HelixClips:
+    """A client of the simulator that waits and reads the time on the test's fake clock."""
+    return HelixClips(
+        CLIENT_ID,
+        api_base=sim.api_base,
+        auth_base=sim.auth_base,
+        sleep=fake.sleep,
+        clock=fake.clock,
+        **client_args,
+    )
+
+
 def build_world(
     sim: HelixSimulator, fake: FakeTime, *, read_timeout: float = 2.0, **client_args: Any
 ) -> World:
@@ -151,15 +163,7 @@ def build_world(
     sim.set_live(BROADCASTER, True, stream_id="7777")
     sim.add_vod(VOD_ID, BROADCASTER, duration_seconds=7200, stream_id="7777")
     sim.clip_visible_after = 0.0
-    client = HelixClips(
-        CLIENT_ID,
-        api_base=sim.api_base,
-        auth_base=sim.auth_base,
-        timeout=(2.0, read_timeout),
-        sleep=fake.sleep,
-        clock=fake.clock,
-        **client_args,
-    )
+    client = sim_client(sim, fake, timeout=(2.0, read_timeout), **client_args)
     app_token = sim.add_app_token(CLIENT_ID)
     world = World(sim, client, fake, access, refresh, editor_access, viewer_access, app_token)
     world.secrets += [access, refresh, editor_access, viewer_access, app_token, CLIENT_SECRET]
@@ -913,14 +917,7 @@ def test_a_rate_limit_wait_longer_than_allowed_is_left_to_the_caller(fake: FakeT
     with HelixSimulator(clock=fake.clock, bucket_size=1) as sim:
         world = build_world(sim, fake)
         world.client.get_clips(world.tokens(), ["Spend-1"])
-        patient = HelixClips(
-            CLIENT_ID,
-            api_base=sim.api_base,
-            auth_base=sim.auth_base,
-            sleep=fake.sleep,
-            clock=fake.clock,
-            max_inline_wait=10,
-        )
+        patient = sim_client(sim, fake, max_inline_wait=10)
         with pytest.raises(ClipError) as caught:
             patient.create_clip(world.tokens(), broadcaster_id=BROADCASTER)
         patient.close()

@@ -16,7 +16,6 @@ from google.cloud import firestore
 from streamlit.testing.v1 import AppTest
 
 from shared.domain.clip_job import JobStatus
-from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.language import ENGLISH, N_, Language, Phrase
 from shared.domain.moment_plan import Archive, StreamState, plan_moment
 from shared.i18n import po_path
@@ -24,6 +23,7 @@ from shared.store.clips_auth import ClipsAuthStore
 from shared.store.control_plane import ControlPlaneStore
 from streamlit_app import language
 from tests.app_pages import TEXT_ELEMENTS
+from tests.factories import clips_auth
 from tests.test_streamlit_app import (
     APP,
     CONNECT,
@@ -157,14 +157,7 @@ def seeded(db: firestore.Client) -> Iterator[firestore.Client]:
     scopes = Phrase(N_("missing scopes: {scopes}"), scopes="editor:manage:clips")
     make_job(db, JobStatus.FAILED, error_code="clip_forbidden", error_detail="403")
     ClipsAuthStore(db).write_clips_auth(
-        ClipsAuthHealth(
-            clips_token_valid=True,
-            clips_scope_ok=True,
-            clips_pipeline_enabled=True,
-            scopes=["clips:edit"],
-            expires_in=7200,
-            login="bytestreamer",
-            user_id="12345",
+        clips_auth(
             last_validated_at=now - timedelta(minutes=3),
             last_error=scopes.say(ENGLISH),
             last_error_words=scopes.to_document(),

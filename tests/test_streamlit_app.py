@@ -26,7 +26,6 @@ from streamlit.testing.v1 import AppTest
 from local.helix_simulator import HelixSimulator
 from shared.connect.flow import make_state
 from shared.domain.clip_job import JobStatus
-from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.twitch_models import TokenGrant
 from shared.domain.twitch_scopes import CONNECT_SCOPES
 from shared.pipeline.approve import approve
@@ -39,7 +38,7 @@ from streamlit_app import actions, auth, formatting
 from tests import app_pages
 from tests import spec_documents as spec
 from tests.app_pages import APP, TEXT_ELEMENTS, fresh_app
-from tests.factories import live_fields, vod_fields
+from tests.factories import clips_auth, live_fields, vod_fields
 
 PASSWORD = "correct horse battery staple"
 OPERATOR = "Ann Operator"
@@ -495,15 +494,9 @@ def test_a_bad_chat_setting_is_refused_at_its_field_and_nothing_is_saved(open_ap
 def test_health_shows_auth_switches_counts_and_charts(open_app, db):
     now = datetime.now(UTC)
     ClipsAuthStore(db).write_clips_auth(
-        ClipsAuthHealth(
-            clips_token_valid=True,
+        clips_auth(
             clips_scope_ok=False,
-            clips_pipeline_enabled=True,
-            scopes=["clips:edit"],
             missing_scopes=["editor:manage:clips or channel:manage:clips"],
-            expires_in=7200,
-            login="bytestreamer",
-            user_id="12345",
             last_validated_at=now - timedelta(minutes=3),
             last_error="token lacks a scope",
         )

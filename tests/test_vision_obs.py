@@ -8,13 +8,12 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from local.lifecycle import JsonHandler
+from local.lifecycle import JsonHandler, LoopbackServer
 from obs.frame_sender import FrameSender, ObsScreens, SenderSettings, parse_args
 from shared.vision_model.fake import labelled_png
 from tests.deploy_fakes import serving
@@ -26,19 +25,15 @@ IMAGE = labelled_png({"event": "victory", "confidence": 0.9})
 CAPTURED = datetime(2026, 11, 24, 20, 0, 1, 250000, tzinfo=UTC)
 
 
-class FakeVision(ThreadingHTTPServer):
+class FakeVision(LoopbackServer):
     """Answers each POST with the next scripted (status, headers, body); records them."""
 
-    daemon_threads = True
+    url_path = "/vision_ingest"
 
     def __init__(self) -> None:
         self.script: list[tuple[int, dict[str, str], dict[str, Any]]] = []
         self.posts: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _VisionHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/vision_ingest"
+        super().__init__(_VisionHandler)
 
 
 class _VisionHandler(JsonHandler):

@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 from shared.domain.errors import CandidateInvalid, FieldProblem
 from shared.domain.language import N_, Phrase
 from shared.domain.text import MAX_TITLE_CHARS as MAX_TITLE_CHARS
+from shared.domain.text import check_length, require_text
 from shared.domain.text import clean_title as clean_title
 from shared.domain.validation import Refusal, field_problems
 
@@ -158,17 +159,7 @@ class ClipCandidate(BaseModel):
     def _excerpt(cls, value: Any) -> str:
         if value is None:
             return ""
-        if not isinstance(value, str):
-            raise Refusal(Phrase(N_("must be text")))
-        if len(value) > MAX_EXCERPT_CHARS:
-            raise Refusal(
-                Phrase(
-                    N_("must be at most {limit} characters, got {count}"),
-                    limit=MAX_EXCERPT_CHARS,
-                    count=str(len(value)),
-                )
-            )
-        return value.strip()
+        return check_length(require_text(value), MAX_EXCERPT_CHARS).strip()
 
     @field_validator("score", mode="before")
     @classmethod

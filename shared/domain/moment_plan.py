@@ -299,42 +299,33 @@ def _live(
             )
         )
     if requested >= needed:
-        held = Phrase(
+        duration = requested
+        label = Phrase(N_("live {duration} s"), duration=duration)
+        why = Phrase(
             N_(
                 "The moment is {age} old: a {duration} s live clip holds it with {pre} s before "
                 "and {post} s after."
             ),
             age=age_text(age),
-            duration=requested,
+            duration=duration,
             pre=rolls.pre,
             post=rolls.post,
         )
-        return MomentPlan(
-            PlanMode.LIVE,
-            Phrase(N_("live {duration} s"), duration=requested),
-            (held, *notes),
-            age,
-            duration=requested,
-            not_before=not_before,
+    else:
+        duration = min(float(math.ceil(needed)), LIVE_MAX_DURATION)
+        label = Phrase(N_("live extended to {duration} s"), duration=duration)
+        why = Phrase(
+            N_(
+                "The moment is {age} old: a {requested} s live clip would begin after it, so "
+                "the clip is extended to {duration} s to reach {pre} s before it."
+            ),
+            age=age_text(age),
+            requested=requested,
+            duration=duration,
+            pre=rolls.pre,
         )
-    duration = min(float(math.ceil(needed)), LIVE_MAX_DURATION)
-    extended = Phrase(
-        N_(
-            "The moment is {age} old: a {requested} s live clip would begin after it, so the "
-            "clip is extended to {duration} s to reach {pre} s before it."
-        ),
-        age=age_text(age),
-        requested=requested,
-        duration=duration,
-        pre=rolls.pre,
-    )
     return MomentPlan(
-        PlanMode.LIVE,
-        Phrase(N_("live extended to {duration} s"), duration=duration),
-        (extended, *notes),
-        age,
-        duration=duration,
-        not_before=not_before,
+        PlanMode.LIVE, label, (why, *notes), age, duration=duration, not_before=not_before
     )
 
 

@@ -138,24 +138,33 @@ def shorten(text: str, limit: int) -> str:
     return cut.rstrip(_CUT_TRIM) + ELLIPSIS
 
 
+def require_text(value: Any) -> str:
+    """A validator's input that must be a string, or the refusal that says so."""
+    if not isinstance(value, str):
+        raise Refusal(Phrase(N_("must be text")))
+    return value
+
+
+def check_length(text: str, limit: int) -> str:
+    """`text` when it has at most `limit` characters; else refused with both counts, for
+    fields whose author can shorten them (unlike `fit_title`'s)."""
+    if len(text) > limit:
+        raise Refusal(
+            Phrase(
+                N_("must be at most {limit} characters, got {count}"),
+                limit=limit,
+                count=str(len(text)),
+            )
+        )
+    return text
+
+
 def clean_title(value: Any) -> str | None:
     """A candidate's title: cleaned; empty means 'no title'; over 100 characters is refused."""
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise Refusal(Phrase(N_("must be text")))
-    title = clean_text(value)
-    if not title:
-        return None
-    if len(title) > MAX_TITLE_CHARS:
-        raise Refusal(
-            Phrase(
-                N_("must be at most {limit} characters, got {count}"),
-                limit=MAX_TITLE_CHARS,
-                count=str(len(title)),
-            )
-        )
-    return title
+    title = clean_text(require_text(value))
+    return check_length(title, MAX_TITLE_CHARS) if title else None
 
 
 def fit_title(value: str | None) -> str | None:

@@ -30,7 +30,7 @@ from pydantic import (
 from shared.domain.clip_candidate import check_numeric_id, parse_timestamp
 from shared.domain.errors import ByteClipsError
 from shared.domain.language import N_, Phrase
-from shared.domain.text import fit_title, plain_excerpt
+from shared.domain.text import fit_title, plain_excerpt, require_text
 from shared.domain.validation import Refusal
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
@@ -286,10 +286,8 @@ class SceneClassification(BaseModel):
     def _plain(cls, value: Any, info: ValidationInfo) -> str:
         if value is None:
             return ""
-        if not isinstance(value, str):
-            raise Refusal(Phrase(N_("must be text")))
         limit = {"game": GAME_CHARS, "scene": SCENE_CHARS}.get(info.field_name or "", SUMMARY_CHARS)
-        return plain_excerpt(value, limit)
+        return plain_excerpt(require_text(value), limit)
 
     @field_validator("event", mode="before")
     @classmethod

@@ -7,10 +7,14 @@ yet and still lags once it is. So the confirmer keeps the delays it recently obs
 another `step` of the observed delays has passed since the last one, never closer than
 `min_gap` or further apart than `max_gap`, with a last look just before the deadline.
 
-One call covers every clip a process waits on for the same token (up to 100 ids per call):
-when one clip's look is due, every other clip of that token is looked at in the same call,
-which costs nothing more. With many clips in flight the calls come every `min_gap` and each
-clip pays a small share; with one, only its own schedule makes calls.
+One call covers the clips a process waits on for the same token (up to 100 ids per call):
+when one clip's look is due, the others that could be showing by now ride along, which costs
+nothing more. A clip rides only between the shortest delay seen and `TAIL_QUANTILE` of them:
+a clip too young to show gains nothing, and a slow one is left to its own sparse looks. With
+`k` clips riding, calls come `RIDE_SECONDS / k` apart (never closer than `min_gap`), so each
+clip's share of the calls stays about one per `RIDE_SECONDS` however many share them, while a
+busy channel's calls come often enough that a clip is seen soon after it shows. With one
+clip, only its own schedule makes calls.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ LAST_LOOK_SECONDS = 0.05
 # Past this share of the observed delays a clip is probably a slow one: its looks back off
 # geometrically (late confirmation finds it if it shows after the verdict).
 TAIL_QUANTILE = 0.9
+# Calls carrying k riding clips come RIDE_SECONDS / k apart: each clip's share of them is
+# about one call per RIDE_SECONDS, wherever k lies.
+RIDE_SECONDS = 3.0
 # Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
 PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 
@@ -103,6 +110,12 @@ class VisibilityDelays:
         if i >= len(samples) - 1:
             return samples[-1]
         return samples[i] + (samples[i + 1] - samples[i]) * (position - i)
+
+    def rides(self, age: float) -> bool:
+        """Whether a clip `age` seconds after its 202 is worth a look in a call made for
+        another: it could be showing (past the shortest delay seen) and is not yet a slow one
+        (past `TAIL_QUANTILE`, where its own looks back off)."""
+        return self.quantile(0.0) <= age < self.quantile(TAIL_QUANTILE)
 
     def next_look(self, last: float | None, sharing: int = 1) -> float:
         """The age (seconds after the 202) of the next look, after one at age `last` (None:
@@ -218,23 +231,34 @@ class ClipConfirmer:
                 at = self._call_at(group, members)
                 if at <= now:
                     self._last_call[group] = now
-                    self._start_look(members, now)
+                    self._start_look(self._carried(members, now), now)
                     at = self._call_at(group, [w for w in members if not w.done.is_set()])
                 wake_at = min(wake_at, at)
             self._wake.wait(max(wake_at - self._clock(), 0.005))
 
     def _call_at(self, group: str, members: list[_Waiter]) -> float:
         """When the group's next call goes: its first due look, but calls at least `min_gap`
-        apart (a clip just arriving waits for the next call instead of making its own), unless
-        a clip's verdict would otherwise come before its last look (a clip that had its last
-        look waits for its verdict, `next_at` = `deadline`, and hurries nobody)."""
+        apart, and `RIDE_SECONDS / k` apart while `k` clips ride them (a clip just arriving
+        waits for the next call instead of making its own), unless a clip's last look before
+        its verdict would otherwise come after the verdict (a clip that had its last look waits
+        for its verdict, `next_at` = `deadline`, and hurries nobody)."""
         if not members:
             return self._clock() + 0.5
         due = min(w.next_at for w in members)
-        floor = self._last_call.get(group, -1.0) + self.delays.min_gap
-        if any(w.next_at < w.deadline <= floor for w in members):
-            return due
-        return max(due, floor)
+        now = self._clock()
+        riding = sum(1 for w in members if self.delays.rides(now - w.created))
+        gap = self.delays.min_gap if riding < 2 else max(self.delays.min_gap, RIDE_SECONDS / riding)
+        at = max(due, self._last_call.get(group, -1.0) + gap)
+        closing = [
+            max(w.next_at, w.deadline - LAST_LOOK_SECONDS)
+            for w in members
+            if w.next_at < w.deadline <= at
+        ]
+        return min([at, *closing])
+
+    def _carried(self, members: list[_Waiter], now: float) -> list[_Waiter]:
+        """Who a call carries: the clips whose look is due, and those worth a look anyway."""
+        return [w for w in members if w.next_at <= now or self.delays.rides(now - w.created)]
 
     def _start_look(self, members: list[_Waiter], now: float) -> None:
         """Send one call for `members` on a look thread; until it answers, their next look is
@@ -281,8 +305,10 @@ class ClipConfirmer:
             following = waiter.created + self.delays.next_look(age, len(members))
             # The verdict waits for one last look just before the deadline, and no more: a look
             # at or past that point leaves the waiter to its verdict, not to another call.
+            # (A look within twice that of the deadline counts as the last one.)
             last = waiter.deadline - LAST_LOOK_SECONDS
-            waiter.next_at = waiter.deadline if now >= last else min(following, last)
+            done = now >= last - LAST_LOOK_SECONDS
+            waiter.next_at = waiter.deadline if done else min(following, last)
 
     def _finish(self, waiter: _Waiter, clip: Clip | None, *, locked: bool = False) -> None:
         if locked:

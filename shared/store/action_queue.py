@@ -38,12 +38,12 @@ from shared.domain.clock import utc_now
 from shared.domain.errors import (
     ActionAlreadyDecided,
     FieldProblem,
-    NotFound,
     StoredDocumentUnreadable,
 )
 from shared.domain.language import ENGLISH, N_, Phrase
 from shared.domain.text import shorten
 from shared.domain.validation import field_problems
+from shared.store.documents import existing
 from shared.store.exclusive import commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -232,10 +232,7 @@ class ActionQueue:
         return read_item(snap) if snap.exists else None
 
     def require(self, action_id: str) -> ActionItem:
-        item = self.get(action_id)
-        if item is None:
-            raise NotFound("action", action_id)
-        return item
+        return read_item(existing(self.ref(action_id).get(), "action"))
 
     def _pending_query(self) -> firestore.Query:
         """No order_by: Firestore leaves out documents without the ordered field, and a documented
@@ -292,9 +289,7 @@ class ActionQueue:
     def decide_unreadable(self, action_id: str, decision: Decision) -> None:
         """Reject or expire an item without parsing it (it may not parse): only its `status`
         is read, and the same decision record makes it race-safe against any other decider."""
-        snap = self.ref(action_id).get()
-        if not snap.exists:
-            raise NotFound("action", action_id)
+        snap = existing(self.ref(action_id).get(), "action")
         stored = (snap.to_dict() or {}).get("status")
         if stored != ActionStatus.PENDING.value:
             raise ActionAlreadyDecided(action_id, str(stored)[:40])
@@ -412,10 +407,7 @@ class ActionQueue:
 
         @firestore.transactional
         def run(tx: firestore.Transaction) -> MergeResult:
-            snap = ref.get(transaction=tx)
-            if not snap.exists:
-                raise NotFound("action", action_id)
-            item = read_item(snap)
+            item = read_item(existing(ref.get(transaction=tx), "action"))
             if requested_by in item.requested_by:
                 return MergeResult(action_id, False, item.status)
             asked = f"asked for by @{requested_by}" + (f": “{title}”" if title else "")

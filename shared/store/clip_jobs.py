@@ -40,13 +40,13 @@ from shared.domain.clock import utc_now
 from shared.domain.errors import (
     ErrorCode,
     LeaseLost,
-    NotFound,
     RetryLimitReached,
     StoredDocumentUnreadable,
     TransitionRefused,
 )
 from shared.domain.language import N_
 from shared.domain.validation import field_problems
+from shared.store.documents import existing
 from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -130,6 +130,12 @@ def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.value if isinstance(v, JobStatus) else v) for k, v in fields.items()}
 
 
+def _check_lease(job: ClipJob, job_id: str, worker: str | None, now: datetime) -> None:
+    """LeaseLost unless `worker` (when one is named) holds the job's lease at `now`."""
+    if worker is not None and (job.lease_holder != worker or not job.lease_active(now)):
+        raise LeaseLost(job_id, worker)
+
+
 class ClipJobStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
@@ -144,10 +150,7 @@ class ClipJobStore:
         return read_job(snap) if snap.exists else None
 
     def require(self, job_id: str) -> ClipJob:
-        job = self.get(job_id)
-        if job is None:
-            raise NotFound("clip job", job_id)
-        return job
+        return read_job(existing(self.ref(job_id).get(), "clip job"))
 
     def list_by_status(self, status: JobStatus, limit: int = 200) -> list[ClipJob]:
         """Jobs in one status, most recently changed first."""
@@ -214,22 +217,15 @@ class ClipJobStore:
         """
         now = now or utc_now()
         check_transition(expect, to, job_id)
-        ref = self.ref(job_id)
 
-        @firestore.transactional
-        def run(tx: firestore.Transaction) -> ClipJob:
-            job = self._read(ref, tx)
+        def changes(job: ClipJob) -> dict[str, Any]:
             if job.status is not expect:
                 raise TransitionRefused(job_id, job.status.value, to.value, "the job moved on")
-            if worker is not None and (job.lease_holder != worker or not job.lease_active(now)):
-                raise LeaseLost(job_id, worker)
-            changes = dict(fields or {}) | {"status": to, "updated_at": now}
-            if to not in _KEEPS_LEASE:
-                changes |= _LEASE_CLEARED
-            tx.update(ref, _encode(changes))
-            return ClipJob.model_validate(job.model_dump() | changes)
+            _check_lease(job, job_id, worker, now)
+            changed = dict(fields or {}) | {"status": to, "updated_at": now}
+            return changed if to in _KEEPS_LEASE else changed | _LEASE_CLEARED
 
-        return run(self._db.transaction())
+        return self._change(job_id, changes)
 
     def fail(
         self,
@@ -263,20 +259,14 @@ class ClipJobStore:
         if "status" in fields:
             raise ValueError("use transition() to change a job's status")
         now = now or utc_now()
-        ref = self.ref(job_id)
 
-        @firestore.transactional
-        def run(tx: firestore.Transaction) -> ClipJob:
-            job = self._read(ref, tx)
+        def changes(job: ClipJob) -> dict[str, Any]:
             if job.status not in expect:
                 raise TransitionRefused(job_id, job.status.value, job.status.value, "not updatable")
-            if worker is not None and (job.lease_holder != worker or not job.lease_active(now)):
-                raise LeaseLost(job_id, worker)
-            changes = dict(fields) | {"updated_at": now}
-            tx.update(ref, _encode(changes))
-            return ClipJob.model_validate(job.model_dump() | changes)
+            _check_lease(job, job_id, worker, now)
+            return dict(fields) | {"updated_at": now}
 
-        return run(self._db.transaction())
+        return self._change(job_id, changes)
 
     def claim(
         self,
@@ -321,7 +311,7 @@ class ClipJobStore:
             # 0: this claim never sends a create, so a sweeper may queue the job again.
             extra |= {"create_seq": seq if may_create else 0, "create_sent_at": None}
         update |= _encode(extra)
-        marker = self.ref(job_id).collection(CLAIMS).document(f"{seq:06d}")
+        marker = self._marker(job_id, CLAIMS, seq)
         claim_data = {
             "worker": worker,
             "at": now,
@@ -369,7 +359,7 @@ class ClipJobStore:
     def mark_create_sent(self, job_id: str, *, seq: int, worker: str, now: datetime) -> bool:
         """Record that claim `seq` sends Create Clip now; False when a sweeper fenced the claim
         off first, and then nothing may be sent."""
-        marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
+        marker = self._marker(job_id, CREATES, seq)
         try:
             marker.create({"worker": worker, "sent_at": now, "expires_at": now + MARKER_TTL})
         except gexc.AlreadyExists:
@@ -379,12 +369,9 @@ class ClipJobStore:
     def fence_create(self, job_id: str, *, seq: int, by: str, now: datetime) -> CreateMark:
         """The create of claim `seq` as decided now: the worker's mark if it sent one, else a
         fence by `by`, after which that worker never sends."""
-        marker = self.ref(job_id).collection(CREATES).document(f"{seq:06d}")
-        try:
-            marker.create({"fenced_by": by, "at": now, "expires_at": now + MARKER_TTL})
+        data = self._fence(self._marker(job_id, CREATES, seq), by=by, now=now)
+        if data is None:
             return CreateMark(sent_at=None, fenced_by=by)
-        except gexc.AlreadyExists:
-            data = marker.get().to_dict() or {}
         fenced = data.get("fenced_by")
         return CreateMark(
             sent_at=data.get("sent_at") if isinstance(data.get("sent_at"), datetime) else None,
@@ -418,7 +405,7 @@ class ClipJobStore:
             "at": now,
             "expires_at": now + MARKER_TTL,
         }
-        marker = ref.collection(CREATED).document(f"{seq:06d}")
+        marker = self._marker(job_id, CREATED, seq)
         if fields.get("status") is not None:
             check_transition(JobStatus.CREATING, fields["status"], job_id)
 
@@ -441,12 +428,9 @@ class ClipJobStore:
     def fence_created(self, job_id: str, *, seq: int, by: str, now: datetime) -> CreatedMark:
         """Before a sweeper takes over a job whose create was sent: the worker's record of the
         202 if it made one, else a fence so a later 202 only keeps its ids."""
-        marker = self.ref(job_id).collection(CREATED).document(f"{seq:06d}")
-        try:
-            marker.create({"fenced_by": by, "at": now, "expires_at": now + MARKER_TTL})
+        data = self._fence(self._marker(job_id, CREATED, seq), by=by, now=now)
+        if data is None:
             return CreatedMark(clip_id=None, fenced_by=by)
-        except gexc.AlreadyExists:
-            data = marker.get().to_dict() or {}
         clip_id, edit_url, fenced = data.get("clip_id"), data.get("edit_url"), data.get("fenced_by")
         return CreatedMark(
             clip_id=clip_id if isinstance(clip_id, str) else None,
@@ -474,13 +458,10 @@ class ClipJobStore:
         """`failed -> ready` for a `clip_create_timeout` job whose clip appeared after all
         (docs/architecture.md §3.2's one exception, `check_late_confirmation`);
         `late_confirmed_at` says so."""
-        ref = self.ref(job_id)
 
-        @firestore.transactional
-        def run(tx: firestore.Transaction) -> ClipJob:
-            job = self._read(ref, tx)
+        def changes(job: ClipJob) -> dict[str, Any]:
             check_late_confirmation(job)
-            changes = dict(fields) | {
+            return dict(fields) | {
                 "status": JobStatus.READY,
                 "late_confirmed_at": now,
                 "late_check_until": None,
@@ -488,10 +469,8 @@ class ClipJobStore:
                 "error_detail": None,
                 "updated_at": now,
             }
-            tx.update(ref, _encode(changes))
-            return ClipJob.model_validate(job.model_dump() | changes)
 
-        return run(self._db.transaction())
+        return self._change(job_id, changes)
 
     def release(self, job_id: str, *, worker: str, now: datetime | None = None) -> None:
         """Give the lease back early (only if still ours)."""
@@ -564,8 +543,35 @@ class ClipJobStore:
             lambda batch: batch.update(ref, {ANNOUNCED_FIELD: now}),
         )
 
+    def _marker(self, job_id: str, kind: str, seq: int) -> firestore.DocumentReference:
+        """`clip_jobs/{job_id}/{kind}/{seq}`: claim `seq`'s marker of that kind."""
+        return self.ref(job_id).collection(kind).document(f"{seq:06d}")
+
+    @staticmethod
+    def _fence(
+        marker: firestore.DocumentReference, *, by: str, now: datetime
+    ) -> dict[str, Any] | None:
+        """Create `marker` as a fence by `by`: None when this fence decided, else what the
+        marker already said (whoever created it first decided)."""
+        try:
+            marker.create({"fenced_by": by, "at": now, "expires_at": now + MARKER_TTL})
+        except gexc.AlreadyExists:
+            return marker.get().to_dict() or {}
+        return None
+
+    def _change(self, job_id: str, changes: Callable[[ClipJob], dict[str, Any]]) -> ClipJob:
+        """In one transaction: read the job, let `changes` check it (raising refuses) and name
+        the fields to write, write them; the job as written."""
+        ref = self.ref(job_id)
+
+        @firestore.transactional
+        def run(tx: firestore.Transaction) -> ClipJob:
+            job = self._read(ref, tx)
+            changed = changes(job)
+            tx.update(ref, _encode(changed))
+            return ClipJob.model_validate(job.model_dump() | changed)
+
+        return run(self._db.transaction())
+
     def _read(self, ref: firestore.DocumentReference, tx: firestore.Transaction) -> ClipJob:
-        snap = ref.get(transaction=tx)
-        if not snap.exists:
-            raise NotFound("clip job", ref.id)
-        return read_job(snap)
+        return read_job(existing(ref.get(transaction=tx), "clip job"))

@@ -198,6 +198,12 @@ def _clip_ids(value: Any, name: str, problems: list[FieldProblem]) -> list[str]:
     return list(dict.fromkeys(item.strip() for item in value))
 
 
+def _page_size(first: Any, problems: list[FieldProblem]) -> str:
+    if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
+        problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
+    return str(first)
+
+
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -398,9 +404,8 @@ class HelixClips:
         _refuse("get clips request", problems)
         clips: list[Clip] = []
         for batch in _chunks(unique, MAX_CLIP_IDS_PER_CALL):
-            target = _Target("helix", "GET", "/clips", params={"id": batch})
-            body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
-            clips.extend(self._parse(_Clips, body, target).data)
+            page = self._get(_Clips, "/clips", {"id": batch}, tokens, retry, deadline=deadline)
+            clips.extend(page.data)
         return clips
 
     def get_clips_by_broadcaster(
@@ -433,9 +438,7 @@ class HelixClips:
         window = "started_at" in params and "ended_at" in params
         if window and ended_at is not None and started_at is not None and ended_at < started_at:
             problems.append(FieldProblem("ended_at", "must not be before started_at"))
-        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
-            problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
-        params["first"] = str(first)
+        params["first"] = _page_size(first, problems)
         if after and before:
             problems.append(FieldProblem("before", "give either after or before, not both"))
         if after:
@@ -443,9 +446,7 @@ class HelixClips:
         if before:
             params["before"] = before
         _refuse("get clips request", problems)
-        target = _Target("helix", "GET", "/clips", params=params)
-        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
-        parsed = self._parse(_Clips, body, target)
+        parsed = self._get(_Clips, "/clips", params, tokens, retry, deadline=deadline)
         return ClipPage(parsed.data, parsed.pagination.cursor or None)
 
     def clips_in_window(
@@ -497,11 +498,11 @@ class HelixClips:
         _refuse("clip downloads request", problems)
         downloads: list[ClipDownload] = []
         for batch in _chunks(unique, MAX_DOWNLOAD_IDS_PER_CALL):
-            target = _Target(
-                "helix", "GET", "/clips/downloads", params={**params, "clip_id": batch}
+            batch_params = {**params, "clip_id": batch}
+            page = self._get(
+                _Downloads, "/clips/downloads", batch_params, tokens, retry, limiter=self._downloads
             )
-            body = self._run(target, tokens=tokens, retry=retry, limiter=self._downloads)
-            downloads.extend(self._parse(_Downloads, body, target).data)
+            downloads.extend(page.data)
         return downloads
 
     # ------------------------------------------------------------ stream and archives
@@ -518,9 +519,7 @@ class HelixClips:
         problems: list[FieldProblem] = []
         params = {"user_id": _numeric(user_id, "user_id", "broadcaster", problems)}
         _refuse("get streams request", problems)
-        target = _Target("helix", "GET", "/streams", params=params)
-        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
-        streams = self._parse(_Streams, body, target)
+        streams = self._get(_Streams, "/streams", params, tokens, retry, deadline=deadline)
         wanted = params["user_id"]
         return next((s for s in streams.data if s.user_id == wanted and s.type == "live"), None)
 
@@ -539,13 +538,9 @@ class HelixClips:
             "user_id": _numeric(user_id, "user_id", "broadcaster", problems),
             "type": "archive",
         }
-        if isinstance(first, bool) or not isinstance(first, int) or not 1 <= first <= 100:
-            problems.append(FieldProblem("first", "must be a whole number from 1 to 100"))
-        params["first"] = str(first)
+        params["first"] = _page_size(first, problems)
         _refuse("get videos request", problems)
-        target = _Target("helix", "GET", "/videos", params=params)
-        body = self._run(target, tokens=tokens, retry=retry, limits=_Limits(deadline))
-        videos = self._parse(_Videos, body, target)
+        videos = self._get(_Videos, "/videos", params, tokens, retry, deadline=deadline)
         return [v for v in videos.data if v.type == "archive"]
 
     # ------------------------------------------------------------------------- OAuth
@@ -628,6 +623,24 @@ class HelixClips:
             error.add_note(f"{target.method} {target.path}: the answer carried no clip id")
             raise error
         return data[0]
+
+    def _get(
+        self,
+        model: type[_Model],
+        path: str,
+        params: Mapping[str, Any],
+        tokens: TokenSource,
+        retry: bool,
+        *,
+        deadline: float | None = None,
+        limiter: WindowLimiter | None = None,
+    ) -> _Model:
+        """One Helix GET, its answer parsed as `model`."""
+        target = _Target("helix", "GET", path, params=params)
+        body = self._run(
+            target, tokens=tokens, retry=retry, limiter=limiter, limits=_Limits(deadline)
+        )
+        return self._parse(model, body, target)
 
     def _parse(self, model: type[_Model], body: dict[str, Any], target: _Target) -> _Model:
         """Parse a success body; a shape Twitch does not document is ClipUnknown."""
