@@ -691,6 +691,24 @@ def test_a_slow_clip_keeps_to_its_own_looks_instead_of_riding_every_call() -> No
     assert fresh >= 3, twitch.calls
 
 
+@dataclass
+class TimedLooks(CountedLooks):
+    at: list[float] = field(default_factory=list)
+
+    def get_clips(self, tokens: Any, ids: list[str], **_: Any) -> list[Clip]:
+        self.at.append(time.monotonic())
+        return super().get_clips(tokens, ids)
+
+
+def test_a_slow_clips_look_waits_for_a_call_made_anyway() -> None:
+    """Alone and past the usual delays, a clip's next look waits TAIL_SLACK_SECONDS (2 s) for
+    another clip's call before making its own; its last look before the verdict does not."""
+    twitch = TimedLooks()
+    wait_all(ClipConfirmer(twitch), {"Slow": 6.0}, timeout=3.0)  # type: ignore[arg-type]
+    assert len(twitch.at) == 3, twitch.calls  # now, after the slack, just before the verdict
+    assert twitch.at[1] - twitch.at[0] >= 2.0
+
+
 def test_calls_shared_by_few_clips_come_further_apart() -> None:
     """Three clips riding the calls: a call every RIDE_SECONDS / 3 = 1 s, not every 0.4 s, so
     each clip's share stays about one call per RIDE_SECONDS."""

@@ -46,9 +46,11 @@ LAST_LOOK_SECONDS = 0.05
 # Past this share of the observed delays a clip is probably a slow one: its looks back off
 # geometrically (late confirmation finds it if it shows after the verdict).
 TAIL_QUANTILE = 0.9
+# A slow clip's look waits up to this long for a call made for others before making its own.
+TAIL_SLACK_SECONDS = 2.0
 # Calls carrying k riding clips come RIDE_SECONDS / k apart: each clip's share of them is
 # about one call per RIDE_SECONDS, wherever k lies.
-RIDE_SECONDS = 3.0
+RIDE_SECONDS = 3.5
 # Until a process has seen this many clips, it assumes Twitch's usual 1-6 s.
 PRIOR_DELAYS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0)
 
@@ -244,8 +246,8 @@ class ClipConfirmer:
         for its verdict, `next_at` = `deadline`, and hurries nobody)."""
         if not members:
             return self._clock() + 0.5
-        due = min(w.next_at for w in members)
         now = self._clock()
+        due = min(self._due_at(w, now) for w in members)
         riding = sum(1 for w in members if self.delays.rides(now - w.created))
         gap = self.delays.min_gap if riding < 2 else max(self.delays.min_gap, RIDE_SECONDS / riding)
         at = max(due, self._last_call.get(group, -1.0) + gap)
@@ -255,6 +257,16 @@ class ClipConfirmer:
             if w.next_at < w.deadline <= at
         ]
         return min([at, *closing])
+
+    def _due_at(self, waiter: _Waiter, now: float) -> float:
+        """When a clip's look makes a call: a slow clip's (past `TAIL_QUANTILE`, looked at
+        before) waits up to `TAIL_SLACK_SECONDS` for a call made anyway, except its last look
+        before the verdict."""
+        last = waiter.deadline - LAST_LOOK_SECONDS
+        slow = now - waiter.created >= self.delays.quantile(TAIL_QUANTILE)
+        if not slow or waiter.last_age is None or waiter.next_at >= last:
+            return waiter.next_at
+        return min(waiter.next_at + TAIL_SLACK_SECONDS, last)
 
     def _carried(self, members: list[_Waiter], now: float) -> list[_Waiter]:
         """Who a call carries: the clips whose look is due, and those worth a look anyway."""
