@@ -9,8 +9,9 @@ another `step` of the observed delays has passed since the last one, never close
 
 One call covers the clips a process waits on for the same token (up to 100 ids per call):
 when one clip's look is due, the others that could be showing by now ride along, which costs
-nothing more. A clip rides only between the shortest delay seen and `TAIL_QUANTILE` of them:
-a clip too young to show gains nothing, and a slow one is left to its own sparse looks. With
+nothing more. A clip rides only between the shortest delay seen and `max_gap` past
+`TAIL_QUANTILE` of them: a clip too young to show gains nothing, and a slow one is left to its
+own sparse looks. With
 `k` clips riding, calls come `RIDE_SECONDS / k` apart (never closer than `min_gap`), so each
 clip's share of the calls stays about one per `RIDE_SECONDS` however many share them, while a
 busy channel's calls come often enough that a clip is seen soon after it shows. With one
@@ -113,11 +114,15 @@ class VisibilityDelays:
             return samples[-1]
         return samples[i] + (samples[i + 1] - samples[i]) * (position - i)
 
+    def slow_after(self) -> float:
+        """The age past which a clip is a slow one: `max_gap` past `TAIL_QUANTILE` of the
+        delays, so that the usual delays' own tail still rides every call and is seen soon."""
+        return self.quantile(TAIL_QUANTILE) + self._max_gap
+
     def rides(self, age: float) -> bool:
         """Whether a clip `age` seconds after its 202 is worth a look in a call made for
-        another: it could be showing (past the shortest delay seen) and is not yet a slow one
-        (past `TAIL_QUANTILE`, where its own looks back off)."""
-        return self.quantile(0.0) <= age < self.quantile(TAIL_QUANTILE)
+        another: it could be showing (past the shortest delay seen) and is not a slow one."""
+        return self.quantile(0.0) <= age < self.slow_after()
 
     def next_look(self, last: float | None, sharing: int = 1) -> float:
         """The age (seconds after the 202) of the next look, after one at age `last` (None:
@@ -259,11 +264,11 @@ class ClipConfirmer:
         return min([at, *closing])
 
     def _due_at(self, waiter: _Waiter, now: float) -> float:
-        """When a clip's look makes a call: a slow clip's (past `TAIL_QUANTILE`, looked at
-        before) waits up to `TAIL_SLACK_SECONDS` for a call made anyway, except its last look
+        """When a clip's look makes a call: a slow clip's (past `slow_after`, looked at before)
+        waits up to `TAIL_SLACK_SECONDS` for a call made anyway, except its last look
         before the verdict."""
         last = waiter.deadline - LAST_LOOK_SECONDS
-        slow = now - waiter.created >= self.delays.quantile(TAIL_QUANTILE)
+        slow = now - waiter.created >= self.delays.slow_after()
         if not slow or waiter.last_age is None or waiter.next_at >= last:
             return waiter.next_at
         return min(waiter.next_at + TAIL_SLACK_SECONDS, last)
