@@ -249,6 +249,7 @@ class ByteChatBot(commands.Bot):
         self.duplicates = 0
         self.last_heard = -float("inf")
         self.revoked: str | None = None
+        self.subscribed = False  # a socket's welcome alone is not a connected chat
         self._wake = asyncio.Event()
         self._route_refresh_through_store()
 
@@ -407,6 +408,7 @@ class ByteChatBot(commands.Bot):
                 await fresh.close()
             raise
         self.revoked = None
+        self.subscribed = True
         self.link.connected(self._clock())
         logger.info("chat subscribed", extra={"broadcaster_id": self.broadcaster_id})
 
@@ -441,7 +443,10 @@ class ByteChatBot(commands.Bot):
             self.runtime.handle(line, own=self.is_own(line))
 
     async def event_websocket_welcome(self, payload: Any) -> None:
-        self.link.connected(self._clock())
+        """A welcome on a socket twitchio reconnected (it subscribes again itself); the first
+        socket's welcome comes before the subscription, which `subscribe_chat` reports."""
+        if self.subscribed:
+            self.link.connected(self._clock())
 
     async def event_websocket_closed(self, payload: Any) -> None:
         if not self._stopping and not self.connected():
@@ -453,6 +458,7 @@ class ByteChatBot(commands.Bot):
         supervisor subscribes again (failing while the reason holds, and saying so)."""
         reason = getattr(payload.reason, "value", str(payload.reason))
         self.revoked = reason
+        self.subscribed = False
         logger.warning(
             "chat subscription revoked by Twitch",
             extra={"reason": reason, "subscription_id": payload.id},
@@ -519,8 +525,9 @@ class ByteChatBot(commands.Bot):
                 break
             now = self._clock()
             if self.connected():
-                self.link.connected(now)
-                attempt, failure = 0, ""
+                if self.subscribed:  # otherwise the first subscription is still under way
+                    self.link.connected(now)
+                    attempt, failure = 0, ""
                 continue
             sockets = self._websockets.get(self.bot_id, {})
             for key in [k for k, s in sockets.items() if getattr(s, "gone", False)]:

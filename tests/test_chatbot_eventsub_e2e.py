@@ -419,6 +419,16 @@ def test_missed_keepalives_reconnect_with_backoff(live_chat):
     assert chat.terminate() == 0
 
 
+def test_health_says_connected_only_once_chat_is_subscribed(live_chat):
+    """The socket's welcome comes before the subscription; `/healthz` waits for the latter."""
+    chat = live_chat()
+    chat.sim.inject_fault("POST /helix/eventsub/subscriptions", "slow", delay=2.0)
+    chat.wait_connected()
+    enabled = [s for s in chat.sim.eventsub.subscriptions() if s.status == "enabled"]
+    assert len(enabled) == 1
+    assert chat.terminate() == 0
+
+
 def test_a_revoked_subscription_is_renewed_and_health_says_why_meanwhile(live_chat):
     chat = live_chat()
     chat.wait_connected()
