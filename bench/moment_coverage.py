@@ -84,48 +84,41 @@ class Spread:
         return f"{self.name}: {self.about}\n  mixture: {parts}"
 
 
+def mixture(*parts: tuple[float, float, float]) -> tuple[Component, ...]:
+    """The parts of a spread as (weight, median seconds, sigma) rows, one a lognormal."""
+    return tuple(Component(*part) for part in parts)
+
+
 SPREADS: dict[str, Spread] = {
-    "default": Spread(
-        "default",
-        "most approvals within 20 s of the moment, some around half a minute, "
-        "a long tail past 2 minutes",
-        (
-            Component(0.75, 11.0, 0.35),
-            Component(0.15, 35.0, 0.40),
-            Component(0.10, 150.0, 0.50),
+    spread.name: spread
+    for spread in (
+        Spread(
+            "default",
+            "most approvals within 20 s of the moment, some around half a minute, "
+            "a long tail past 2 minutes",
+            mixture((0.75, 11.0, 0.35), (0.15, 35.0, 0.40), (0.10, 150.0, 0.50)),
         ),
-    ),
-    # Issue 15's approval paths. The moment reaches the queue ~7-10 s after it happens (chat's
-    # reaction lag, detection, the sink); what follows depends on who decides.
-    "app-alone": Spread(
-        "app-alone",
-        "the streamer (or one operator) in the app while streaming: a glance between plays, "
-        "often a minute or more, sometimes after the round",
-        (
-            Component(0.30, 25.0, 0.35),
-            Component(0.40, 75.0, 0.45),
-            Component(0.30, 240.0, 0.60),
+        # Issue 15's approval paths. The moment reaches the queue ~7-10 s after it happens
+        # (chat's reaction lag, detection, the sink); what follows depends on who decides.
+        Spread(
+            "app-alone",
+            "the streamer (or one operator) in the app while streaming: a glance between plays, "
+            "often a minute or more, sometimes after the round",
+            mixture((0.30, 25.0, 0.35), (0.40, 75.0, 0.45), (0.30, 240.0, 0.60)),
         ),
-    ),
-    "mods-in-chat": Spread(
-        "mods-in-chat",
-        "a mod reads the announcement in chat and types !approve K7 (~10 s after it appears); "
-        "when no mod answers, the app decides later",
-        (
-            Component(0.70, 19.0, 0.25),
-            Component(0.20, 32.0, 0.30),
-            Component(0.10, 150.0, 0.50),
+        Spread(
+            "mods-in-chat",
+            "a mod reads the announcement in chat and types !approve K7 (~10 s after it "
+            "appears); when no mod answers, the app decides later",
+            mixture((0.70, 19.0, 0.25), (0.20, 32.0, 0.30), (0.10, 150.0, 0.50)),
         ),
-    ),
-    "policy": Spread(
-        "policy",
-        "the auto-approval policy at enqueue: chat candidates ~8.5 s after the moment, vision "
-        "ones ~3 s after the frame",
-        (
-            Component(0.80, 8.5, 0.12),
-            Component(0.20, 3.0, 0.25),
+        Spread(
+            "policy",
+            "the auto-approval policy at enqueue: chat candidates ~8.5 s after the moment, "
+            "vision ones ~3 s after the frame",
+            mixture((0.80, 8.5, 0.12), (0.20, 3.0, 0.25)),
         ),
-    ),
+    )
 }
 PATHS = ("app-alone", "mods-in-chat", "policy")
 

@@ -20,6 +20,7 @@ from chatbot.chat_line import ChatLine
 from chatbot.titles import chat_title
 from shared.domain.approval_codes import typed_code
 from shared.domain.approval_settings import ApprovalSettings
+from shared.domain.candidate_status import status_word
 from shared.domain.language import DEFAULT_LANGUAGE, ENGLISH, N_, Translate
 from shared.domain.text import plain_excerpt, shorten, visible_text
 from shared.i18n import translator
@@ -29,13 +30,6 @@ VERBS: tuple[Verb, ...] = ("approve", "reject")
 MAX_CHARS = 280
 REASON_CHARS = 200
 _ROLE_WORDS = {"moderator": N_("mods"), "vip": N_("VIPs"), "subscriber": N_("subscribers")}
-# What a decided candidate became, as `already_reply` says it.
-_STATUS_WORDS = {
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "expired": N_("expired"),
-    "decided": N_("decided"),
-}
 # A candidate's source, named in an announcement when it has no title.
 _SOURCE_WORDS = {
     "chat_spike": N_("chat spike"),
@@ -185,7 +179,7 @@ def already_reply(
 ) -> str:
     """The second decider is told who was first."""
     t = translator(language)
-    said = t(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status
+    said = status_word(status, t)
     if by and by != "sweeper":
         return one_line(
             t(

@@ -126,16 +126,9 @@ class GeminiMomentWriter:
     def propose(
         self, lines: Sequence[ChatLine], *, hint: str, model: str, timeout: float
     ) -> MomentProposal | None:
-        from google.genai import types
+        from shared.vision_model.gemini import json_config
 
-        config = types.GenerateContentConfig(
-            system_instruction=INSTRUCTION,
-            response_mime_type="application/json",
-            response_schema=_Answer,
-            temperature=0.6,
-            max_output_tokens=256,
-            http_options=types.HttpOptions(timeout=int(timeout * 1000)),
-        )
+        config = json_config(INSTRUCTION, _Answer, temperature=0.6, timeout=timeout)
         try:
             response = self._client.models.generate_content(
                 model=model or self._default_model,

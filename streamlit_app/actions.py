@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from shared.domain.candidate_status import status_word
 from shared.domain.clip_job import ApprovalEdits
 from shared.domain.clock import utc_now
 from shared.domain.errors import (
@@ -28,7 +29,6 @@ from shared.i18n import Translator
 from shared.pipeline.approve import approve
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
-from streamlit_app.approval_view import STATUS_WORDS
 from streamlit_app.formatting import EN, ago
 
 logger = logging.getLogger("streamlit_app")
@@ -70,7 +70,7 @@ def _decided_message(queue: ActionQueue, action_id: str, now: datetime, t: Trans
         "Candidate {id} was already {status}{who}{when}; nothing was changed. The queue shows "
         "it no more.",
         id=action_id,
-        status=t(STATUS_WORDS[status]) if status in STATUS_WORDS else status,
+        status=status_word(status, t),
         who=who,
         when=when,
     )

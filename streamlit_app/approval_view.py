@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from shared.domain.approval_codes import shown_codes
+from shared.domain.candidate_status import status_word
 from shared.domain.decision_speed import Decided, PathSpeed, decision_speeds
 from shared.domain.language import N_
 from shared.i18n import Translator
@@ -21,12 +22,6 @@ from shared.store.discord_posts import PostRecord
 from streamlit_app.formatting import EN, ago, as_utc, duration_text
 
 VIA_WORDS = {"app": N_("in the app"), "chat": N_("in chat"), "policy": N_("by the policy")}
-STATUS_WORDS = {
-    "approved": N_("approved"),
-    "rejected": N_("rejected"),
-    "expired": N_("expired"),
-    "pending": N_("pending"),
-}
 
 
 def queue_codes(items: Iterable[ActionItem]) -> dict[str, str]:
@@ -70,7 +65,7 @@ def decision_line(item: ActionItem, now: datetime, t: Translator = EN) -> str:
     via = t(VIA_WORDS[item.decided_via]) if item.decided_via in VIA_WORDS else ""
     how = f"{by} {via}".rstrip() if via and item.decided_via != "policy" else by
     status = item.status.value
-    said = t(STATUS_WORDS[status]) if status in STATUS_WORDS else status
+    said = status_word(status, t)
     line = f"“{title}” {said}{how}"
     found = decided(item)
     if found is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections.abc import Iterable, Sequence
+from functools import partial
 
 import pytest
 
@@ -406,21 +407,8 @@ def regulars_saying(
     return out
 
 
-def newcomers_saying(
-    at: float,
-    texts: Sequence[str],
-    *,
-    accounts: int = 80,
-    spread: float = 15.0,
-    seed: int = 4,
-    first_user: int = 80_000,
-) -> list[ChatLine]:
-    """Accounts never seen in this chat each saying one of `texts` (a raid, a giveaway)."""
-    rng = random.Random(seed)
-    return [
-        say(at + rng.uniform(0, spread), first_user + i, rng.choice(list(texts)))
-        for i in range(accounts)
-    ]
+# Accounts never seen in this chat (a raid, a giveaway): a crowd numbered past the regulars.
+newcomers_saying = partial(crowd, chatters=80, spread=15.0, seed=4, first_user=80_000)
 
 
 GREETINGS = ["hi", "hello", "hey @streamer", "o7", "HeyGuys", "olá", "안녕하세요", "你好",
@@ -434,11 +422,11 @@ CONVERSATION = {
         600, ["yes", "no", "Yes", "NO", "sim", "não", "да", "нет", "ㅇㅇ", "ㄴㄴ", "a", "b"]
     ),
     "a greeting wave of accounts new to this chat": newcomers_saying(
-        600, GREETINGS, accounts=50, spread=40
+        600, GREETINGS, chatters=50, spread=40
     ),
     "a raid: new accounts post one raid message, then greet; regulars welcome them": merged(
         newcomers_saying(600, ["pixelRaid pixelRaid pixelRaid"]),
-        newcomers_saying(615, ["hi", "hello @streamer", "hey"], accounts=40, spread=40, seed=5),
+        newcomers_saying(615, ["hi", "hello @streamer", "hey"], chatters=40, spread=40, seed=5),
         regulars_saying(605, WELCOMES, chatters=12, spread=30),
     ),
     "a gift-sub thank-you wave": merged(
@@ -447,7 +435,7 @@ CONVERSATION = {
     ),
     "a giveaway keyword from regulars and lurkers": merged(
         regulars_saying(600, ["!enter"], spread=30, repeat=3),
-        newcomers_saying(600, ["!enter", "!join"], accounts=30, spread=40),
+        newcomers_saying(600, ["!enter", "!join"], chatters=30, spread=40),
     ),
     "a wave of !commands": regulars_saying(
         600, ["!discord", "!uptime", "!socials", "!rank"], chatters=30, spread=10

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy_fakes import FakeRules, FakeScheduler, serving
-from tests.test_deploy_script import Deployment
+from tests.test_deploy_script import Deployment, run_unattended
 
 GCLOUD = shutil.which("gcloud", path="/usr/bin:/usr/local/bin:/usr/lib/google-cloud-sdk/bin")
 NO_ACCOUNT = "You do not currently have an active account selected"
@@ -45,15 +44,7 @@ def parse_with_real_gcloud(argv: list[str], config_dir: Path) -> tuple[int, str]
         "CLOUDSDK_CORE_DISABLE_USAGE_REPORTING": "true",
         "CLOUDSDK_SURVEY_DISABLE_PROMPTS": "true",
     }
-    done = subprocess.run(
-        [GCLOUD, *argv],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_unattended([GCLOUD, *argv], env, timeout=60)
     return done.returncode, done.stdout + done.stderr
 
 

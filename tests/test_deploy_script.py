@@ -104,6 +104,22 @@ def snapshot(target: Path) -> Path:
     return target
 
 
+def run_unattended(
+    argv: list[str], env: dict[str, str], *, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """A command nobody can answer: no stdin, its output kept as text, any exit code returned
+    for the test to judge."""
+    return subprocess.run(
+        argv,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class Deployment:
     def __init__(self, home: Path, scheduler: FakeScheduler, rules: FakeRules) -> None:
         self.home = home
@@ -128,14 +144,10 @@ class Deployment:
             "BYTECLIPS_SCHEDULER_API": self.scheduler.url,
             "BYTECLIPS_FIREBASERULES_API": self.rules.url,
         }
-        done = subprocess.run(
+        done = run_unattended(
             ["bash", str(self.repo / "deploy.sh"), "--config", str(config or self.config), *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
+            env,
             timeout=300,
-            check=False,
         )
         return Run(done.returncode, done.stdout, done.stderr, self.cloud.calls())
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from google.cloud import firestore
 from pydantic import BaseModel, Field, ValidationError
+from streamlit.testing.v1 import AppTest
 
 from shared.domain.approval_settings import ApprovalSettings, approval_problems
 from shared.domain.chat_settings import ChatSettings
@@ -506,27 +507,36 @@ def test_the_control_planes_own_refusals_are_said_in_portuguese():
     )
 
 
-def test_a_token_that_cannot_be_renewed_is_said_in_portuguese_and_logged_in_english():
-    error = TokenNotRefreshable("7", NO_REFRESH_TOKEN)
-    assert str(error) == (
-        "clip_unauthorized: The stored Twitch token for user 7 cannot be renewed: the document "
-        "has no refresh_token; reconnect Twitch"
-    )
-    assert error.operator_phrase.say(PT) == (
-        "O token da Twitch salvo para o usuário 7 não pode ser renovado: o documento não tem "
-        "refresh_token; reconecte a Twitch"
-    )
-    assert error.phrase.say(PT) == f"clip_unauthorized: {error.operator_phrase.say(PT)}"
-    assert error.phrase.say(ENGLISH) == str(error)
-    unreadable = StoredTokenUnreadable("8", field_problems(_refused()))
-    assert str(unreadable) == (
-        "clip_unauthorized: The stored Twitch token for user 8 is unreadable: seconds input "
-        "should be greater than or equal to 5; reconnect Twitch"
-    )
-    assert unreadable.operator_phrase.say(PT) == (
-        "O token da Twitch salvo para o usuário 8 não pode ser lido: seconds deve ser maior ou "
-        "igual a 5; reconecte a Twitch"
-    )
+@pytest.mark.parametrize(
+    ("error", "english", "portuguese"),
+    [
+        (
+            TokenNotRefreshable("7", NO_REFRESH_TOKEN),
+            "clip_unauthorized: The stored Twitch token for user 7 cannot be renewed: the "
+            "document has no refresh_token; reconnect Twitch",
+            "O token da Twitch salvo para o usuário 7 não pode ser renovado: o documento não tem "
+            "refresh_token; reconecte a Twitch",
+        ),
+        (
+            StoredTokenUnreadable("8", field_problems(_refused())),
+            "clip_unauthorized: The stored Twitch token for user 8 is unreadable: seconds input "
+            "should be greater than or equal to 5; reconnect Twitch",
+            "O token da Twitch salvo para o usuário 8 não pode ser lido: seconds deve ser maior "
+            "ou igual a 5; reconecte a Twitch",
+        ),
+    ],
+    ids=["cannot be renewed", "unreadable"],
+)
+def test_a_stored_token_that_cannot_be_used_is_said_in_portuguese_and_logged_in_english(
+    error: TokenNotRefreshable | StoredTokenUnreadable, english: str, portuguese: str
+):
+    assert str(error) == english
+    assert error.operator_phrase.say(PT) == portuguese
+    assert error.phrase.say(PT) == f"clip_unauthorized: {portuguese}"
+    assert error.phrase.say(ENGLISH) == english
+
+
+def test_a_refused_token_is_said_in_portuguese():
     assert ClipUnauthorized().operator_phrase.say(PT).startswith("A Twitch não aceitou")
 
 
@@ -577,12 +587,18 @@ def _never(refresh_token: str) -> Any:
     raise AssertionError("a token without a refresh token was sent to Twitch")
 
 
+def saved_with(at: AppTest, fields: Iterable[Any], key_prefix: str, value: str) -> list[str]:
+    """Type `value` into the one Control plane field whose key starts with `key_prefix`, save,
+    and return the errors the page shows."""
+    [field] = [f for f in fields if (f.key or "").startswith(key_prefix)]
+    field.input(value)
+    at.button(key="cp_save").click().run()
+    return [e.value for e in at.error]
+
+
 def test_the_control_plane_page_refuses_a_bad_rule_in_portuguese(open_app, portuguese):  # noqa: F811
     at = open_app(CONTROL)
-    [rules] = [a for a in at.text_area if (a.key or "").startswith("cp_approval.policy_rules_")]
-    rules.input("mods vision roles=vip")
-    at.button(key="cp_save").click().run()
-    errors = [e.value for e in at.error]
+    errors = saved_with(at, at.text_area, "cp_approval.policy_rules_", "mods vision roles=vip")
     assert "Não salvo: corrija os campos marcados abaixo." in page_text(at)
     said = [e for e in errors if "regra 1: roles: só uma regra" in e]
     assert said and "olha quem pediu" in said[0], errors
@@ -593,10 +609,7 @@ def test_the_control_plane_page_refuses_a_bad_rule_in_portuguese(open_app, portu
 
 def test_the_control_plane_page_refuses_a_login_name_in_portuguese(open_app, portuguese):  # noqa: F811
     at = open_app(CONTROL)
-    [editor] = [i for i in at.text_input if (i.key or "").startswith("cp_clip_editor_user_id_")]
-    editor.input("bytestreamer")
-    at.button(key="cp_save").click().run()
-    errors = [e.value for e in at.error]
+    errors = saved_with(at, at.text_input, "cp_clip_editor_user_id_", "bytestreamer")
     assert any("deve ser o id numérico do editor (usuário) na Twitch" in e for e in errors), errors
     assert "numeric Twitch" not in page_text(at) and "login name" not in page_text(at)
     assert ControlPlaneStore(portuguese).read(fresh=True).clip_editor_user_id is None

@@ -117,6 +117,39 @@ class _Second:
     first_ts: float
 
 
+class _Span:
+    """The chatters, reactions and `!clip` calls of the seconds within a trailing span: the
+    scored window and the longer one are kept the same way."""
+
+    __slots__ = ("seconds", "sums")
+
+    def __init__(self) -> None:
+        self.seconds: deque[_Second] = deque()
+        self.sums = [0.0, 0.0, 0.0]
+
+    def add(self, now: _Second) -> None:
+        if now.chatters or now.reactions or now.clips:
+            self.seconds.append(now)
+            sums = self.sums
+            sums[0] += now.chatters
+            sums[1] += now.reactions
+            sums[2] += now.clips
+
+    def drop_through(self, horizon: float) -> list[_Second]:
+        """Forget the seconds at or before `horizon`; they are returned."""
+        seconds, sums = self.seconds, self.sums
+        dropped = []
+        while seconds and seconds[0].sec <= horizon:
+            old = seconds.popleft()
+            sums[0] -= old.chatters
+            sums[1] -= old.reactions
+            sums[2] -= old.clips
+            dropped.append(old)
+        if not seconds:
+            sums[0] = sums[1] = sums[2] = 0.0
+        return dropped
+
+
 class MomentDetector:
     """One channel's moment state; feed every message in time order."""
 
@@ -144,14 +177,12 @@ class MomentDetector:
         self._last_ts = ts
         self._sec = -1
         self._now = _Second(-1, 0.0, 0.0, 0.0, [], 0.0)
-        self._window: deque[_Second] = deque()
-        self._sums = [0.0, 0.0, 0.0]
+        self._window = _Span()
         self._tokens: dict[str, int] = {}
         self._activity: deque[tuple[int, float, float]] = deque()
         self._samples: deque[tuple[float, float, float, float, float]] = deque()
         self._baseline: Baseline | None = None
-        self._long: deque[_Second] = deque()
-        self._long_sums = [0.0, 0.0, 0.0]
+        self._long = _Span()
         self._long_samples: deque[tuple[float, float, float, float, float]] = deque()
         self._long_baseline: Baseline | None = None
         self._cold = True
@@ -319,47 +350,26 @@ class MomentDetector:
     ) -> Detection | None:
         sec = now.sec
         self._active_seconds += 1.0
-        window, sums = self._window, self._sums
-        if now.chatters or now.reactions or now.clips:
-            window.append(now)
-            sums[0] += now.chatters
-            sums[1] += now.reactions
-            sums[2] += now.clips
-        horizon = sec - settings.spike_window_seconds
+        window = self._window
+        window.add(now)
         tokens = self._tokens
-        while window and window[0].sec <= horizon:
-            old = window.popleft()
-            sums[0] -= old.chatters
-            sums[1] -= old.reactions
-            sums[2] -= old.clips
+        for old in window.drop_through(sec - settings.spike_window_seconds):
             for token in old.tokens:
                 left = tokens[token] - 1
                 if left:
                     tokens[token] = left
                 else:
                     del tokens[token]
-        if not window:
-            sums[0] = sums[1] = sums[2] = 0.0
         activity = self._activity
         activity.append((sec, now.chatters + now.reactions, now.first_ts))
         while activity and activity[0][0] <= sec - ONSET_LOOKBACK:
             activity.popleft()
-        chatters, reactions, clips = sums
+        chatters, reactions, clips = window.sums
         repetition = float(max(tokens.values())) if tokens else 0.0
         values = (chatters, reactions, repetition, clips)
-        long, long_sums = self._long, self._long_sums
-        if now.chatters or now.reactions or now.clips:
-            long.append(now)
-            long_sums[0] += now.chatters
-            long_sums[1] += now.reactions
-            long_sums[2] += now.clips
-        while long and long[0].sec <= sec - LONG_SECONDS:
-            old = long.popleft()
-            long_sums[0] -= old.chatters
-            long_sums[1] -= old.reactions
-            long_sums[2] -= old.clips
-        if not long:
-            long_sums[0] = long_sums[1] = long_sums[2] = 0.0
+        self._long.add(now)
+        self._long.drop_through(sec - LONG_SECONDS)
+        long_sums = self._long.sums
         long_values = (long_sums[0], long_sums[1], repetition, long_sums[2])
         if sec % SAMPLE_SECONDS == 0:
             self._sample(sec, values, settings)
@@ -602,7 +612,9 @@ class MomentDetector:
         z, score, onset = pending.z, pending.peak, pending.onset
         lines = [r for r in self._heard if r.ts >= onset - 1.0] or list(self._heard)[-30:]
         reacting = z[1] * weights[1]
-        keyword = reacting >= z[0] * weights[0] and self._sums[1] >= settings.keyword_min_chatters
+        keyword = (
+            reacting >= z[0] * weights[0] and self._window.sums[1] >= settings.keyword_min_chatters
+        )
         source = "keyword" if keyword else "chat_spike"
         confidence = 0.5 + 0.25 * math.log2(max(1.0, score / max(self.bar(settings), 1e-9)))
         return Detection(

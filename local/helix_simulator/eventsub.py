@@ -416,54 +416,48 @@ class EventSubServer(Lifecycle):
         """Create an enabled subscription on a connected session; returns it, the session's
         subscription count and when the session connected. Raises SubscriptionRefused as
         Twitch answers."""
-        return self._call(
-            self._create(client_id, user_id, type_, version, dict(condition), session_id)
-        )
+        wanted = dict(condition)
 
-    async def _create(
-        self,
-        client_id: str,
-        user_id: str,
-        type_: str,
-        version: str,
-        condition: dict[str, str],
-        session_id: str,
-    ) -> tuple[Subscription, int, float]:
-        session = self._sessions.get(session_id)
-        if session is None or not session.open or session.status != "connected":
-            raise SubscriptionRefused(
-                400, "websocket transport session does not exist or has already disconnected"
+        async def create() -> tuple[Subscription, int, float]:
+            session = self._sessions.get(session_id)
+            if session is None or not session.open or session.status != "connected":
+                raise SubscriptionRefused(
+                    400, "websocket transport session does not exist or has already disconnected"
+                )
+            mine = [
+                s
+                for s in self._subscriptions.values()
+                if s.session_id == session_id and s.status == "enabled"
+            ]
+            if any(s.user_id != user_id or s.client_id != client_id for s in mine):
+                raise SubscriptionRefused(
+                    400, "a websocket session's subscriptions must all use the same user token"
+                )
+            if any(
+                s.type == type_ and s.version == version and s.condition == wanted for s in mine
+            ):
+                raise SubscriptionRefused(
+                    409,
+                    "A subscription already exists for the specified event type and condition "
+                    "combination",
+                )
+            now = self._clock()
+            if len(mine) >= MAX_SUBSCRIPTIONS_PER_SESSION:
+                raise SubscriptionRefused(429, "The websocket session has too many subscriptions")
+            sub = Subscription(
+                str(uuid.uuid4()),
+                type_,
+                version,
+                wanted,
+                session_id,
+                client_id,
+                user_id,
+                now,
             )
-        mine = [
-            s
-            for s in self._subscriptions.values()
-            if s.session_id == session_id and s.status == "enabled"
-        ]
-        if any(s.user_id != user_id or s.client_id != client_id for s in mine):
-            raise SubscriptionRefused(
-                400, "a websocket session's subscriptions must all use the same user token"
-            )
-        if any(s.type == type_ and s.version == version and s.condition == condition for s in mine):
-            raise SubscriptionRefused(
-                409,
-                "A subscription already exists for the specified event type and condition "
-                "combination",
-            )
-        now = self._clock()
-        if len(mine) >= MAX_SUBSCRIPTIONS_PER_SESSION:
-            raise SubscriptionRefused(429, "The websocket session has too many subscriptions")
-        sub = Subscription(
-            str(uuid.uuid4()),
-            type_,
-            version,
-            condition,
-            session_id,
-            client_id,
-            user_id,
-            now,
-        )
-        self._subscriptions[sub.id] = sub
-        return replace(sub, condition=dict(condition)), len(mine) + 1, session.connected_at
+            self._subscriptions[sub.id] = sub
+            return replace(sub, condition=dict(wanted)), len(mine) + 1, session.connected_at
+
+        return self._call(create())
 
     def delete_subscription(self, subscription_id: str, *, client_id: str, user_id: str) -> bool:
         """Delete Twitch-side: no more notifications for it. False when not found."""

@@ -32,6 +32,13 @@ RULE_NAME = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 LISTED_TWICE = Phrase(N_("lists an entry twice"))
 
 
+def _once_each(value: Any) -> Any:
+    """A listed setting names each entry once: a repeat is a typo, never a weight."""
+    if isinstance(value, list | tuple) and len(set(value)) != len(value):
+        raise Refusal(LISTED_TWICE)
+    return value
+
+
 class PolicyRule(BaseModel):
     """One auto-approval rule: which candidates it approves, and how many at most.
 
@@ -65,9 +72,7 @@ class PolicyRule(BaseModel):
     def _listed(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = [part for part in value.replace(",", " ").split() if part]
-        if isinstance(value, list | tuple) and len(set(value)) != len(value):
-            raise Refusal(LISTED_TWICE)
-        return value
+        return _once_each(value)
 
     @model_validator(mode="after")
     def _fits_source(self) -> PolicyRule:
@@ -129,11 +134,7 @@ class ApprovalSettings(BaseModel):
     )
     @classmethod
     def _distinct(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list | tuple) and len(set(value)) != len(value):
-            raise Refusal(LISTED_TWICE)
-        return value
+        return _once_each([value] if isinstance(value, str) else value)
 
     @field_validator("policy_rules", mode="after")
     @classmethod

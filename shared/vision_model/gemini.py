@@ -63,17 +63,35 @@ class GeminiRequest:
     config: types.GenerateContentConfig
 
 
+def json_config(
+    instruction: str,
+    schema: Any,
+    *,
+    temperature: float,
+    timeout: float,
+    max_output_tokens: int = 256,
+    thinking_budget: int | None = None,
+) -> types.GenerateContentConfig:
+    """A call that must answer JSON against `schema` within `timeout` seconds; the frame
+    classifier and the chat bot's moment writer ask Gemini the same way."""
+    config = types.GenerateContentConfig(
+        system_instruction=instruction,
+        response_mime_type="application/json",
+        response_schema=schema,
+        temperature=temperature,
+        max_output_tokens=max_output_tokens,
+        http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
+    )
+    if thinking_budget is not None:
+        config.thinking_config = types.ThinkingConfig(thinking_budget=thinking_budget)
+    return config
+
+
 def build_request(frame: bytes, mime: str, *, model: str, timeout: float) -> GeminiRequest:
     """The generate_content call for one frame: the image part, then the question."""
-    config = types.GenerateContentConfig(
-        system_instruction=INSTRUCTION,
-        response_mime_type="application/json",
-        response_schema=RESPONSE_SCHEMA,
-        temperature=0.1,
-        max_output_tokens=256,
-        # Flash models think by default; a frame label needs no thinking, and it costs time.
-        thinking_config=types.ThinkingConfig(thinking_budget=0),
-        http_options=types.HttpOptions(timeout=max(1, int(timeout * 1000))),
+    # Flash models think by default; a frame label needs no thinking, and it costs time.
+    config = json_config(
+        INSTRUCTION, RESPONSE_SCHEMA, temperature=0.1, timeout=timeout, thinking_budget=0
     )
     contents = [
         types.Part.from_bytes(data=frame, mime_type=mime),
