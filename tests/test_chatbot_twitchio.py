@@ -367,6 +367,7 @@ def test_the_supervisor_subscribes_again_when_twitchio_gave_up(monkeypatch):
     async def subscribe_chat() -> None:
         subscribed.append(True)
         bot._websockets[BOT_ID] = {"s1": SimpleNamespace(connected=True)}
+        bot.subscribed = True  # as the real one does once Twitch accepted the subscription
 
     bot.subscribe_chat = subscribe_chat
 
