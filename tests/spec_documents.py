@@ -111,6 +111,19 @@ def minimal_token(now: datetime, user_id: str = MINIMAL_TOKEN_USER) -> dict[str,
     }
 
 
+def minimal_scene(now: datetime) -> dict[str, Any]:
+    """docs/architecture.md §3.6's `scene_context/{broadcaster_id}`: what the model saw, no
+    `broadcaster_id` field (the document id), nothing of ours (`model`, `received_at`...)."""
+    return {
+        "game": "Chess",
+        "scene": "endgame board",
+        "event": "victory",
+        "confidence": 0.9,
+        "summary": "checkmate on screen",
+        "at": now - timedelta(seconds=20),
+    }
+
+
 @dataclass(frozen=True)
 class Written:
     """What `write_foreign` wrote, for the assertions."""
@@ -163,4 +176,5 @@ def write_foreign(db: firestore.Client, *, broken_singletons: bool = True) -> Wr
     tokens = db.collection("twitch_tokens")
     tokens.document(MINIMAL_TOKEN_USER).set(minimal_token(now))
     tokens.document(WRONG_TOKEN_USER).set(minimal_token(now, WRONG_TOKEN_USER) | {"scopes": 7})
+    db.collection("scene_context").document(CHANNEL).set(minimal_scene(now))
     return Written()

@@ -22,7 +22,7 @@ from chatbot.control import ControlPlaneWatch
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import ActionAlreadyDecided, StoredDocumentUnreadable
 from shared.pipeline.approve import approve
-from shared.store import action_queue
+from shared.store import documents
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
@@ -138,7 +138,7 @@ def test_archiving_races_an_approval_and_exactly_one_wins(db, new_client):
 
 
 def test_expiry_ages_out_an_unreadable_item_too(db, caplog, monkeypatch):
-    monkeypatch.setattr(action_queue, "_reported", set())
+    monkeypatch.setattr(documents, "_reported", set())
     spec.write_foreign(db)
     old = datetime.now(UTC) - timedelta(hours=2)
     db.collection("action_queue").document(spec.WRONG_ITEM).update({"created_at": old})

@@ -418,9 +418,10 @@ class SceneContext(BaseModel):
     confidence: float = 0.0
     summary: str = ""
     at: datetime
-    received_at: datetime
-    model: str
-    classifier: str
+    # Ours, beyond docs/architecture.md §3.6's fields: a document another tool wrote lacks them.
+    received_at: datetime | None = None
+    model: str = ""
+    classifier: str = ""
     triggered: bool = False
     action_id: str | None = None
 

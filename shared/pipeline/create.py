@@ -390,7 +390,7 @@ class ClipWorker:
         """Plan, claim, create, save, confirm. Planning reads the stream before the claim (no
         write is needed to read), so the claim also records the plan in the same write."""
         editor_id = config.clip_editor_user_id or job.broadcaster_id
-        health = self._health.read_clips_auth()
+        health = self._health.read_if_readable()
         refusal = self._auth_refusal(health, editor_id, None, self._words())
         if refusal:
             return self._claim_and_fail(job, ErrorCode.UNAUTHORIZED, refusal)

@@ -14,7 +14,6 @@ documented ones are ignored. One that still does not parse (a wrong type, anothe
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.base_aggregation import AggregationResult
 from google.cloud.firestore_v1.base_query import FieldFilter
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from shared.domain.clip_candidate import (
     DEFAULT_DEDUPE_WINDOW_SECONDS,
@@ -42,8 +41,7 @@ from shared.domain.errors import (
 )
 from shared.domain.language import ENGLISH, N_, Phrase
 from shared.domain.text import shorten
-from shared.domain.validation import field_problems
-from shared.store.documents import existing
+from shared.store.documents import existing, parse_document, report_unreadable
 from shared.store.exclusive import commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -65,8 +63,6 @@ _PAYLOAD_FIELDS = frozenset(
     for name in (field_name, info.alias)
     if name
 )
-
-logger = logging.getLogger(__name__)
 
 
 class ActionStatus(StrEnum):
@@ -125,21 +121,7 @@ def read_item(snap: Any) -> ActionItem:
     for name, stand_in in (("created_at", "create_time"), ("updated_at", "update_time")):
         if fields.get(name) is None:
             fields[name] = getattr(snap, stand_in, None)
-    try:
-        return ActionItem.model_validate(fields)
-    except ValidationError as error:
-        problems = field_problems(error, default_field="document")
-        raise StoredDocumentUnreadable(path, problems, UNREADABLE_FIX) from None
-
-
-_reported: set[str] = set()
-
-
-def _report_once(error: StoredDocumentUnreadable) -> None:
-    """One ERROR line per unreadable document and process, however often it is read."""
-    if error.path not in _reported:
-        _reported.add(error.path)
-        logger.error(str(error), extra={"document": error.path})
+    return parse_document(ActionItem, path, fields, UNREADABLE_FIX)
 
 
 def _newest_first(item: ActionItem) -> datetime:
@@ -246,7 +228,7 @@ class ActionQueue:
             try:
                 items.append(read_item(snap))
             except StoredDocumentUnreadable as error:
-                _report_once(error)
+                report_unreadable(error)
         return sorted(items, key=_newest_first, reverse=True)[:limit]
 
     def watch_pending(self, *, limit: int = PENDING_LIMIT) -> LiveQuery[ActionItem]:
@@ -369,7 +351,7 @@ class ActionQueue:
         except ActionAlreadyDecided:
             return False
         except StoredDocumentUnreadable as error:
-            _report_once(error)
+            report_unreadable(error)
             try:
                 self.decide_unreadable(action_id, decision)
             except ActionAlreadyDecided:

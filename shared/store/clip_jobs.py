@@ -27,7 +27,6 @@ from google.cloud.firestore_v1.aggregation import AggregationQuery
 from google.cloud.firestore_v1.base_aggregation import AggregationResult
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.watch import ChangeType, Watch
-from pydantic import ValidationError
 
 from shared.domain.clip_job import (
     ClipJob,
@@ -45,8 +44,7 @@ from shared.domain.errors import (
     TransitionRefused,
 )
 from shared.domain.language import N_
-from shared.domain.validation import field_problems
-from shared.store.documents import existing
+from shared.store.documents import existing, parse_document
 from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -117,13 +115,8 @@ def read_job(snap: Any) -> ClipJob:
     """A stored job (the document id stands in for a missing `job_id`), or
     StoredDocumentUnreadable naming the document and its refused fields (never their values:
     a foreign document may hold anything)."""
-    try:
-        return ClipJob.model_validate({"job_id": snap.id} | (snap.to_dict() or {}))
-    except ValidationError as error:
-        problems = field_problems(error, default_field="document")
-        raise StoredDocumentUnreadable(
-            f"{COLLECTION}/{snap.id}", problems, UNREADABLE_FIX
-        ) from None
+    fields = {"job_id": snap.id} | (snap.to_dict() or {})
+    return parse_document(ClipJob, f"{COLLECTION}/{snap.id}", fields, UNREADABLE_FIX)
 
 
 def _encode(fields: Mapping[str, Any]) -> dict[str, Any]:

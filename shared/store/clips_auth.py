@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from google.cloud import firestore
-from pydantic import ValidationError
 
 from shared.domain.clips_auth import ClipsAuthHealth
 from shared.domain.errors import StoredDocumentUnreadable
 from shared.domain.language import N_
-from shared.domain.validation import field_problems
+from shared.store.documents import parse_document, report_unreadable
 
 COLLECTION = "observability"
 CLIPS_AUTH = "clips_auth"
@@ -27,13 +26,18 @@ class ClipsAuthStore:
         snap = self._ref.get()
         if not snap.exists:
             return None
+        path = f"{COLLECTION}/{CLIPS_AUTH}"
+        return parse_document(ClipsAuthHealth, path, snap.to_dict() or {}, UNREADABLE_FIX)
+
+    def read_if_readable(self) -> ClipsAuthHealth | None:
+        """The findings as the worker's shortcut reads them: None also when the document does
+        not parse (logged once per process). The worker only refuses fast on them and checks
+        the token itself before every clip, so a bad document must not hold every job."""
         try:
-            return ClipsAuthHealth.model_validate(snap.to_dict())
-        except ValidationError as error:
-            problems = field_problems(error, default_field="document")
-            raise StoredDocumentUnreadable(
-                f"{COLLECTION}/{CLIPS_AUTH}", problems, UNREADABLE_FIX
-            ) from None
+            return self.read_clips_auth()
+        except StoredDocumentUnreadable as error:
+            report_unreadable(error)
+            return None
 
     def write_clips_auth(self, health: ClipsAuthHealth) -> None:
         self._ref.set(health.model_dump())

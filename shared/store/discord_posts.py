@@ -18,10 +18,11 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.watch import ChangeType, Watch
-from pydantic import ValidationError
 
 from shared.domain.clip_job import ClipJob
-from shared.store.clip_jobs import COLLECTION
+from shared.domain.errors import StoredDocumentUnreadable
+from shared.store.clip_jobs import COLLECTION, read_job
+from shared.store.documents import report_unreadable
 from shared.store.exclusive import commit_led_by_create
 
 POSTS = "discord_posts"
@@ -66,7 +67,8 @@ class DiscordPostStore:
         self, since: datetime, on_jobs: Callable[[list[FinishedJob]], None]
     ) -> Watch:
         """Jobs changed at or after `since`, as they change (every snapshot, possibly none);
-        unreadable documents are skipped. Runs on Firestore's listener thread."""
+        an unreadable document is skipped and logged once (the document id stands in for a
+        missing `job_id`, as everywhere). Runs on Firestore's listener thread."""
 
         def deliver(docs: list[Any], changes: list[Any], read_time: Any) -> None:
             found = []
@@ -75,8 +77,9 @@ class DiscordPostStore:
                     continue
                 data = change.document.to_dict() or {}
                 try:
-                    job = ClipJob.model_validate(data)
-                except ValidationError:
+                    job = read_job(change.document)
+                except StoredDocumentUnreadable as error:
+                    report_unreadable(error)
                     continue
                 discord = data.get(FIELD)
                 found.append(FinishedJob(job, discord if isinstance(discord, Mapping) else {}))

@@ -2,16 +2,34 @@
 channel.
 
 Written by `vision_ingest` after every classified frame; read by the app (Health page) and
-by the chat bot's LLM titles. One document per channel, replaced whole each time.
+by the chat bot's LLM titles. One document per channel, replaced whole each time. Read as
+documented: the document id stands in for a missing `broadcaster_id`; one that still does not
+parse raises `StoredDocumentUnreadable` naming the document, and a listing leaves it out and
+logs it once.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from google.cloud import firestore
 
+from shared.domain.errors import StoredDocumentUnreadable
+from shared.domain.language import N_
 from shared.domain.vision import SceneContext
+from shared.store.documents import parse_document, report_unreadable
 
 COLLECTION = "scene_context"
+UNREADABLE_FIX = N_(
+    "the next frame vision_ingest classifies on that channel replaces it, or delete it"
+)
+
+
+def read_scene(snap: Any) -> SceneContext:
+    """A stored scene, or StoredDocumentUnreadable naming the document and its refused fields
+    (never their values: model text is untrusted)."""
+    fields = {"broadcaster_id": snap.id} | (snap.to_dict() or {})
+    return parse_document(SceneContext, f"{COLLECTION}/{snap.id}", fields, UNREADABLE_FIX)
 
 
 class SceneContextStore:
@@ -25,9 +43,16 @@ class SceneContextStore:
 
     def get(self, broadcaster_id: str) -> SceneContext | None:
         snap = self._col.document(broadcaster_id).get()
-        return SceneContext.model_validate(snap.to_dict()) if snap.exists else None
+        return read_scene(snap) if snap.exists else None
 
     def latest(self, limit: int = 5) -> list[SceneContext]:
-        """The most recently captured scenes, newest first, across channels."""
+        """The most recently captured scenes, newest first, across channels; an unreadable one
+        is left out and logged once per process."""
         query = self._col.order_by("at", direction=firestore.Query.DESCENDING).limit(limit)
-        return [SceneContext.model_validate(s.to_dict()) for s in query.stream()]
+        scenes = []
+        for snap in query.stream():
+            try:
+                scenes.append(read_scene(snap))
+            except StoredDocumentUnreadable as error:
+                report_unreadable(error)
+        return scenes

@@ -26,7 +26,7 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 import requests
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from shared.domain.clip_candidate import check_duration, check_numeric_id, clean_title
 from shared.domain.errors import (
@@ -107,12 +107,20 @@ class _Validated(BaseModel):
 
 
 class _Grant(BaseModel):
+    """The token endpoint's answer. Twitch's refresh guide shows it both with `scope` as one
+    string and as a list, and once without `expires_in`; all of these are read."""
+
     model_config = ConfigDict(hide_input_in_errors=True)
 
     access_token: str
     refresh_token: str
-    expires_in: int
+    expires_in: int | None = None
     scope: list[str] | None = None
+
+    @field_validator("scope", mode="before")
+    @classmethod
+    def _scope_text(cls, value: Any) -> Any:
+        return value.split() if isinstance(value, str) else value
 
 
 class DeadlineReached(ClipUnknown):
@@ -609,12 +617,33 @@ class HelixClips:
         parsed = self._parse(_Grant, self._run(target), target)
         register_secret(parsed.access_token)
         register_secret(parsed.refresh_token)
+        expires_in = parsed.expires_in
+        if expires_in is None:
+            expires_in = self._lifetime(parsed.access_token)
         return TokenGrant(
             access_token=parsed.access_token,
             refresh_token=parsed.refresh_token,
-            expires_in=parsed.expires_in,
+            expires_in=expires_in,
             scopes=tuple(parsed.scope or ()),
         )
+
+    def _lifetime(self, access_token: str) -> int:
+        """A new token's `expires_in` when the grant left it out, as /validate reports it.
+
+        One try only, as a refresh may run inside a lease. The grant is never lost over it
+        (the old refresh token may be spent already): if /validate fails, 0 is kept, so the
+        token counts as expiring and is checked again."""
+        target = _Target("auth", "GET", "/validate")
+        try:
+            body = self._run(target, oauth_token=access_token, retry=False)
+            return self._parse(_Validated, body, target).expires_in
+        except ClipError as error:
+            logger.warning(
+                "twitch token grant without expires_in, and /validate failed (%s)",
+                error.code,
+                extra={"error_code": error.code},
+            )
+            return 0
 
     def _created(self, body: dict[str, Any], target: _Target) -> CreatedClip:
         data = self._parse(_Created, body, target).data

@@ -217,8 +217,8 @@ def _vision(store: Stores, config: ControlPlaneConfig, now: datetime) -> None:
                 "Last scene, channel {channel}, captured {ago} ({classifier}, {model}):",
                 channel=scene.broadcaster_id,
                 ago=ago(scene.at, now, t),
-                classifier=scene.classifier,
-                model=scene.model,
+                classifier=scene.classifier or "?",
+                model=scene.model or "?",
             )
         )
         st.text(
