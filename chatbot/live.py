@@ -245,6 +245,7 @@ class LiveBot:
             "messages_seen": self.runtime.messages,
             "messages_received": bot.received if bot is not None else 0,
             "duplicates_ignored": bot.duplicates if bot is not None else 0,
+            "notifications_unreadable": bot.unreadable if bot is not None else 0,
             "pending_writes": self.sink.pending,
             "candidates": dict(self.sink.stats),
             "clips_announced": self.announcer.announced,

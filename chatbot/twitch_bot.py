@@ -14,12 +14,16 @@ makes goes through the store's refresh lease (`TwitchTokenStore.refresh`), so it
 another process for a refresh token Twitch rotates: when someone else already renewed the
 pair, twitchio gets the stored one and Twitch is not asked. Replies use the app token when
 the broadcaster granted `channel:bot` (Twitch then shows the Chat Bot badge), else the bot's
-user token.
+user token. A reply Twitch answers with `is_sent: false` is logged with its `drop_reason` code
+and counted as not sent (never retried).
 
 Reconnects: the EventSub websocket is twitchio's, repaired where 3.3.2 loses chat
 (`ChatSocket`): a `session_reconnect` hands over without dropping what the old connection
 still holds, a silent connection (missed keepalives) is redialled with the project's backoff,
-and a notification Twitch delivers twice is handled once. When a socket is gone for good
+a notification Twitch delivers twice is handled once, a chat message that leaves out a
+field Twitch documents as nullable is read as if it were null, and one twitchio cannot read at
+all is logged and skipped. The silence watchdog follows the welcome's
+`keepalive_timeout_seconds`. When a socket is gone for good
 (revoked subscription, failed reconnect) the supervisor subscribes again with backoff, and
 `LinkState` says why in `/healthz`. Where twitchio connects is set in one place,
 `chatbot/twitch_endpoints.py`. On SIGTERM, `stop_chat` deletes the subscription (Twitch stops
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import datetime
 import json
 import logging
@@ -43,7 +48,7 @@ import aiohttp
 from twitchio import eventsub
 from twitchio.authentication.payloads import RefreshTokenPayload
 from twitchio.eventsub.websockets import Websocket
-from twitchio.exceptions import HTTPException
+from twitchio.exceptions import HTTPException, MessageRejectedError
 from twitchio.ext import commands
 
 from chatbot.chat_line import ChatLine, Fragment, roles_from_badges
@@ -70,10 +75,55 @@ HANDOVER_LIMIT_SECONDS = 5.0
 STOP_LIMIT_SECONDS = 2.5
 UNSUBSCRIBE_TIMEOUT = 2.0
 RECENT_NOTIFICATIONS = 2000  # EventSub message ids kept to drop a redelivered notification
+# The Channel Chat Message event fields Twitch documents as null when they do not apply, and
+# their value then. twitchio 3.3.2 indexes them (a missing one loses the message): one left
+# out by the sender is read as not applying.
+CHAT_EVENT_ABSENT: dict[str, Any] = {
+    "color": "",
+    "badges": [],
+    "message_type": "text",
+    "cheer": None,
+    "reply": None,
+    "channel_points_custom_reward_id": None,
+    "channel_points_animation_id": None,
+    "source_broadcaster_user_id": None,
+    "source_broadcaster_user_login": None,
+    "source_broadcaster_user_name": None,
+    "source_message_id": None,
+    "source_badges": None,
+    "is_source_only": None,
+}
+KEEPALIVE_RANGE = (10, 600)  # keepalive_timeout_seconds Twitch accepts
 
 
 class BotNotConnected(RuntimeError):
     """The bot account has no usable token: connect it (python -m chatbot.connect bot)."""
+
+
+class ReplyNotSent(RuntimeError):
+    """Twitch answered Send Chat Message with `is_sent: false`: the reply is not in chat
+    (`code` is Twitch's `drop_reason.code`, empty when it gave none)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"Twitch dropped the chat reply ({code or 'no reason given'})")
+        self.code = code
+
+
+def with_absent_fields(data: Any) -> Any:
+    """A `channel.chat.message` notification with every nullable event field present."""
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    if (
+        not isinstance(metadata, dict)
+        or metadata.get("subscription_type") != "channel.chat.message"
+    ):
+        return data
+    event = data.get("payload", {}).get("event")
+    if isinstance(event, dict):
+        for key, absent in CHAT_EVENT_ABSENT.items():
+            event.setdefault(key, copy.copy(absent))
+        if event.get("badges") is None:
+            event["badges"] = []
+    return data
 
 
 def chat_line_from_message(
@@ -156,6 +206,12 @@ class ChatSocket(Websocket):
         return self._closed
 
     async def _process_welcome(self, data: Any) -> None:
+        """The welcome's `keepalive_timeout_seconds` is how long Twitch may stay silent on this
+        connection: the silence watchdog follows it, not only what the URL asked for."""
+        keepalive = data.get("payload", {}).get("session", {}).get("keepalive_timeout_seconds")
+        low, high = KEEPALIVE_RANGE
+        if isinstance(keepalive, int) and not isinstance(keepalive, bool):
+            self._keep_alive_timeout = max(low, min(keepalive, high))
         await super()._process_welcome(data)
         self._backoff.reset()
         sockets = self._bot._websockets.get(self._token_for or "")
@@ -165,8 +221,22 @@ class ChatSocket(Websocket):
             sockets[self.session_id or ""] = self
 
     async def _process_notification(self, data: Any) -> None:
-        if self._bot.first_delivery(data.get("metadata", {}).get("message_id")):
-            await super()._process_notification(data)
+        """One notification to the bot, once; one twitchio cannot read is logged and skipped
+        (never ends the reader, here or during a hand-over)."""
+        metadata = data.get("metadata", {})
+        if not self._bot.first_delivery(metadata.get("message_id")):
+            return
+        try:
+            await super()._process_notification(with_absent_fields(data))
+        except Exception as error:
+            self._bot.unreadable += 1
+            logger.warning(
+                "EventSub notification could not be read; skipped",
+                extra={
+                    "subscription_type": metadata.get("subscription_type"),
+                    "error_type": type(error).__name__,
+                },
+            )
 
     async def _reconnect(self, url: str) -> None:
         """twitchio's hand-over, reading the old connection until quiet before closing it."""
@@ -247,6 +317,7 @@ class ByteChatBot(commands.Bot):
         self._deliveries: OrderedDict[str, None] = OrderedDict()
         self.received = 0
         self.duplicates = 0
+        self.unreadable = 0
         self.last_heard = -float("inf")
         self.revoked: str | None = None
         self.subscribed = False  # a socket's welcome alone is not a connected chat
@@ -483,6 +554,9 @@ class ByteChatBot(commands.Bot):
     # ------------------------------------------------------------------ replies
 
     async def send_reply(self, text: str) -> None:
+        """Send one reply; raises when it did not reach chat, so the outbox counts it as failed
+        (it never retries). Send Chat Message can answer 200 with `is_sent: false` and a
+        `drop_reason`: twitchio raises MessageRejectedError when that reason has a code."""
         if not self.replies_ok:
             logger.info("reply not sent", extra={"why": self.reply_mode})
             return
@@ -497,14 +571,27 @@ class ByteChatBot(commands.Bot):
                 extra={"why": _error_summary(error), "reply_mode": self.reply_mode},
             )
             raise
+        except MessageRejectedError as error:
+            raise self._dropped(error.code, error.message) from None
+        if sent is not None and getattr(sent, "sent", True) is False:
+            raise self._dropped(
+                getattr(sent, "dropped_code", None), getattr(sent, "dropped_message", None)
+            )
         message_id = getattr(sent, "id", None)
         if message_id:
             self._sent_ids.append(message_id)
-        if sent is not None and getattr(sent, "sent", True) is False:
-            logger.warning(
-                "Twitch did not deliver a chat reply",
-                extra={"drop_code": getattr(sent, "dropped_code", None)},
-            )
+
+    def _dropped(self, code: str | None, message: str | None) -> ReplyNotSent:
+        """Log Twitch's drop reason (its code and explanation, nothing of ours) once."""
+        logger.warning(
+            "Twitch dropped a chat reply",
+            extra={
+                "drop_code": code or "",
+                "drop_message": message or "",
+                "reply_mode": self.reply_mode,
+            },
+        )
+        return ReplyNotSent(code or "")
 
     # ------------------------------------------------------------------ background
 
