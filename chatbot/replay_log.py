@@ -1,7 +1,11 @@
 """Reading chat logs for replay (docs/architecture.md §6.6): JSON lines `{ts, user_id, user, text,
 badges}`.
 
-`ts` is ISO 8601 UTC; `badges` a list drawn from broadcaster, moderator, vip, subscriber;
+`ts` is ISO 8601 UTC (one written without an offset reads as UTC, as the format says);
+`badges` a list drawn from broadcaster, moderator, vip, subscriber. Logs taken from real chat
+carry Twitch's other badge set ids too (founder, lead_moderator, turbo, partner, ...), as
+names or as EventSub's `{"set_id": ...}` objects: those that grant a role count
+(`roles_from_badges`), the rest grant nothing. A numeric `user_id` reads as its digits.
 `broadcaster_id` is optional per line and otherwise the default (TWITCH_BROADCASTER_ID).
 `fragments` is optional, as EventSub's `message.fragments` carries it:
 `[{"type": "emote", "text": "KEKW", "emote": {"id": "…", "owner_id": "…"}}, …]`; lines
@@ -11,8 +15,10 @@ A bad line stops the replay with its line number and the field at fault.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from chatbot.chat_line import ROLES, ChatLine, Fragment, roles_from_badges
@@ -28,9 +34,33 @@ class LogLineInvalid(ValueError):
 
 def _text(raw: dict[str, object], name: str, number: int) -> str:
     value = raw.get(name)
+    if isinstance(value, int) and not isinstance(value, bool) and name == "user_id":
+        return str(value)
     if not isinstance(value, str) or not value.strip():
         raise LogLineInvalid(number, name, "is required text")
     return value
+
+
+def _seconds(value: object, number: int) -> float:
+    """`ts` as Unix seconds; the log's times are UTC, so one without an offset is UTC."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            parsed = datetime.fromisoformat(value.strip())
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC).timestamp()
+    try:
+        return parse_timestamp(value).timestamp()
+    except ValueError as error:
+        raise LogLineInvalid(number, "ts", str(error)) from None
+
+
+def _badges(raw: object, number: int) -> list[str]:
+    """Badge set ids, as names or as EventSub's `{"set_id": ...}` objects."""
+    items = raw if isinstance(raw, list) else [None]
+    names = [item.get("set_id") if isinstance(item, dict) else item for item in items]
+    if not all(isinstance(name, str) for name in names):
+        raise LogLineInvalid(number, "badges", f"must be a list drawn from {', '.join(ROLES)}")
+    return [str(name) for name in names]
 
 
 FRAGMENT_KINDS = ("text", "emote", "cheermote", "mention", "gif")
@@ -70,10 +100,7 @@ def parse_line(raw_text: str, number: int, default_broadcaster: str | None) -> C
         raise LogLineInvalid(number, "line", f"is not JSON ({error.msg})") from None
     if not isinstance(raw, dict):
         raise LogLineInvalid(number, "line", "must be a JSON object")
-    try:
-        ts = parse_timestamp(raw.get("ts")).timestamp()
-    except ValueError as error:
-        raise LogLineInvalid(number, "ts", str(error)) from None
+    ts = _seconds(raw.get("ts"), number)
     broadcaster = raw.get("broadcaster_id", default_broadcaster)
     if broadcaster is None:
         raise LogLineInvalid(
@@ -83,12 +110,7 @@ def parse_line(raw_text: str, number: int, default_broadcaster: str | None) -> C
         broadcaster = check_numeric_id(broadcaster, "broadcaster (user)")
     except ValueError as error:
         raise LogLineInvalid(number, "broadcaster_id", str(error)) from None
-    badges = raw.get("badges", [])
-    if not isinstance(badges, list) or not all(isinstance(b, str) for b in badges):
-        raise LogLineInvalid(number, "badges", f"must be a list drawn from {', '.join(ROLES)}")
-    unknown = [b for b in badges if b not in ROLES]
-    if unknown:
-        raise LogLineInvalid(number, "badges", f"unknown {unknown[0]!r}; use {', '.join(ROLES)}")
+    badges = _badges(raw.get("badges") or [], number)
     return ChatLine(
         ts=ts,
         broadcaster_id=broadcaster,
@@ -109,5 +131,5 @@ def parse_lines(lines: Iterable[str], default_broadcaster: str | None) -> Iterat
 
 def read_log(path: Path, default_broadcaster: str | None) -> list[ChatLine]:
     """The whole log, validated before anything is replayed."""
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:  # a BOM from a Windows export is not chat
         return list(parse_lines(handle, default_broadcaster))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,33 @@ def test_from_now_moves_the_log_without_changing_its_pace():
     assert [x.text for x in moved] == ["a", "b"] and shifted([], 1.0) == []
 
 
+def test_real_chat_logs_are_read_as_chat_in_general():
+    """Logs taken from real chat keep Twitch's other badges (as names or EventSub objects),
+    numeric user ids and UTC times written without an offset: each line still reads."""
+    lines = [
+        '{"ts": "2026-11-24T20:00:01", "user_id": 42, "user": "a", "text": "hi", '
+        '"badges": ["founder", "premium", "staff"]}',
+        '{"ts": "2026-11-24T20:00:02.5+00:00", "user_id": "43", "user": "b", "text": "ok", '
+        '"badges": [{"set_id": "lead_moderator", "id": "1"}, {"set_id": "turbo"}]}',
+        '{"ts": "2026-11-24T20:00:03Z", "user_id": "44", "user": "c", "text": "yo"}',
+    ]
+    read = list(parse_lines(lines, "777"))
+    assert [(x.user_id, x.roles) for x in read] == [
+        ("42", frozenset({"subscriber"})),
+        ("43", frozenset({"moderator"})),
+        ("44", frozenset()),
+    ]
+    assert [x.ts - read[0].ts for x in read] == [0.0, 1.5, 2.0]
+    assert read[0].ts == datetime(2026, 11, 24, 20, 0, 1, tzinfo=UTC).timestamp()
+
+
+def test_a_log_saved_with_a_byte_order_mark_and_crlf_reads(tmp_path):
+    log = tmp_path / "exported.jsonl"
+    line = '{"ts": "2026-11-24T20:00:01Z", "user_id": "1", "user": "a", "text": "hi"}'
+    log.write_bytes(("\ufeff" + line + "\r\n" + line + "\r\n").encode("utf-8"))
+    assert [x.text for x in read_log(log, "777")] == ["hi", "hi"]
+
+
 def test_log_lines_are_validated_with_their_number():
     good = '{"ts": "2026-11-24T20:00:01.250Z", "user_id": "1", "user": "a", "text": "hi", '
     lines = list(parse_lines([good + '"badges": ["vip"]}', "", good + '"badges": []}'], "777"))
@@ -126,7 +154,8 @@ def test_log_lines_are_validated_with_their_number():
     ]
     cases = {
         "not json": "line",
-        good + '"badges": ["staff"]}': "badges",
+        good + '"badges": "vip"}': "badges",
+        good + '"badges": [7]}': "badges",
         good.replace("2026-11-24T20:00:01.250Z", "yesterday") + '"badges": []}': "ts",
         good + '"badges": [], "broadcaster_id": "bytestreamer"}': "broadcaster_id",
     }
