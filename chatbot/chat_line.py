@@ -8,7 +8,7 @@ reach the same decisions (and the same dedupe keys).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ROLES: tuple[str, ...] = ("broadcaster", "moderator", "vip", "subscriber")
 
@@ -62,3 +62,26 @@ class ChatLine:
     def privileged(self) -> bool:
         """Broadcaster or moderator: Twitch gives them the higher chat rate limit."""
         return "broadcaster" in self.roles or "moderator" in self.roles
+
+
+def without_reply_mention(
+    text: str, fragments: tuple[Fragment, ...], names: Iterable[str]
+) -> tuple[str, tuple[Fragment, ...]]:
+    """A reply's text and fragments without the `@name` Twitch puts in front of it.
+
+    Twitch prepends the replied-to chatter's mention to a reply's text (for clients that do not
+    show threads; its web chat hides it), so a moderator who answers the bot's announcement with
+    the reply button sends `@ByteBot !approve 3`. `names` are that chatter's login and display
+    name; any other leading mention is the chatter's own words and stays."""
+    wanted = {f"@{name}".casefold() for name in names if name}
+    head, _, rest = text.partition(" ")
+    if not wanted or head.casefold() not in wanted:
+        return text, fragments
+    parts = list(fragments)
+    if parts and parts[0].kind == "mention" and parts[0].text.casefold() in wanted:
+        parts.pop(0)
+        if parts and parts[0].kind == "text":
+            parts[0] = replace(parts[0], text=parts[0].text.lstrip())
+            if not parts[0].text:
+                parts.pop(0)
+    return rest.lstrip(), tuple(parts)

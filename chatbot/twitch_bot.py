@@ -51,7 +51,7 @@ from twitchio.eventsub.websockets import Websocket
 from twitchio.exceptions import HTTPException, MessageRejectedError
 from twitchio.ext import commands
 
-from chatbot.chat_line import ChatLine, Fragment, roles_from_badges
+from chatbot.chat_line import ChatLine, Fragment, roles_from_badges, without_reply_mention
 from chatbot.link_state import LinkState, reconnect_delay
 from chatbot.runtime import ChatRuntime
 from chatbot.vod import LatestArchive, StreamArchive
@@ -136,17 +136,36 @@ def chat_line_from_message(
         return None
     stamp = message.timestamp
     chatter = message.chatter
+    text, fragments = without_reply_mention(
+        message.text or "",
+        tuple(_fragment(part) for part in getattr(message, "fragments", None) or ()),
+        _replied_to(getattr(message, "reply", None)),
+    )
     return ChatLine(
         ts=stamp.timestamp() if stamp is not None else now(),
         broadcaster_id=str(message.broadcaster.id),
         user_id=str(chatter.id),
         user=chatter.display_name or chatter.name or str(chatter.id),
-        text=message.text or "",
+        text=text,
         roles=roles_from_badges(badge.set_id for badge in message.badges),
         message_id=message.id or "",
         login=chatter.name or "",
-        fragments=tuple(_fragment(part) for part in getattr(message, "fragments", None) or ()),
+        fragments=fragments,
     )
+
+
+def _replied_to(reply: Any) -> list[str]:
+    """The names a reply's leading mention may carry: the parent's and the thread's chatter."""
+    if reply is None:
+        return []
+    users = (getattr(reply, "parent_user", None), getattr(reply, "thread_user", None))
+    return [
+        str(name)
+        for user in users
+        if user is not None
+        for name in (getattr(user, "name", None), getattr(user, "display_name", None))
+        if name
+    ]
 
 
 def _fragment(part: Any) -> Fragment:

@@ -144,6 +144,51 @@ def test_documented_optional_objects_do_not_change_what_a_command_does(changes):
     assert len(sink.detections) == (1 if roles_given else 0)
 
 
+def replying_to(login: str, name: str, text: str) -> dict[str, Any]:
+    """A reply as Twitch sends it: the replied-to chatter's mention in front of the text."""
+    mention = {"user_id": "11", "user_login": login, "user_name": name}
+    return notification(
+        message={
+            "text": f"@{name} {text}",
+            "fragments": [
+                fragment("mention", f"@{name}", mention=mention),
+                fragment("text", f" {text}"),
+            ],
+        },
+        badges=[{"set_id": "moderator", "id": "1", "info": ""}],
+        reply={
+            "parent_message_id": "p-1",
+            "parent_message_body": "Clip candidate 3: approve with !approve 3",
+            "parent_user_id": "11",
+            "parent_user_login": login,
+            "parent_user_name": name,
+            "thread_message_id": "p-1",
+            "thread_user_id": "11",
+            "thread_user_login": login,
+            "thread_user_name": name,
+        },
+    )
+
+
+def test_a_command_sent_with_the_reply_button_is_still_a_command():
+    """A moderator answering someone with the reply button sends `@Name !clip ...`."""
+    bot, sink, _ = make_bot()
+    payload = replying_to("bytebot", "ByteBot", "!clip what a save")
+    line = chat_line_from_message(chat_message(bot, payload))
+    assert line is not None and line.text == "!clip what a save"
+    assert [(f.kind, f.text) for f in line.fragments] == [("text", "!clip what a save")]
+    asyncio.run(bot.event_message(chat_message(bot, payload)))
+    assert len(sink.detections) == 1
+
+
+def test_a_mention_the_chatter_wrote_is_kept():
+    bot, _, _ = make_bot()
+    payload = replying_to("friend", "Friend", "look")
+    payload["payload"]["event"]["message"]["text"] = "@Someone look"
+    line = chat_line_from_message(chat_message(bot, payload))
+    assert line is not None and line.text == "@Someone look"
+
+
 def test_emote_only_cheermote_and_mention_fragments_become_fragments():
     bot, _, _ = make_bot()
     emote = {"id": "25", "emote_set_id": "0", "owner_id": "0", "format": ["static"]}
