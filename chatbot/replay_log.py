@@ -5,7 +5,7 @@ badges}`.
 `badges` a list drawn from broadcaster, moderator, vip, subscriber. Logs taken from real chat
 carry Twitch's other badge set ids too (founder, lead_moderator, turbo, partner, ...), as
 names or as EventSub's `{"set_id": ...}` objects: those that grant a role count
-(`roles_from_badges`), the rest grant nothing. A numeric `user_id` reads as its digits.
+(`roles_from_badges`), the rest grant nothing. A numeric `user_id` (or `user`) reads as its digits.
 `broadcaster_id` is optional per line and otherwise the default (TWITCH_BROADCASTER_ID).
 `fragments` is optional, as EventSub's `message.fragments` carries it:
 `[{"type": "emote", "text": "KEKW", "emote": {"id": "…", "owner_id": "…"}}, …]`; lines
@@ -34,7 +34,7 @@ class LogLineInvalid(ValueError):
 
 def _text(raw: dict[str, object], name: str, number: int) -> str:
     value = raw.get(name)
-    if isinstance(value, int) and not isinstance(value, bool) and name == "user_id":
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if not isinstance(value, str) or not value.strip():
         raise LogLineInvalid(number, name, "is required text")
@@ -56,11 +56,11 @@ def _seconds(value: object, number: int) -> float:
 
 def _badges(raw: object, number: int) -> list[str]:
     """Badge set ids, as names or as EventSub's `{"set_id": ...}` objects."""
-    items = raw if isinstance(raw, list) else [None]
-    names = [item.get("set_id") if isinstance(item, dict) else item for item in items]
-    if not all(isinstance(name, str) for name in names):
-        raise LogLineInvalid(number, "badges", f"must be a list drawn from {', '.join(ROLES)}")
-    return [str(name) for name in names]
+    if isinstance(raw, list):
+        names = [item.get("set_id") if isinstance(item, dict) else item for item in raw]
+        if all(isinstance(name, str) for name in names):
+            return [str(name) for name in names]
+    raise LogLineInvalid(number, "badges", f"must be a list drawn from {', '.join(ROLES)}")
 
 
 FRAGMENT_KINDS = ("text", "emote", "cheermote", "mention", "gif")

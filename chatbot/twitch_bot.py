@@ -110,19 +110,15 @@ class ReplyNotSent(RuntimeError):
 
 
 def with_absent_fields(data: Any) -> Any:
-    """A `channel.chat.message` notification with every nullable event field present."""
-    metadata = data.get("metadata") if isinstance(data, dict) else None
-    if (
-        not isinstance(metadata, dict)
-        or metadata.get("subscription_type") != "channel.chat.message"
-    ):
+    """A `channel.chat.message` notification with every nullable event field present (and
+    `badges` a list even when sent as null)."""
+    if data.get("metadata", {}).get("subscription_type") != "channel.chat.message":
         return data
     event = data.get("payload", {}).get("event")
     if isinstance(event, dict):
         for key, absent in CHAT_EVENT_ABSENT.items():
             event.setdefault(key, copy.copy(absent))
-        if event.get("badges") is None:
-            event["badges"] = []
+        event["badges"] = event["badges"] or []
     return data
 
 
