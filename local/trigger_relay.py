@@ -17,8 +17,8 @@ Delivery semantics, kept close to what production promises and no stronger:
   Eventarc does not promise ordering; the function must not rely on it.
 - the listener callback never does I/O: it turns changes into events and enqueues them.
 - a listener is a state sync, not a change log: writes that land between two snapshots are
-  merged into one event (both emulators deliver each write of a sequential writer; concurrent
-  writers can be coalesced). Eventarc would deliver each write.
+  merged into one event. Both emulators usually deliver each write of a sequential writer,
+  but quick writes to one document can be merged under load. Eventarc would deliver each write.
 - documents already present when the relay starts are delivered as creates by default
   (`skip_existing=False`). A fresh Eventarc deployment would not replay them, but locally the
   relay often starts after jobs were written (or restarts), and a job nobody hears about would

@@ -391,13 +391,20 @@ def test_a_slow_document_does_not_hold_up_others_and_each_keeps_its_order(
         assert wait_for(lambda: server.in_flight == 1)
         for n in range(1, 4):
             jobs.document("fast").set({"n": n})
-        assert wait_for(lambda: sum(1 for r in server.snapshot() if b"fast" in r.body) == 3, 0.9)
+        assert wait_for(lambda: fast_seen(server)[-1:] == [3], 0.9)
         assert server.in_flight == 1
         jobs.document("slow").update({"n": 2})
         assert relay.wait_idle(5)
     events = [decode_document_written(r.body) for r in server.snapshot()]
-    assert [e.after["n"] for e in events if e.document_id == "fast"] == [1, 2, 3]
+    fast = [e.after["n"] for e in events if e.document_id == "fast"]
+    assert fast == sorted(set(fast)) and fast[-1] == 3, fast
     assert [e.after["n"] for e in events if e.document_id == "slow"] == [1, 2]
+
+
+def fast_seen(server: Recorder) -> list[int]:
+    """A listener may merge writes that land between two snapshots (see the relay's docstring)."""
+    events = [decode_document_written(r.body) for r in server.snapshot()]
+    return [e.after["n"] for e in events if e.document_id == "fast"]
 
 
 # --- scheduler ticker ---------------------------------------------------------------------------
