@@ -42,6 +42,7 @@ import random
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -176,6 +177,14 @@ def _fragment(part: Any) -> Fragment:
     )
 
 
+@dataclass(frozen=True)
+class RevokedSubscription:
+    """What the bot reads of a revocation twitchio could not parse."""
+
+    id: str
+    reason: str
+
+
 class ReconnectBackoff:
     """twitchio's reconnect waits on the project's backoff (about 2 s, doubling to 120 s,
     jittered); back to the first wait once a connection is welcomed."""
@@ -252,6 +261,22 @@ class ChatSocket(Websocket):
                     "error_type": type(error).__name__,
                 },
             )
+
+    async def _process_revocation(self, data: Any) -> None:
+        """twitchio reads only the revocation reasons it has in its enum; a reason it does not
+        know (Twitch lists more subscription statuses than the three it documents for
+        revocations) is still a revocation, not the end of the reader."""
+        try:
+            await super()._process_revocation(data)
+        except (KeyError, TypeError, ValueError):
+            subscription = data.get("payload", {}).get("subscription", {})
+            revoked = RevokedSubscription(
+                id=str(subscription.get("id")), reason=str(subscription.get("status"))
+            )
+            self._bot.dispatch("subscription_revoked", payload=revoked)
+            self._subscriptions.pop(revoked.id, None)
+            if not self._subscriptions:
+                await self.close()
 
     async def _reconnect(self, url: str) -> None:
         """twitchio's hand-over, reading the old connection until quiet before closing it."""

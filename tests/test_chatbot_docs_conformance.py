@@ -10,6 +10,7 @@ Sources (dev.twitch.tv):
   `cheermote`, `emote` and `mention`, null unless the fragment is of that type.
 - eventsub/websocket-reference, Welcome message: `keepalive_timeout_seconds` is "the maximum
   number of seconds that you should expect silence before receiving a keepalive message".
+  Revocation message: `status` is the reason, from the subscription statuses Twitch lists.
 
 Payloads go through twitchio's own parsing (its `ChatMessage`, its `send_message`), as live.
 """
@@ -279,6 +280,50 @@ def test_an_unreadable_notification_is_skipped_and_the_next_one_read(caplog):
     assert any(
         r.getMessage() == "EventSub notification could not be read; skipped" for r in caplog.records
     )
+
+
+def revocation(status: str) -> dict[str, Any]:
+    """The websocket-reference Revocation message, with `status` as given."""
+    return {
+        "metadata": {
+            "message_id": "r-1",
+            "message_type": "revocation",
+            "message_timestamp": "2023-07-19T14:56:51.634234626Z",
+            "subscription_type": "channel.chat.message",
+            "subscription_version": "1",
+        },
+        "payload": {
+            "subscription": {
+                "id": "sub-1",
+                "status": status,
+                "type": "channel.chat.message",
+                "version": "1",
+                "cost": 0,
+                "condition": {"broadcaster_user_id": CHANNEL, "user_id": BOT_ID},
+                "transport": {"method": "websocket", "session_id": "session-1"},
+                "created_at": "2023-07-19T14:56:51.634234626Z",
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize("status", ["authorization_revoked", "moderator_removed"])
+def test_a_revocation_is_read_whatever_its_reason(status):
+    """twitchio's enum knows three reasons; one it does not know must still reach the bot and
+    close the socket left without subscriptions, not end the reader with a ValueError."""
+    bot, _, _ = make_bot()
+    bot.subscribed = True
+
+    async def scenario() -> ChatSocket:
+        socket = ChatSocket(bot=bot)
+        socket._subscriptions = {"sub-1": {}}
+        await socket._process_revocation(revocation(status))
+        await asyncio.sleep(0.05)  # twitchio dispatches event_subscription_revoked as a task
+        return socket
+
+    socket = asyncio.run(scenario())
+    assert (bot.revoked, bot.subscribed) == (status, False)
+    assert socket._subscriptions == {} and socket.gone
 
 
 @pytest.mark.parametrize(("announced", "used"), [(30, 30), (10, 10), (5, 10), (None, 10)])
