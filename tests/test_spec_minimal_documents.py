@@ -135,6 +135,20 @@ def test_times_written_without_an_offset_read_as_utc(db):
     assert read is not None and read.last_validated_at == now
 
 
+def test_a_job_created_at_an_iso_string_is_found_by_time(db):
+    """The Health page's per-hour chart asks for jobs by creation time; a range query sees one
+    type only, so a job with a text `created_at` must still be in the answer."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    jobs = db.collection("clip_jobs")
+    jobs.document("job_text_new").set(naive_job(now, "job_text_new"))
+    old = now - timedelta(hours=30)
+    jobs.document("job_text_old").set(naive_job(old, "job_text_old"))
+    dated = spec.minimal_job(now - timedelta(minutes=1)) | {"job_id": "job_dated"}
+    jobs.document("job_dated").set(dated)
+    found = ClipJobStore(db).created_since(now - timedelta(hours=24))
+    assert [job.job_id for job in found] == ["job_text_new", "job_dated"]
+
+
 def test_pages_show_items_and_jobs_whose_times_have_no_offset(open_page, db):
     now = datetime.now(UTC)
     spec.write_foreign(db, broken_singletons=False)

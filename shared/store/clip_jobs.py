@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from google.api_core import exceptions as gexc
@@ -173,13 +173,23 @@ class ClipJobStore:
         return LiveQuery(query, read_job, limit=limit, name=f"{status.value} jobs")
 
     def created_since(self, since: datetime, limit: int = 1000) -> list[ClipJob]:
-        """Jobs created at or after `since`, newest first (single-field range, no index)."""
-        query = (
-            self._col.where(filter=FieldFilter("created_at", ">=", since))
-            .order_by("created_at", direction=firestore.Query.DESCENDING)
-            .limit(limit)
-        )
-        return self._readable(query.stream())
+        """Jobs created at or after `since`, newest first (single-field ranges, no index).
+
+        A range holds one type, so a job whose `created_at` another tool wrote as an ISO
+        string (read as UTC, docs/architecture.md §3) is found by a second range over text."""
+        as_text = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        jobs = [
+            job
+            for bound in (since, as_text)
+            for job in self._readable(
+                self._col.where(filter=FieldFilter("created_at", ">=", bound))
+                .order_by("created_at", direction=firestore.Query.DESCENDING)
+                .limit(limit)
+                .stream()
+            )
+            if job.created_at >= since
+        ]
+        return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]
 
     def _readable(self, snaps: Iterable[Any]) -> list[ClipJob]:
         """The jobs that parse; an unreadable one is skipped and reported once per process,
