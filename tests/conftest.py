@@ -27,6 +27,7 @@ from local.firestore_emulator import FirestoreEmulator
 from local.helix_simulator import HelixSimulator
 from local.helix_simulator.state import Clock
 from local.trigger_relay import TriggerRelay
+from shared.store import documents
 from shared.store.firestore_client import LOCAL_PROJECT
 
 FIRESTORE_FIXTURES = {"db", "new_client", "firestore_emulator"}
@@ -36,6 +37,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if FIRESTORE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.firestore)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_unreadable_reports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unreadable document is reported once per process; each test is a process's start."""
+    monkeypatch.setattr(documents, "_reported", set())
 
 
 @pytest.fixture(scope="session")

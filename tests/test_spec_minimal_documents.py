@@ -23,7 +23,6 @@ from streamlit.testing.v1 import AppTest
 from local.clip_harness import Functions, approve_moment, connect_channel, wait_for_job
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import StoredDocumentUnreadable
-from shared.store import documents
 from shared.store.action_queue import ActionQueue
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
@@ -83,8 +82,7 @@ def test_a_spec_minimal_scene_reads_with_its_document_id(db):
     assert [s.broadcaster_id for s in SceneContextStore(db).latest()] == [spec.CHANNEL]
 
 
-def test_an_unreadable_scene_is_named_and_left_out_of_the_latest(db, caplog, monkeypatch):
-    monkeypatch.setattr(documents, "_reported", set())
+def test_an_unreadable_scene_is_named_and_left_out_of_the_latest(db, caplog):
     now = datetime.now(UTC)
     scenes = db.collection("scene_context")
     scenes.document(spec.CHANNEL).set(spec.minimal_scene(now))

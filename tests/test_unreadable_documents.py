@@ -22,7 +22,6 @@ from chatbot.control import ControlPlaneWatch
 from shared.domain.clip_job import JobStatus
 from shared.domain.errors import ActionAlreadyDecided, StoredDocumentUnreadable
 from shared.pipeline.approve import approve
-from shared.store import documents
 from shared.store.action_queue import ActionQueue, ActionStatus
 from shared.store.clip_jobs import ClipJobStore
 from shared.store.clips_auth import ClipsAuthStore
@@ -137,8 +136,7 @@ def test_archiving_races_an_approval_and_exactly_one_wins(db, new_client):
     assert sorted(results) in (["archived", "lost"], ["approved", "lost"])
 
 
-def test_expiry_ages_out_an_unreadable_item_too(db, caplog, monkeypatch):
-    monkeypatch.setattr(documents, "_reported", set())
+def test_expiry_ages_out_an_unreadable_item_too(db, caplog):
     spec.write_foreign(db)
     old = datetime.now(UTC) - timedelta(hours=2)
     db.collection("action_queue").document(spec.WRONG_ITEM).update({"created_at": old})

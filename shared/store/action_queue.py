@@ -41,7 +41,7 @@ from shared.domain.errors import (
 )
 from shared.domain.language import ENGLISH, N_, Phrase
 from shared.domain.text import shorten
-from shared.store.documents import existing, parse_document, report_unreadable
+from shared.store.documents import existing, parse_document, readable, report_unreadable
 from shared.store.exclusive import commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -223,12 +223,7 @@ class ActionQueue:
 
     def list_pending(self, limit: int = 200) -> list[ActionItem]:
         """Pending candidates, newest first; unreadable ones are logged and left out."""
-        items = []
-        for snap in self._pending_query().limit(PENDING_LIMIT).stream():
-            try:
-                items.append(read_item(snap))
-            except StoredDocumentUnreadable as error:
-                report_unreadable(error)
+        items = readable(self._pending_query().limit(PENDING_LIMIT).stream(), read_item)
         return sorted(items, key=_newest_first, reverse=True)[:limit]
 
     def watch_pending(self, *, limit: int = PENDING_LIMIT) -> LiveQuery[ActionItem]:

@@ -15,7 +15,7 @@ creates a marker first decides; the loser learns which way it went by reading it
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -40,11 +40,10 @@ from shared.domain.errors import (
     ErrorCode,
     LeaseLost,
     RetryLimitReached,
-    StoredDocumentUnreadable,
     TransitionRefused,
 )
 from shared.domain.language import N_
-from shared.store.documents import existing, parse_document
+from shared.store.documents import existing, parse_document, readable
 from shared.store.exclusive import MARKER_TTL, commit_led_by_create
 from shared.store.live_query import LiveQuery
 
@@ -133,7 +132,6 @@ class ClipJobStore:
     def __init__(self, db: firestore.Client) -> None:
         self._db = db
         self._col = db.collection(COLLECTION)
-        self._reported: set[str] = set()
 
     def ref(self, job_id: str) -> firestore.DocumentReference:
         return self._col.document(job_id)
@@ -152,7 +150,7 @@ class ClipJobStore:
             .order_by("updated_at", direction=firestore.Query.DESCENDING)
             .limit(limit)
         )
-        return self._readable(query.stream())
+        return readable(query.stream(), read_job)
 
     def count_by_status(self) -> dict[JobStatus, int]:
         """One aggregation query per status: cheap at any number of jobs."""
@@ -177,32 +175,15 @@ class ClipJobStore:
 
         A range holds one type, so a job whose `created_at` another tool wrote as an ISO
         string (read as UTC, docs/architecture.md §3) is found by a second range over text."""
-        as_text = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        jobs = [
-            job
-            for bound in (since, as_text)
-            for job in self._readable(
+        jobs: list[ClipJob] = []
+        for bound in (since, since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")):
+            query = (
                 self._col.where(filter=FieldFilter("created_at", ">=", bound))
                 .order_by("created_at", direction=firestore.Query.DESCENDING)
                 .limit(limit)
-                .stream()
             )
-            if job.created_at >= since
-        ]
+            jobs += [job for job in readable(query.stream(), read_job) if job.created_at >= since]
         return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]
-
-    def _readable(self, snaps: Iterable[Any]) -> list[ClipJob]:
-        """The jobs that parse; an unreadable one is skipped and reported once per process,
-        so one foreign document cannot stop a sweep or a page."""
-        jobs = []
-        for snap in snaps:
-            try:
-                jobs.append(read_job(snap))
-            except StoredDocumentUnreadable as error:
-                if snap.id not in self._reported:
-                    self._reported.add(snap.id)
-                    logger.error(str(error), extra={"document": error.path})
-        return jobs
 
     def transition(
         self,
@@ -455,7 +436,7 @@ class ClipJobStore:
             .order_by("late_check_until")
             .limit(limit)
         )
-        return self._readable(query.stream())
+        return readable(query.stream(), read_job)
 
     def confirm_late(self, job_id: str, *, fields: Mapping[str, Any], now: datetime) -> ClipJob:
         """`failed -> ready` for a `clip_create_timeout` job whose clip appeared after all
@@ -526,7 +507,7 @@ class ClipJobStore:
                 data = change.document.to_dict() or {}
                 if change.type == ChangeType.REMOVED or data.get(ANNOUNCED_FIELD) is not None:
                     continue
-                jobs += self._readable([change.document])
+                jobs += readable([change.document], read_job)
             try:
                 on_jobs(jobs)
             except Exception:

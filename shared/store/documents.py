@@ -4,7 +4,7 @@ times read as UTC, and one log line per unreadable document."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -57,3 +57,15 @@ def report_unreadable(error: StoredDocumentUnreadable) -> None:
     if error.path not in _reported:
         _reported.add(error.path)
         logger.error(str(error), extra={"document": error.path})
+
+
+def readable(snaps: Iterable[Any], read: Callable[[Any], M]) -> list[M]:
+    """The documents `read` parses, in order; an unreadable one is left out and reported once,
+    so one foreign document cannot stop a sweep, a listener or a page."""
+    parsed = []
+    for snap in snaps:
+        try:
+            parsed.append(read(snap))
+        except StoredDocumentUnreadable as error:
+            report_unreadable(error)
+    return parsed

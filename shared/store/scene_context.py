@@ -14,10 +14,9 @@ from typing import Any
 
 from google.cloud import firestore
 
-from shared.domain.errors import StoredDocumentUnreadable
 from shared.domain.language import N_
 from shared.domain.vision import SceneContext
-from shared.store.documents import parse_document, report_unreadable
+from shared.store.documents import parse_document, readable
 
 COLLECTION = "scene_context"
 UNREADABLE_FIX = N_(
@@ -49,10 +48,4 @@ class SceneContextStore:
         """The most recently captured scenes, newest first, across channels; an unreadable one
         is left out and logged once per process."""
         query = self._col.order_by("at", direction=firestore.Query.DESCENDING).limit(limit)
-        scenes = []
-        for snap in query.stream():
-            try:
-                scenes.append(read_scene(snap))
-            except StoredDocumentUnreadable as error:
-                report_unreadable(error)
-        return scenes
+        return readable(query.stream(), read_scene)
